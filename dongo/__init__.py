@@ -1,0 +1,1 @@
+"""dongo: a Django-ORM inspired MongoDB ODM."""

@@ -1,0 +1,1 @@
+"""dongo's storage backends: the Backend protocol and its implementations."""
