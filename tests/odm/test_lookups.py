@@ -1,0 +1,183 @@
+"""Compile-only tests: the exact filter and update documents lookups produce."""
+
+import re
+
+import pytest
+from bson.regex import Regex
+
+from dongo.errors import DongoError, DongoLookupError
+from dongo.lookups import (
+    compile_filter,
+    compile_update,
+    field_path,
+    merge_filters,
+    parse_lookup,
+    regex_escape,
+)
+
+
+@pytest.mark.parametrize(
+    "lookups, expected",
+    [
+        ({"name": "joe"}, {"name": "joe"}),
+        ({"x": 5, "foo": "bar"}, {"x": 5, "foo": "bar"}),
+        ({"accounts__creditcard": 1000}, {"accounts.creditcard": 1000}),
+        ({"x__gte": 5}, {"x": {"$gte": 5}}),
+        ({"accounts__creditcard__gt": 10000}, {"accounts.creditcard": {"$gt": 10000}}),
+        ({"color__in": ["red", "blue"]}, {"color": {"$in": ["red", "blue"]}}),
+        ({"color__in": ("red",)}, {"color": {"$in": ["red"]}}),
+        ({"color__ne": "blue"}, {"color": {"$ne": "blue"}}),
+        (
+            {"color__nin": ["red", "blue"], "age__gt": 50, "age__lte": 60},
+            {"color": {"$nin": ["red", "blue"]}, "age": {"$gt": 50, "$lte": 60}},
+        ),
+        ({"age__lt": 3}, {"age": {"$lt": 3}}),
+        ({"age__eq": 3}, {"age": 3}),
+        ({"age": 5, "age__ne": None}, {"age": {"$eq": 5, "$ne": None}}),
+        ({"name__regex": "^queen"}, {"name": {"$regex": "^queen"}}),
+        ({"start__exists": 0}, {"start": {"$exists": False}}),
+        ({"age__exists": 1}, {"age": {"$exists": True}}),
+        ({"tags__size": 2}, {"tags": {"$size": 2}}),
+        ({"tags__all": ["a", "b"]}, {"tags": {"$all": ["a", "b"]}}),
+        ({"n__mod": [4, 0]}, {"n": {"$mod": [4, 0]}}),
+        ({"n__type": "string"}, {"n": {"$type": "string"}}),
+        ({"tags__0": "rock"}, {"tags.0": "rock"}),
+        ({"nested__field1": 1}, {"nested.field1": 1}),
+        ({"stats__size__eq": 3}, {"stats.size": 3}),
+        ({"meta": {"$gt": 1}}, {"meta": {"$eq": {"$gt": 1}}}),
+        ({"meta": {"a": 1}}, {"meta": {"$eq": {"a": 1}}}),
+        ({"age__not__gt": 5}, {"age": {"$not": {"$gt": 5}}}),
+        ({"age__not": {"gt": 5, "lt": 1}}, {"age": {"$not": {"$gt": 5, "$lt": 1}}}),
+        ({"age__not": 5}, {"age": {"$not": {"$eq": 5}}}),
+        ({"name__iexact": "Joe"}, {"name": {"$regex": "^Joe$", "$options": "i"}}),
+        ({"name__contains": "a.b"}, {"name": {"$regex": "a\\.b"}}),
+        ({"name__icontains": "x"}, {"name": {"$regex": "x", "$options": "i"}}),
+        ({"name__startswith": "q("}, {"name": {"$regex": "^q\\("}}),
+        ({"name__istartswith": "q"}, {"name": {"$regex": "^q", "$options": "i"}}),
+        ({"name__endswith": "$"}, {"name": {"$regex": "\\$$"}}),
+        ({"name__iendswith": "e"}, {"name": {"$regex": "e$", "$options": "i"}}),
+        (
+            {"results__elemmatch": {"product": "xyz", "score__gte": 8}},
+            {"results": {"$elemMatch": {"product": "xyz", "score": {"$gte": 8}}}},
+        ),
+        (
+            {"scores__elemmatch": {"gte": 80, "lt": 85}},
+            {"scores": {"$elemMatch": {"$gte": 80, "$lt": 85}}},
+        ),
+        (
+            {"name__startswith": "a", "name__endswith": "z"},
+            {"name": {"$regex": "^a"}, "$and": [{"name": {"$regex": "z$"}}]},
+        ),
+        (
+            {"name__icontains": "a", "name__endswith": "z"},
+            {"name": {"$regex": "a", "$options": "i"}, "$and": [{"name": {"$regex": "z$"}}]},
+        ),
+    ],
+)
+def test_compile_filter(lookups, expected):
+    assert compile_filter(lookups) == expected
+
+
+def test_literal_regex_equality_uses_eq():
+    pattern = Regex("^a")
+    assert compile_filter({"name": pattern}) == {"name": {"$eq": pattern}}
+
+
+def test_regex_lookup_accepts_compiled_pattern():
+    pattern = re.compile("^a", re.I)
+    assert compile_filter({"name__regex": pattern}) == {"name": {"$regex": pattern}}
+
+
+@pytest.mark.parametrize(
+    "key, path, lookup, negated",
+    [
+        ("name", "name", "eq", False),
+        ("size", "size", "eq", False),  # a lone segment is always a field
+        ("a__b__c", "a.b.c", "eq", False),
+        ("a__b__gt", "a.b", "gt", False),
+        ("a__not__in", "a", "in", True),
+        ("a__not", "a", "not", False),
+        ("tags__0", "tags.0", "eq", False),
+    ],
+)
+def test_parse_lookup(key, path, lookup, negated):
+    assert tuple(parse_lookup(key)) == (path, lookup, negated)
+
+
+def test_unknown_lookup_close_to_a_name_hints():
+    with pytest.raises(DongoLookupError) as info:
+        compile_filter({"age__gtt": 3})
+    assert "did you mean 'gt'?" in str(info.value)
+    assert "age__gtt__eq" in str(info.value)
+
+
+def test_lookup_error_is_a_value_error_and_dongo_error():
+    with pytest.raises(ValueError):
+        compile_filter({"name__icontain": "x"})
+    with pytest.raises(DongoError):
+        compile_filter({"name__startwith": "x"})
+
+
+def test_final_segment_far_from_lookups_is_a_path():
+    assert compile_filter({"nested__field1": 1}) == {"nested.field1": 1}
+
+
+@pytest.mark.parametrize("key", ["$where", "$or", "$gt"])
+def test_dollar_keywords_refused(key):
+    with pytest.raises(DongoError, match="starts with '\\$'"):
+        compile_filter({key: "1"})
+    with pytest.raises(DongoError):
+        compile_update({key: 1})
+
+
+@pytest.mark.parametrize("key", ["a____b", "__a", "a__"])
+def test_empty_segments_refused(key):
+    with pytest.raises(DongoLookupError, match="empty segment"):
+        parse_lookup(key)
+
+
+@pytest.mark.parametrize(
+    "lookups",
+    [
+        {"color__in": "red"},
+        {"name__contains": 3},
+        {"n__mod": [1]},
+        {"tags__elemmatch": {}},
+        {"a__not": {"bogus": 1}},
+        {"name__regex": 5},
+    ],
+)
+def test_bad_values_refused(lookups):
+    with pytest.raises(DongoLookupError):
+        compile_filter(lookups)
+
+
+def test_compile_update():
+    assert compile_update({"a__b": 1}) == {"$set": {"a.b": 1}}
+    assert compile_update({"age": 1, "n__x": 2}, "$inc") == {"$inc": {"age": 1, "n.x": 2}}
+    assert compile_update({"nested.field1": 1}) == {"$set": {"nested.field1": 1}}
+    with pytest.raises(DongoLookupError):
+        compile_update({})
+
+
+def test_field_path():
+    assert field_path("nested__field1") == "nested.field1"
+    assert field_path("plain") == "plain"
+
+
+def test_regex_escape_matches_literally_in_python_and_is_pcre_safe():
+    text = "a.b*c+(d)[e]{f}|g^h$i?j\\k l-m#n&o~p"
+    escaped = regex_escape(text)
+    assert re.fullmatch(escaped, text)
+    # Every escape is a backslash before a non-alphanumeric char: literal in PCRE.
+    for i, ch in enumerate(escaped):
+        if ch == "\\" and (i == 0 or escaped[i - 1] != "\\"):
+            assert not escaped[i + 1].isalnum()
+
+
+def test_merge_filters():
+    assert merge_filters({}, {"a": 1}) == {"a": 1}
+    assert merge_filters({"a": 1}, {"b": 2}) == {"a": 1, "b": 2}
+    assert merge_filters({"a": 1}, {"a": {"$gt": 0}}) == {"$and": [{"a": 1}, {"a": {"$gt": 0}}]}
+    assert merge_filters({"$or": [{"a": 1}]}, {"b": 2}) == {"$and": [{"$or": [{"a": 1}]}, {"b": 2}]}
+    assert merge_filters() == {}
