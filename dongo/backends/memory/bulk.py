@@ -1,0 +1,187 @@
+"""``bulk_write`` and ``insert_many`` executed the way pymongo and a server do.
+
+pymongo's write models add themselves to a bulk object through
+``add_insert``/``add_update``/``add_replace``/``add_delete``
+(``request._add_to_bulk(bulk)``); :class:`BulkRun` offers that interface, so
+the models' own client-side validation runs unchanged.  Execution then
+mirrors pymongo's bulk API against a server:
+
+* operations are grouped into *runs* of one kind (insert/update/delete).
+  Ordered: consecutive operations of a kind form a run, runs go in order and
+  the first write error stops everything.  Unordered: all inserts, then all
+  updates, then all deletes, and every operation is attempted;
+* the result accumulates ``nInserted``, ``nMatched``, ``nModified``,
+  ``nRemoved``, ``nUpserted``, ``upserted: [{index, _id}]``;
+* each failed operation adds ``{index, code, errmsg, [keyPattern, keyValue],
+  op}`` to ``writeErrors`` (``index`` in the caller's list, ``op`` the
+  insert document or the update/delete statement as pymongo builds it), and
+  a result with errors raises ``BulkWriteError(details)``.
+
+    >>> from pymongo import InsertOne, DeleteOne
+    >>> from dongo.backends.memory import MemoryClient
+    >>> coll = MemoryClient().db.c
+    >>> coll.bulk_write([InsertOne({"_id": 1}), DeleteOne({"_id": 1})]).bulk_api_result
+    ... # doctest: +NORMALIZE_WHITESPACE
+    {'writeErrors': [], 'writeConcernErrors': [], 'nInserted': 1, 'nUpserted': 0,
+     'nMatched': 0, 'nModified': 0, 'nRemoved': 1, 'upserted': []}
+"""
+
+from __future__ import annotations
+
+from typing import Any, Mapping, Optional
+
+from bson import ObjectId
+from bson.raw_bson import RawBSONDocument
+from pymongo import common
+from pymongo.errors import BulkWriteError, InvalidOperation
+from pymongo.results import BulkWriteResult
+
+from .collection import Statement, normalize_hint
+from .errors import ServerError
+from .wire import new_bulk_result, write_error_document
+
+_INSERT, _UPDATE, _DELETE = 0, 1, 2
+
+
+class BulkRun:
+    """Collects write operations, then executes them against one collection."""
+
+    def __init__(self, collection: Any, ordered: bool, let: Optional[Mapping[str, Any]] = None,
+                 ) -> None:
+        if let is not None:
+            common.validate_is_document_type("let", let)
+        self.collection = collection
+        self.ordered = ordered
+        self.let = let
+        # (kind, op as reported in writeErrors, document or Statement)
+        self.ops: list[tuple[int, Any, Any]] = []
+
+    # -- the interface pymongo's write models call ------------------------------------
+
+    def add_insert(self, document: Any) -> None:
+        common.validate_is_document_type("document", document)
+        if not (isinstance(document, RawBSONDocument) or "_id" in document):
+            document["_id"] = ObjectId()
+        self.ops.append((_INSERT, document, document))
+
+    def add_update(self, selector: Mapping[str, Any], update: Any, multi: bool = False,
+                   upsert: Optional[bool] = None, collation: Any = None,
+                   array_filters: Any = None, hint: Any = None, sort: Any = None,
+                   **_ignored: Any) -> None:
+        common.validate_ok_for_update(update)
+        cmd: dict[str, Any] = {"q": selector, "u": update, "multi": multi}
+        if upsert is not None:
+            cmd["upsert"] = upsert
+        if collation is not None:
+            cmd["collation"] = collation
+        if array_filters is not None:
+            cmd["arrayFilters"] = array_filters
+        if hint is not None:
+            cmd["hint"] = hint
+        if sort is not None:
+            cmd["sort"] = sort
+        stmt = Statement(selector, update, multi=multi, upsert=bool(upsert),
+                         collation=collation, array_filters=array_filters,
+                         hint=normalize_hint(hint), sort=sort)
+        self.ops.append((_UPDATE, cmd, stmt))
+
+    def add_replace(self, selector: Mapping[str, Any], replacement: Mapping[str, Any],
+                    upsert: Optional[bool] = None, collation: Any = None, hint: Any = None,
+                    sort: Any = None, **_ignored: Any) -> None:
+        common.validate_ok_for_replace(replacement)
+        cmd: dict[str, Any] = {"q": selector, "u": replacement}
+        if upsert is not None:
+            cmd["upsert"] = upsert
+        if collation is not None:
+            cmd["collation"] = collation
+        if hint is not None:
+            cmd["hint"] = hint
+        if sort is not None:
+            cmd["sort"] = sort
+        stmt = Statement(selector, replacement, upsert=bool(upsert), is_replace=True,
+                         collation=collation, hint=normalize_hint(hint), sort=sort)
+        self.ops.append((_UPDATE, cmd, stmt))
+
+    def add_delete(self, selector: Mapping[str, Any], limit: int, collation: Any = None,
+                   hint: Any = None, **_ignored: Any) -> None:
+        cmd: dict[str, Any] = {"q": selector, "limit": limit}
+        if collation is not None:
+            cmd["collation"] = collation
+        if hint is not None:
+            cmd["hint"] = hint
+        stmt = Statement(selector, multi=not limit, collation=collation,
+                         hint=normalize_hint(hint))
+        self.ops.append((_DELETE, cmd, stmt))
+
+    # -- execution -----------------------------------------------------------------
+
+    def _runs(self) -> list[list[int]]:
+        """Indexes of the operations of each run, in execution order."""
+        if self.ordered:
+            runs: list[list[int]] = []
+            last_kind = None
+            for idx, (kind, _op, _arg) in enumerate(self.ops):
+                if kind != last_kind:
+                    runs.append([])
+                    last_kind = kind
+                runs[-1].append(idx)
+            return runs
+        by_kind: list[list[int]] = [[], [], []]
+        for idx, (kind, _op, _arg) in enumerate(self.ops):
+            by_kind[kind].append(idx)
+        return [run for run in by_kind if run]
+
+    def add_statement(self, kind: str, op: Any, arg: Any) -> None:
+        """Add a raw statement (``"insert"``/``"update"``/``"delete"``) as a server
+        command carries it; used by the ``insert``/``update``/``delete`` commands."""
+        self.ops.append(({"insert": _INSERT, "update": _UPDATE, "delete": _DELETE}[kind], op,
+                         arg))
+
+    def execute(self) -> dict[str, Any]:
+        """Run every operation; returns the bulk result or raises BulkWriteError."""
+        if not self.ops:
+            raise InvalidOperation("No operations to execute")
+        result = self.execute_collecting_errors()
+        if result["writeErrors"]:
+            raise BulkWriteError(result)
+        return result
+
+    def execute_collecting_errors(self) -> dict[str, Any]:
+        """Run every operation; returns the bulk result, write errors included."""
+        coll = self.collection
+        result = new_bulk_result()
+        ns = coll._namespace(create=any(kind == _INSERT for kind, _o, _a in self.ops))
+        del ns  # inserts create the collection even when every insert fails
+        for run in self._runs():
+            for idx in run:
+                kind, op, arg = self.ops[idx]
+                try:
+                    self._execute_one(kind, arg, idx, result)
+                except ServerError as err:
+                    error = write_error_document(err, idx)
+                    error["op"] = op
+                    result["writeErrors"].append(error)
+                    if self.ordered:
+                        break
+            if self.ordered and result["writeErrors"]:
+                break
+        result["writeErrors"].sort(key=lambda error: error["index"])
+        return result
+
+    def execute_result(self) -> BulkWriteResult:
+        return BulkWriteResult(self.execute(), self.collection._acknowledged)
+
+    def _execute_one(self, kind: int, arg: Any, idx: int, result: dict[str, Any]) -> None:
+        coll = self.collection
+        if kind == _INSERT:
+            coll._insert_document(coll._namespace(create=True), arg)
+            result["nInserted"] += 1
+        elif kind == _UPDATE:
+            matched, modified, upserted_id = coll._execute_update(arg, self.let)
+            result["nMatched"] += matched
+            result["nModified"] += modified
+            if upserted_id is not None:
+                result["nUpserted"] += 1
+                result["upserted"].append({"index": idx, "_id": upserted_id})
+        else:
+            result["nRemoved"] += coll._execute_delete(arg, self.let)

@@ -1,0 +1,294 @@
+"""``MemoryClient``: a pymongo-shaped ``MongoClient`` that is its own server.
+
+Each ``MemoryClient()`` is an independent in-process "server" that starts
+empty.  It accepts ``MongoClient``'s arguments: the codec options
+(``document_class``, ``tz_aware``, ``tzinfo``, ``uuidRepresentation``,
+``type_registry``, ``unicode_decode_error_handler``, ``datetime_conversion``)
+are honoured exactly as pymongo applies them; connection options (host,
+port, timeouts, TLS, credentials ...) are accepted and ignored.
+
+    >>> client = MemoryClient("mongodb://localhost:27017", tz_aware=True)
+    >>> client.app.users.insert_one({"name": "Ada"}).acknowledged
+    True
+    >>> client.list_database_names()
+    ['app']
+
+Sessions: ``start_session()`` returns a :class:`MemorySession` usable as a
+context manager; the engine accepts it everywhere and ignores it (there are
+no transactions: ``start_transaction`` raises ``NotImplementedError``).
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any, Mapping, Optional
+
+from bson.binary import UuidRepresentation
+from bson.codec_options import CodecOptions, DatetimeConversion
+from pymongo import common
+from pymongo.errors import ConfigurationError
+from pymongo.read_concern import ReadConcern
+from pymongo.read_preferences import ReadPreference
+from pymongo.write_concern import WriteConcern
+
+from .database import MemoryDatabase
+from .storage import STORE_OPTIONS
+
+SERVER_VERSION = "7.0.0"
+
+# Codec option names as pymongo spells them (lowercased) → CodecOptions field.
+_CODEC_KEYS = {
+    "document_class": "document_class",
+    "tz_aware": "tz_aware",
+    "tzinfo": "tzinfo",
+    "uuidrepresentation": "uuid_representation",
+    "type_registry": "type_registry",
+    "unicode_decode_error_handler": "unicode_decode_error_handler",
+    "datetime_conversion": "datetime_conversion",
+}
+
+
+class MemorySession:
+    """A stand-in for ``ClientSession``: a context manager the engine ignores."""
+
+    def __init__(self, client: "MemoryClient", options: Optional[dict] = None) -> None:
+        self._client = client
+        self.options = options or {}
+        self._ended = False
+        self._implicit = False
+
+    @property
+    def client(self) -> "MemoryClient":
+        return self._client
+
+    @property
+    def has_ended(self) -> bool:
+        return self._ended
+
+    @property
+    def in_transaction(self) -> bool:
+        return False
+
+    @property
+    def session_id(self) -> dict:
+        return {"id": id(self)}
+
+    def end_session(self) -> None:
+        self._ended = True
+
+    def __enter__(self) -> "MemorySession":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.end_session()
+
+    def start_transaction(self, *args: Any, **kwargs: Any) -> Any:
+        raise NotImplementedError("transactions are not supported by the memory engine")
+
+    def with_transaction(self, *args: Any, **kwargs: Any) -> Any:
+        raise NotImplementedError("transactions are not supported by the memory engine")
+
+
+class MemoryClient:
+    """An in-process MongoDB 7.0 "server" with pymongo's ``MongoClient`` interface."""
+
+    HOST = "localhost"
+    PORT = 27017
+
+    def __init__(self, host: Any = None, port: Any = None, document_class: Any = None,
+                 tz_aware: Optional[bool] = None, connect: Optional[bool] = None,
+                 type_registry: Any = None, **kwargs: Any) -> None:
+        given = {k.lower(): v for k, v in kwargs.items()}
+        if document_class is not None:
+            given["document_class"] = document_class
+        if tz_aware is not None:
+            given["tz_aware"] = tz_aware
+        if type_registry is not None:
+            given["type_registry"] = type_registry
+        self._codec_options = _codec_options(given)
+        self._store_options = STORE_OPTIONS.with_options(
+            uuid_representation=self._codec_options.uuid_representation)
+        self._read_preference = ReadPreference.PRIMARY
+        self._write_concern = WriteConcern(**_write_concern_options(given))
+        self._read_concern = ReadConcern()
+        self._lock = threading.RLock()
+        # db name → collection name → storage.Namespace
+        self._databases: dict[str, dict] = {}
+        self._closed = False
+
+    # -- attributes -----------------------------------------------------------------
+
+    @property
+    def codec_options(self) -> CodecOptions:
+        return self._codec_options
+
+    @property
+    def read_preference(self) -> Any:
+        return self._read_preference
+
+    @property
+    def write_concern(self) -> WriteConcern:
+        return self._write_concern
+
+    @property
+    def read_concern(self) -> ReadConcern:
+        return self._read_concern
+
+    @property
+    def address(self) -> tuple[str, int]:
+        return (self.HOST, self.PORT)
+
+    @property
+    def primary(self) -> tuple[str, int]:
+        return self.address
+
+    @property
+    def is_primary(self) -> bool:
+        return True
+
+    @property
+    def is_mongos(self) -> bool:
+        return False
+
+    @property
+    def nodes(self) -> frozenset:
+        return frozenset({self.address})
+
+    @property
+    def topology_description(self) -> Any:
+        raise NotImplementedError("topology_description is not supported by the memory engine")
+
+    def __repr__(self) -> str:
+        return f"MemoryClient(id={id(self):#x})"
+
+    def __eq__(self, other: Any) -> bool:
+        return self is other
+
+    def __hash__(self) -> int:
+        return id(self)
+
+    # -- databases ------------------------------------------------------------------------
+
+    def __getattr__(self, name: str) -> MemoryDatabase:
+        if name.startswith("_"):
+            raise AttributeError(
+                f"MemoryClient has no attribute {name!r}. To access the {name}"
+                f" database, use client[{name!r}]."
+            )
+        return self.__getitem__(name)
+
+    def __getitem__(self, name: str) -> MemoryDatabase:
+        return MemoryDatabase(self, name)
+
+    def get_database(self, name: Optional[str] = None, codec_options: Any = None,
+                     read_preference: Any = None, write_concern: Any = None,
+                     read_concern: Any = None) -> MemoryDatabase:
+        if name is None:
+            raise ConfigurationError("No default database name defined or provided.")
+        return MemoryDatabase(self, name, codec_options, read_preference, write_concern,
+                              read_concern)
+
+    def get_default_database(self, default: Optional[str] = None, codec_options: Any = None,
+                             read_preference: Any = None, write_concern: Any = None,
+                             read_concern: Any = None) -> MemoryDatabase:
+        """The database ``default`` (a memory client has no URI default database)."""
+        if default is None:
+            raise ConfigurationError("No default database name defined or provided.")
+        return self.get_database(default, codec_options, read_preference, write_concern,
+                                 read_concern)
+
+    def list_database_names(self, session: Any = None, comment: Any = None) -> list[str]:
+        """Databases that hold at least one collection."""
+        with self._lock:
+            return [name for name, colls in self._databases.items() if colls]
+
+    def list_databases(self, session: Any = None, comment: Any = None, **kwargs: Any) -> Any:
+        from .cursor import MemoryCommandCursor
+
+        docs = [{"name": name, "sizeOnDisk": 0, "empty": False}
+                for name in self.list_database_names()]
+        return MemoryCommandCursor(self["admin"]["$cmd"], docs)
+
+    def drop_database(self, name_or_database: Any, session: Any = None,
+                      comment: Any = None) -> None:
+        name = name_or_database
+        if isinstance(name, MemoryDatabase):
+            name = name.name
+        if not isinstance(name, str):
+            raise TypeError(
+                f"name_or_database must be an instance of str or a Database, not {type(name)}")
+        self._drop_database_store(name)
+
+    def _database_store(self, name: str, create: bool = False) -> Optional[dict]:
+        colls = self._databases.get(name)
+        if colls is None and create:
+            with self._lock:
+                colls = self._databases.setdefault(name, {})
+        return colls
+
+    def _drop_database_store(self, name: str) -> None:
+        with self._lock:
+            self._databases.pop(name, None)
+
+    # -- sessions, lifecycle, server info ------------------------------------------------
+
+    def start_session(self, causal_consistency: Optional[bool] = None,
+                      default_transaction_options: Any = None,
+                      snapshot: Optional[bool] = False) -> MemorySession:
+        """A session object; accepted everywhere and ignored by the engine."""
+        return MemorySession(self, {"causal_consistency": causal_consistency,
+                                    "snapshot": snapshot})
+
+    def close(self) -> None:
+        """Accepted for compatibility; the data stays available (the server is in-process)."""
+        self._closed = True
+
+    def __enter__(self) -> "MemoryClient":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    def server_info(self, session: Any = None) -> dict:
+        return self.admin.command("buildInfo")
+
+    def server_info_brief(self) -> dict:
+        """The ``serverInfo`` block of explain output."""
+        return {"host": self.HOST, "port": self.PORT, "version": SERVER_VERSION,
+                "gitVersion": "memory"}
+
+    def watch(self, *args: Any, **kwargs: Any) -> Any:
+        raise NotImplementedError("change streams (watch) are not supported by the memory "
+                                  "engine")
+
+    def bulk_write(self, *args: Any, **kwargs: Any) -> Any:
+        raise NotImplementedError("MongoClient.bulk_write is not supported by the memory "
+                                  "engine")
+
+
+def _codec_options(given: Mapping[str, Any]) -> CodecOptions:
+    """CodecOptions from MongoClient-style keyword arguments, validated by pymongo."""
+    fields: dict[str, Any] = {}
+    for key, field in _CODEC_KEYS.items():
+        if key in given:
+            _name, value = common.validate(key, given[key])
+            fields[field] = value
+    fields.setdefault("uuid_representation", UuidRepresentation.UNSPECIFIED)
+    if fields.get("tzinfo") is not None and "tz_aware" not in fields:
+        fields["tz_aware"] = True
+    if fields.get("datetime_conversion") is None:
+        fields.pop("datetime_conversion", None)
+        fields["datetime_conversion"] = DatetimeConversion.DATETIME
+    return CodecOptions(**fields)
+
+
+def _write_concern_options(given: Mapping[str, Any]) -> dict:
+    """``w``/``journal``/``wtimeoutms`` for the client's WriteConcern (w=0: unacknowledged)."""
+    opts: dict[str, Any] = {}
+    if "w" in given:
+        opts["w"] = given["w"]
+    if "journal" in given:
+        opts["j"] = given["journal"]
+    if "wtimeoutms" in given:
+        opts["wtimeout"] = given["wtimeoutms"]
+    return opts

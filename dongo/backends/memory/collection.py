@@ -1,0 +1,947 @@
+"""A pymongo-shaped ``Collection`` over the memory engine.
+
+``MemoryCollection`` has pymongo 4's method names, arguments, result classes
+(``pymongo.results.*``), write models (``pymongo.operations.*``) and
+exceptions (``pymongo.errors.*``).  Client-side argument checks are pymongo's
+own (``pymongo.common`` validators); server-side failures are the engine's
+:class:`~.errors.ServerError`, translated by :mod:`.wire` exactly as pymongo
+translates a server reply.
+
+    >>> from dongo.backends.memory import MemoryClient
+    >>> coll = MemoryClient()["db"]["people"]
+    >>> coll.insert_one({"_id": 1, "name": "Ada"}).inserted_id
+    1
+    >>> coll.update_one({"_id": 1}, {"$set": {"age": 36}}).modified_count
+    1
+    >>> coll.find_one({"_id": 1})
+    {'_id': 1, 'name': 'Ada', 'age': 36}
+
+What a server stores: each document is encoded with ``bson.encode`` (which
+validates it, truncates datetimes to milliseconds, turns tuples into lists,
+puts ``_id`` first) and kept as raw bytes plus its decoded form; reads decode
+the bytes again, so callers never share state with the store (see
+:mod:`.storage`).  Filters and update documents are round-tripped the same
+way before compiling, so the engine sees what a server would receive.
+
+Concurrency: each collection has one re-entrant lock (``Namespace.lock``).
+Every write statement holds it from finding its documents to storing them
+(single-document writes and ``find_one_and_*`` are atomic, like on a
+server); cursors only hold it to snapshot their candidate record ids.
+
+Sessions are accepted everywhere and ignored; ``max_time_ms`` is validated
+and ignored; write concern ``w=0`` gives unacknowledged results.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections import abc
+from typing import Any, Iterable, Iterator, Mapping, Optional
+
+import bson
+from bson import ObjectId
+from bson.codec_options import CodecOptions
+from bson.raw_bson import RawBSONDocument
+from pymongo import common
+from pymongo.collation import validate_collation_or_none
+from pymongo.errors import InvalidName, InvalidOperation
+from pymongo.operations import IndexModel
+from pymongo.read_concern import ReadConcern
+from pymongo.read_preferences import ReadPreference
+from pymongo.results import DeleteResult, InsertManyResult, InsertOneResult, UpdateResult
+from pymongo.write_concern import WriteConcern
+
+from .errors import ServerError
+from .storage import MAX_BSON_SIZE, Namespace, encode_document
+from .wire import raise_command_error, raise_write_error
+
+try:  # pymongo >= 4.9
+    from pymongo import helpers_shared as _helpers
+except ImportError:  # pragma: no cover - pymongo 4.6 - 4.8
+    from pymongo import helpers as _helpers  # type: ignore[no-redef]
+
+
+class ReturnDocument:
+    """Same values as ``pymongo.ReturnDocument`` (``BEFORE`` is False)."""
+
+    BEFORE = False
+    AFTER = True
+
+
+# -- small helpers shared with cursor.py / database.py / bulk.py ------------------
+
+
+def validate_collection_name(name: Any) -> None:
+    """pymongo's client-side checks on a collection name."""
+    if not isinstance(name, str):
+        raise TypeError(f"name must be an instance of str, not {type(name)}")
+    if not name or ".." in name:
+        raise InvalidName("collection names cannot be empty")
+    if "$" in name and not name.startswith(("oplog.$main", "$cmd")):
+        raise InvalidName(f"collection names must not contain '$': {name!r}")
+    if name[0] == "." or name[-1] == ".":
+        raise InvalidName(f"collection names must not start or end with '.': {name!r}")
+    if "\x00" in name:
+        raise InvalidName("collection names must not contain the null character")
+
+
+def normalize_hint(hint: Any) -> Any:
+    """A hint as pymongo sends it: an index name or a key document."""
+    if hint is None or isinstance(hint, str):
+        return hint
+    return _helpers._index_document(hint)
+
+
+def normalize_sort(sort: Any) -> Optional[dict]:
+    """A sort argument (list of pairs or mapping) as the document pymongo sends."""
+    if not sort:
+        return None
+    if isinstance(sort, abc.Mapping):
+        return dict(sort)
+    return _helpers._index_document(_helpers._index_list(sort))
+
+
+def normalize_projection(projection: Any) -> Optional[Mapping[str, Any]]:
+    if projection is None:
+        return None
+    return _helpers._fields_list_to_dict(projection, "projection")
+
+
+def validate_max_time_ms(max_time_ms: Any) -> None:
+    if max_time_ms is not None and not isinstance(max_time_ms, int):
+        raise TypeError(f"max_time_ms must be an integer or None, not {type(max_time_ms)}")
+
+
+def parse_collation(collation: Any) -> Any:
+    """The engine's collation object for a pymongo collation argument (or None)."""
+    spec = validate_collation_or_none(collation)
+    if spec is None:
+        return None
+    from .collation import parse_collation as _parse
+
+    return _parse(spec)
+
+
+def compile_filter(spec: Mapping[str, Any], collation: Any = None, let: Any = None) -> Any:
+    from .filters import compile_filter as _compile
+
+    return _compile(spec, collation=collation, variables=let)
+
+
+class Statement:
+    """One parsed write statement, as a server receives it (q/u/multi/upsert...)."""
+
+    __slots__ = ("q", "u", "multi", "upsert", "is_replace", "collation", "array_filters",
+                 "hint", "sort")
+
+    def __init__(self, q: Mapping[str, Any], u: Any = None, *, multi: bool = False,
+                 upsert: bool = False, is_replace: bool = False, collation: Any = None,
+                 array_filters: Any = None, hint: Any = None, sort: Any = None) -> None:
+        self.q = q
+        self.u = u
+        self.multi = multi
+        self.upsert = upsert
+        self.is_replace = is_replace
+        self.collation = collation
+        self.array_filters = array_filters
+        self.hint = hint
+        self.sort = sort
+
+
+def _check_id(value: Any) -> None:
+    """The server's storage checks on an inserted ``_id``."""
+    from bson.regex import Regex
+
+    if isinstance(value, list):
+        raise ServerError(53, "The '_id' value cannot be of type array")
+    if isinstance(value, Regex):
+        raise ServerError(53, "The '_id' value cannot be of type regex")
+    if isinstance(value, dict):
+        bad = _first_dollar_field(value)
+        if bad is not None:
+            raise ServerError(52, f"_id fields may not contain '$'-prefixed fields: {bad} is "
+                                  "not valid for storage.")
+
+
+def _first_dollar_field(doc: dict) -> Optional[str]:
+    for key, val in doc.items():
+        if key.startswith("$"):
+            return key
+        if isinstance(val, dict):
+            inner = _first_dollar_field(val)
+            if inner is not None:
+                return inner
+    return None
+
+
+class MemoryCollection:
+    """A collection of a :class:`~.database.MemoryDatabase` (pymongo ``Collection`` shape)."""
+
+    def __init__(self, database: Any, name: str, codec_options: Optional[CodecOptions] = None,
+                 read_preference: Any = None, write_concern: Optional[WriteConcern] = None,
+                 read_concern: Optional[ReadConcern] = None) -> None:
+        validate_collection_name(name)
+        self._database = database
+        self._name = name
+        self._full_name = f"{database.name}.{name}"
+        self._codec_options = codec_options or database.codec_options
+        self._read_preference = read_preference or database.read_preference
+        self._write_concern = write_concern or database.write_concern
+        self._read_concern = read_concern or database.read_concern
+
+    # -- attributes ---------------------------------------------------------------
+
+    @property
+    def name(self) -> str:
+        return self._name
+
+    @property
+    def full_name(self) -> str:
+        return self._full_name
+
+    @property
+    def database(self) -> Any:
+        return self._database
+
+    @property
+    def codec_options(self) -> CodecOptions:
+        return self._codec_options
+
+    @property
+    def read_preference(self) -> Any:
+        return self._read_preference
+
+    @property
+    def write_concern(self) -> WriteConcern:
+        return self._write_concern
+
+    @property
+    def read_concern(self) -> ReadConcern:
+        return self._read_concern
+
+    def with_options(self, codec_options: Optional[CodecOptions] = None,
+                     read_preference: Any = None, write_concern: Optional[WriteConcern] = None,
+                     read_concern: Optional[ReadConcern] = None) -> "MemoryCollection":
+        return MemoryCollection(self._database, self._name,
+                                codec_options or self._codec_options,
+                                read_preference or self._read_preference,
+                                write_concern or self._write_concern,
+                                read_concern or self._read_concern)
+
+    def __getattr__(self, name: str) -> "MemoryCollection":
+        if name.startswith("_"):
+            full_name = f"{self._name}.{name}"
+            raise AttributeError(
+                f"Collection has no attribute {name!r}. To access the {full_name}"
+                f" collection, use database['{full_name}']."
+            )
+        return self.__getitem__(name)
+
+    def __getitem__(self, name: str) -> "MemoryCollection":
+        return MemoryCollection(self._database, f"{self._name}.{name}", self._codec_options,
+                                self._read_preference, self._write_concern, self._read_concern)
+
+    def __eq__(self, other: Any) -> bool:
+        if isinstance(other, MemoryCollection):
+            return self._database == other.database and self._name == other.name
+        return NotImplemented
+
+    def __ne__(self, other: Any) -> bool:
+        return not self == other
+
+    def __hash__(self) -> int:
+        return hash((self._database, self._name))
+
+    def __repr__(self) -> str:
+        return f"MemoryCollection({self._database!r}, {self._name!r})"
+
+    def __bool__(self) -> bool:
+        raise NotImplementedError(
+            "Collection objects do not implement truth value testing or bool(). "
+            "Please compare with None instead: collection is not None"
+        )
+
+    __iter__ = None  # type: ignore[assignment]
+
+    def __next__(self) -> Any:
+        raise TypeError("'Collection' object is not iterable")
+
+    next = __next__
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        raise TypeError(f"'MemoryCollection' object is not callable. If you meant to call the "
+                        f"'{self._name.split('.')[-1]}' method on a 'MemoryCollection' object "
+                        "it is failing because no such method exists.")
+
+    # -- storage access -------------------------------------------------------
+
+    def _namespace(self, create: bool = False) -> Optional[Namespace]:
+        return self._database._namespace(self._name, create=create)
+
+    @property
+    def _acknowledged(self) -> bool:
+        return self._write_concern.acknowledged
+
+    def _store_options(self) -> CodecOptions:
+        return self._database.client._store_options
+
+    def _normalize(self, spec: Any) -> Any:
+        """``spec`` as a server receives it: a BSON round trip (tuples → lists,
+        datetimes truncated to ms, UUIDs encoded per the codec options)."""
+        if not spec:
+            return {} if spec is None or isinstance(spec, abc.Mapping) else spec
+        if isinstance(spec, abc.Mapping):
+            return bson.decode(bson.encode(spec, False, self._codec_options),
+                               self._store_options())
+        # a list (update pipeline, array filters): wrap it in a document
+        return bson.decode(bson.encode({"v": spec}, False, self._codec_options),
+                           self._store_options())["v"]
+
+    def _reader(self, projection: Optional[Mapping[str, Any]], matcher: Any = None) -> Any:
+        """A function raw BSON → the document a caller receives."""
+        opts = self._codec_options
+        if not projection:
+            return lambda raw: bson.decode(raw, opts)
+        from .projection import compile_projection
+
+        projector = compile_projection(projection, matcher=matcher)
+        if getattr(projector, "is_identity", False):
+            return lambda raw: bson.decode(raw, opts)
+        dict_opts = opts.with_options(document_class=dict)
+        if opts.document_class is dict and opts.type_registry is None:
+            return lambda raw: projector(bson.decode(raw, dict_opts))
+        return lambda raw: bson.decode(bson.encode(projector(bson.decode(raw, dict_opts)),
+                                                   False, dict_opts), opts)
+
+    def _decode_result(self, doc: Mapping[str, Any]) -> Any:
+        """An engine-produced document (e.g. aggregate output) as the caller's type."""
+        return bson.decode(bson.encode(doc, False, self._store_options()), self._codec_options)
+
+    # -- query execution --------------------------------------------------------
+
+    def _select(self, ns: Namespace, filter_spec: Mapping[str, Any], matcher: Any, *,
+                sort: Optional[Mapping[str, Any]] = None, skip: int = 0, limit: int = 0,
+                hint: Any = None, collation: Any = None) -> Iterator[tuple[int, tuple]]:
+        """The ``(record id, (doc, raw))`` pairs a find selects, in result order.
+
+        Without a sort (or when the planner's order is the sort) it stops as
+        soon as ``limit`` records have been produced; with a sort it keeps the
+        ``skip + limit`` smallest keys (``heapq``, O(n log k)).
+        """
+        plan = ns.plan(filter_spec, sort, hint)
+        records = ns.records
+        if sort and not plan.provides_sort:
+            from .sort import compile_sort
+
+            key = compile_sort(sort, collation=collation).key
+            matched = []
+            for rid in plan.record_ids:
+                rec = records.get(rid)
+                if rec is not None and matcher(rec[0]):
+                    matched.append((rid, rec))
+            item_key = lambda item: key(item[1][0])  # noqa: E731
+            if limit:
+                ordered = heapq.nsmallest(skip + limit, matched, key=item_key)
+            else:
+                ordered = sorted(matched, key=item_key)
+            yield from ordered[skip:]
+            return
+        produced = skipped = 0
+        for rid in plan.record_ids:
+            rec = records.get(rid)
+            if rec is None or not matcher(rec[0]):
+                continue
+            if skipped < skip:
+                skipped += 1
+                continue
+            yield rid, rec
+            produced += 1
+            if limit and produced >= limit:
+                return
+
+    def _prepare_query(self, filter: Any, collation: Any, let: Any) -> tuple:
+        """Normalize and compile a filter: ``(spec, matcher, collation)``."""
+        spec = self._normalize(filter)
+        coll = parse_collation(collation)
+        let_vars = self._normalize(let) if let else None
+        return spec, compile_filter(spec, coll, let_vars), coll
+
+    # -- reads ------------------------------------------------------------------
+
+    def find(self, *args: Any, **kwargs: Any) -> Any:
+        """A lazy :class:`~.cursor.MemoryCursor` over the matching documents.
+
+        Arguments as pymongo's ``Collection.find`` (filter, projection, skip,
+        limit, sort, hint, collation, batch_size, max_time_ms, comment, let,
+        allow_disk_use, no_cursor_timeout, session ...).
+        """
+        from .cursor import MemoryCursor
+
+        return MemoryCursor(self, *args, **kwargs)
+
+    def find_one(self, filter: Any = None, *args: Any, **kwargs: Any) -> Any:
+        """The first matching document or None (``find(...).limit(-1)``)."""
+        if filter is not None and not isinstance(filter, abc.Mapping):
+            filter = {"_id": filter}
+        cursor = self.find(filter, *args, **kwargs)
+        for result in cursor.limit(-1):
+            return result
+        return None
+
+    def find_raw_batches(self, *args: Any, **kwargs: Any) -> Any:
+        raise NotImplementedError("find_raw_batches is not supported by the memory engine")
+
+    def aggregate_raw_batches(self, *args: Any, **kwargs: Any) -> Any:
+        raise NotImplementedError("aggregate_raw_batches is not supported by the memory engine")
+
+    def count_documents(self, filter: Mapping[str, Any], session: Any = None,
+                        comment: Any = None, **kwargs: Any) -> int:
+        """Number of documents matching ``filter`` (``skip``, ``limit``, ``hint``,
+        ``collation``, ``maxTimeMS``/``max_time_ms`` accepted)."""
+        common.validate_is_mapping("filter", filter)
+        skip = kwargs.pop("skip", 0)
+        limit = kwargs.pop("limit", 0)
+        hint = normalize_hint(kwargs.pop("hint", None))
+        collation = kwargs.pop("collation", None)
+        validate_max_time_ms(kwargs.pop("max_time_ms", kwargs.pop("maxTimeMS", None)))
+        try:
+            if not isinstance(skip, int) or isinstance(skip, bool) or skip < 0:
+                raise ServerError(5107200, "invalid argument to $skip stage: Expected a "
+                                           f"non-negative number in: $skip: {skip!r}")
+            if not isinstance(limit, int) or isinstance(limit, bool) or limit < 0:
+                raise ServerError(5107201, "invalid argument to $limit stage: Expected a "
+                                           f"non-negative number in: $limit: {limit!r}")
+            if "limit" in kwargs and limit == 0:
+                raise ServerError(15958, "the limit must be positive")
+            spec, matcher, coll = self._prepare_query(filter, collation, None)
+            ns = self._namespace()
+            if ns is None:
+                return 0
+            return sum(1 for _ in self._select(ns, spec, matcher, skip=skip, limit=limit,
+                                               hint=hint, collation=coll))
+        except ServerError as err:
+            raise_command_error(err)
+
+    def estimated_document_count(self, comment: Any = None, **kwargs: Any) -> int:
+        """Number of documents in the collection (its metadata count)."""
+        validate_max_time_ms(kwargs.pop("max_time_ms", kwargs.pop("maxTimeMS", None)))
+        ns = self._namespace()
+        return 0 if ns is None else len(ns)
+
+    def distinct(self, key: str, filter: Optional[Mapping[str, Any]] = None,
+                 session: Any = None, comment: Any = None, hint: Any = None,
+                 **kwargs: Any) -> list:
+        """Distinct values of ``key`` among matching documents, arrays fanned out.
+
+        Values are deduplicated by BSON equality (``1`` and ``1.0`` are one
+        value) and returned in BSON order, like the server's ``distinct``.
+        """
+        if not isinstance(key, str):
+            raise TypeError(f"key must be an instance of str, not {type(key)}")
+        if filter is not None:
+            common.validate_is_mapping("filter", filter)
+        filter = kwargs.pop("query", filter)
+        validate_max_time_ms(kwargs.pop("max_time_ms", kwargs.pop("maxTimeMS", None)))
+        collation = kwargs.pop("collation", None)
+        try:
+            from .paths import split_path
+
+            parts = split_path(key)
+            spec, matcher, coll = self._prepare_query(filter, collation, None)
+            ns = self._namespace()
+            if ns is None:
+                return []
+            values: list = []
+            for _rid, (doc, _raw) in self._select(ns, spec, matcher,
+                                                  hint=normalize_hint(hint), collation=coll):
+                _distinct_values(doc, parts, 0, values)
+        except ServerError as err:
+            raise_command_error(err)
+        return self._distinct_result(values, coll)
+
+    def _distinct_result(self, values: list, coll: Any) -> list:
+        from . import bsontypes
+
+        if coll is not None:
+            from .collation import sort_key_for
+
+            sort_key = sort_key_for(coll)
+        else:
+            sort_key = bsontypes.sort_key
+        seen: dict = {}
+        for value in values:
+            seen.setdefault(_hashable(sort_key(value)), value)
+        ordered = sorted(seen.items(), key=lambda kv: sort_key(kv[1]))
+        if not ordered:
+            return []
+        # Decode through the caller's codec options (document class, tz, UUIDs).
+        doc = {str(i): v for i, (_k, v) in enumerate(ordered)}
+        return list(self._decode_result(doc).values())
+
+    # -- inserts ----------------------------------------------------------------
+
+    def _insert_document(self, ns: Namespace, document: Any) -> None:
+        """Store one document (its ``_id`` already set); raises ServerError."""
+        raw = encode_document(document, self._codec_options)
+        doc = bson.decode(raw, ns.store_options)
+        if "_id" not in doc:  # a RawBSONDocument without _id: the server adds one
+            doc = {"_id": ObjectId(), **doc}
+            raw = bson.encode(doc, False, ns.store_options)
+        _check_id(doc["_id"])
+        ns.insert(doc, raw)
+
+    def insert_one(self, document: Any, bypass_document_validation: Optional[bool] = None,
+                   session: Any = None, comment: Any = None) -> InsertOneResult:
+        """Insert ``document``; sets its ``_id`` (an ObjectId) when absent, like pymongo."""
+        common.validate_is_document_type("document", document)
+        if not (isinstance(document, RawBSONDocument) or "_id" in document):
+            document["_id"] = ObjectId()
+        ns = self._namespace(create=True)
+        try:
+            self._insert_document(ns, document)
+        except ServerError as err:
+            raise_write_error(err)
+        inserted_id = document.get("_id") if not isinstance(document, RawBSONDocument) \
+            else document.get("_id")
+        return InsertOneResult(inserted_id, self._acknowledged)
+
+    def insert_many(self, documents: Iterable[Any], ordered: bool = True,
+                    bypass_document_validation: Optional[bool] = None, session: Any = None,
+                    comment: Any = None) -> InsertManyResult:
+        """Insert documents; a failure raises ``BulkWriteError`` with the server's details."""
+        if (not isinstance(documents, abc.Iterable) or isinstance(documents, abc.Mapping)
+                or not documents):
+            raise TypeError("documents must be a non-empty list")
+        from .bulk import BulkRun
+
+        run = BulkRun(self, ordered)
+        inserted_ids = []
+        for document in documents:
+            common.validate_is_document_type("document", document)
+            if not isinstance(document, RawBSONDocument):
+                if "_id" not in document:
+                    document["_id"] = ObjectId()
+                inserted_ids.append(document["_id"])
+            run.add_insert(document)
+        run.execute()
+        return InsertManyResult(inserted_ids, self._acknowledged)
+
+    # -- updates ----------------------------------------------------------------
+
+    def _compile_updater(self, stmt: Statement, coll: Any, let_vars: Any) -> Any:
+        from . import updates
+
+        if stmt.is_replace:
+            return updates.compile_replacement(self._normalize(stmt.u))
+        array_filters = self._normalize(list(stmt.array_filters)) \
+            if stmt.array_filters is not None else None
+        return updates.compile_update(self._normalize(stmt.u), array_filters=array_filters,
+                                      collation=coll, variables=let_vars)
+
+    def _execute_update(self, stmt: Statement, let: Any = None) -> tuple[int, int, Any]:
+        """Run one update statement: ``(n matched, n modified, upserted _id or None)``.
+
+        Raises ServerError; a failed statement leaves the document it failed
+        on unchanged (documents of a multi-update before it stay updated, as
+        on a server).
+        """
+        spec, matcher, coll = self._prepare_query(stmt.q, stmt.collation, let)
+        let_vars = self._normalize(let) if let else None
+        updater = self._compile_updater(stmt, coll, let_vars)
+        sort = normalize_sort(stmt.sort) if not stmt.multi else None
+        ns = self._namespace(create=stmt.upsert)
+        if ns is None:
+            ns = self._namespace(create=False)
+            if ns is None:
+                # Nothing to match; the hint is still checked like on an empty collection.
+                return 0, 0, None
+        with ns.lock:
+            selected = list(self._select(ns, spec, matcher, sort=sort,
+                                         limit=0 if stmt.multi else 1, hint=stmt.hint,
+                                         collation=coll))
+            if not selected:
+                if stmt.upsert:
+                    rid = self._upsert(ns, spec, updater)
+                    return 0, 0, bson.decode(ns.get(rid)[1], self._codec_options)["_id"]
+                return 0, 0, None
+            modified = 0
+            for rid, rec in selected:
+                if self._update_record(ns, rid, rec, updater, matcher):
+                    modified += 1
+            return len(selected), modified, None
+
+    def _update_record(self, ns: Namespace, rid: int, rec: tuple, updater: Any,
+                       matcher: Any) -> bool:
+        """Apply ``updater`` to record ``rid`` (caller holds the lock)."""
+        work = bson.decode(rec[1], ns.store_options)
+        position = None
+        if getattr(updater, "needs_position", True) and hasattr(matcher, "match_position"):
+            position = matcher.match_position(rec[0])[1]
+        if not updater.apply(work, position=position):
+            return False
+        raw = self._encode_updated(work, ns)
+        ns.replace(rid, bson.decode(raw, ns.store_options), raw)
+        return True
+
+    @staticmethod
+    def _encode_updated(doc: dict, ns: Namespace) -> bytes:
+        raw = bson.encode(doc, False, ns.store_options)
+        if len(raw) > MAX_BSON_SIZE:
+            raise ServerError(17419, "Resulting document after update is larger than "
+                                     f"{MAX_BSON_SIZE}")
+        return raw
+
+    def _upsert(self, ns: Namespace, spec: Mapping[str, Any], updater: Any) -> int:
+        """Insert the document an upsert builds; returns its record id (caller holds lock)."""
+        from .updates import upsert_seed
+
+        doc = upsert_seed(spec)
+        updater.apply(doc, is_insert=True)
+        if "_id" not in doc:
+            doc = {"_id": ObjectId(), **doc}
+        elif next(iter(doc)) != "_id":
+            doc = {"_id": doc["_id"], **{k: v for k, v in doc.items() if k != "_id"}}
+        _check_id(doc["_id"])
+        raw = self._encode_updated(doc, ns)
+        return ns.insert(bson.decode(raw, ns.store_options), raw)
+
+    def _update(self, stmt: Statement, let: Any) -> UpdateResult:
+        try:
+            n, modified, upserted_id = self._execute_update(stmt, let)
+        except ServerError as err:
+            raise_write_error(err)
+        raw: dict[str, Any] = {"n": n + (upserted_id is not None), "nModified": modified,
+                               "ok": 1.0}
+        if upserted_id is not None:
+            raw["upserted"] = upserted_id
+        raw["updatedExisting"] = bool(n)
+        return UpdateResult(raw, self._acknowledged)
+
+    def update_one(self, filter: Mapping[str, Any], update: Any, upsert: bool = False,
+                   bypass_document_validation: Optional[bool] = None, collation: Any = None,
+                   array_filters: Any = None, hint: Any = None, session: Any = None,
+                   let: Any = None, sort: Any = None, comment: Any = None) -> UpdateResult:
+        """Update the first matching document (by ``sort`` when given)."""
+        common.validate_is_mapping("filter", filter)
+        common.validate_ok_for_update(update)
+        common.validate_list_or_none("array_filters", array_filters)
+        common.validate_boolean("upsert", upsert)
+        if let is not None:
+            common.validate_is_mapping("let", let)
+        stmt = Statement(filter, update, upsert=upsert, collation=collation,
+                         array_filters=array_filters, hint=normalize_hint(hint), sort=sort)
+        return self._update(stmt, let)
+
+    def update_many(self, filter: Mapping[str, Any], update: Any, upsert: bool = False,
+                    array_filters: Any = None, bypass_document_validation: Optional[bool] = None,
+                    collation: Any = None, hint: Any = None, session: Any = None,
+                    let: Any = None, comment: Any = None) -> UpdateResult:
+        """Update every matching document."""
+        common.validate_is_mapping("filter", filter)
+        common.validate_ok_for_update(update)
+        common.validate_list_or_none("array_filters", array_filters)
+        common.validate_boolean("upsert", upsert)
+        if let is not None:
+            common.validate_is_mapping("let", let)
+        stmt = Statement(filter, update, multi=True, upsert=upsert, collation=collation,
+                         array_filters=array_filters, hint=normalize_hint(hint))
+        return self._update(stmt, let)
+
+    def replace_one(self, filter: Mapping[str, Any], replacement: Mapping[str, Any],
+                    upsert: bool = False, bypass_document_validation: Optional[bool] = None,
+                    collation: Any = None, hint: Any = None, session: Any = None,
+                    let: Any = None, sort: Any = None, comment: Any = None) -> UpdateResult:
+        """Replace the first matching document (keeping its ``_id``)."""
+        common.validate_is_mapping("filter", filter)
+        common.validate_ok_for_replace(replacement)
+        common.validate_boolean("upsert", upsert)
+        if let is not None:
+            common.validate_is_mapping("let", let)
+        stmt = Statement(filter, replacement, upsert=upsert, is_replace=True,
+                         collation=collation, hint=normalize_hint(hint), sort=sort)
+        return self._update(stmt, let)
+
+    # -- deletes ----------------------------------------------------------------
+
+    def _execute_delete(self, stmt: Statement, let: Any = None) -> int:
+        """Run one delete statement (``multi`` False: at most one); returns n."""
+        spec, matcher, coll = self._prepare_query(stmt.q, stmt.collation, let)
+        ns = self._namespace()
+        if ns is None:
+            return 0
+        with ns.lock:
+            selected = [rid for rid, _rec in self._select(
+                ns, spec, matcher, limit=0 if stmt.multi else 1, hint=stmt.hint,
+                collation=coll)]
+            return sum(1 for rid in selected if ns.delete(rid))
+
+    def _delete(self, filter: Any, multi: bool, collation: Any, hint: Any,
+                let: Any) -> DeleteResult:
+        common.validate_is_mapping("filter", filter)
+        if let is not None:
+            common.validate_is_mapping("let", let)
+        stmt = Statement(filter, multi=multi, collation=collation, hint=normalize_hint(hint))
+        try:
+            n = self._execute_delete(stmt, let)
+        except ServerError as err:
+            raise_write_error(err)
+        return DeleteResult({"n": n, "ok": 1.0}, self._acknowledged)
+
+    def delete_one(self, filter: Mapping[str, Any], collation: Any = None, hint: Any = None,
+                   session: Any = None, let: Any = None, comment: Any = None) -> DeleteResult:
+        """Delete the first matching document."""
+        return self._delete(filter, False, collation, hint, let)
+
+    def delete_many(self, filter: Mapping[str, Any], collation: Any = None, hint: Any = None,
+                    session: Any = None, let: Any = None, comment: Any = None) -> DeleteResult:
+        """Delete every matching document."""
+        return self._delete(filter, True, collation, hint, let)
+
+    # -- findAndModify ------------------------------------------------------------
+
+    def _find_and_modify(self, filter: Any, projection: Any, sort: Any, *, update: Any = None,
+                         is_replace: bool = False, remove: bool = False, upsert: bool = False,
+                         return_document: bool = ReturnDocument.BEFORE,
+                         array_filters: Any = None, hint: Any = None, let: Any = None,
+                         **kwargs: Any) -> Any:
+        common.validate_is_mapping("filter", filter)
+        if not isinstance(return_document, bool):
+            raise TypeError(
+                "return_document must be ReturnDocument.BEFORE or ReturnDocument.AFTER, "
+                f"not {type(return_document)}"
+            )
+        collation = kwargs.pop("collation", None)
+        validate_max_time_ms(kwargs.pop("max_time_ms", kwargs.pop("maxTimeMS", None)))
+        if let is not None:
+            common.validate_is_mapping("let", let)
+        projection = normalize_projection(projection)
+        sort_doc = normalize_sort(sort) if sort is not None else None
+        common.validate_boolean("upsert", upsert)
+        stmt = Statement(filter, update, upsert=upsert, is_replace=is_replace,
+                         collation=collation, array_filters=array_filters,
+                         hint=normalize_hint(hint), sort=sort_doc)
+        try:
+            return self._find_and_modify_statement(stmt, projection, remove, return_document,
+                                                   let)
+        except ServerError as err:
+            raise_command_error(err)
+
+    def _find_and_modify_statement(self, stmt: Statement, projection: Any, remove: bool,
+                                   return_new: bool, let: Any) -> Any:
+        spec, matcher, coll = self._prepare_query(stmt.q, stmt.collation, let)
+        reader = self._reader(projection, matcher)
+        updater = None if remove else self._compile_updater(
+            stmt, coll, self._normalize(let) if let else None)
+        ns = self._namespace(create=stmt.upsert)
+        if ns is None:
+            return None
+        with ns.lock:
+            found = next(self._select(ns, spec, matcher, sort=stmt.sort, limit=1,
+                                      hint=stmt.hint, collation=coll), None)
+            if found is None:
+                if not stmt.upsert or remove:
+                    return None
+                rid = self._upsert(ns, spec, updater)
+                return reader(ns.get(rid)[1]) if return_new else None
+            rid, rec = found
+            before = reader(rec[1]) if not return_new or remove else None
+            if remove:
+                ns.delete(rid)
+                return before
+            self._update_record(ns, rid, rec, updater, matcher)
+            return reader(ns.get(rid)[1]) if return_new else before
+
+    def find_one_and_delete(self, filter: Mapping[str, Any], projection: Any = None,
+                            sort: Any = None, hint: Any = None, session: Any = None,
+                            let: Any = None, comment: Any = None, **kwargs: Any) -> Any:
+        """Delete the first matching document and return it (projected) or None."""
+        return self._find_and_modify(filter, projection, sort, remove=True, hint=hint,
+                                     let=let, **kwargs)
+
+    def find_one_and_replace(self, filter: Mapping[str, Any], replacement: Mapping[str, Any],
+                             projection: Any = None, sort: Any = None, upsert: bool = False,
+                             return_document: bool = ReturnDocument.BEFORE, hint: Any = None,
+                             session: Any = None, let: Any = None, comment: Any = None,
+                             **kwargs: Any) -> Any:
+        """Replace the first matching document; return it before or after."""
+        common.validate_ok_for_replace(replacement)
+        return self._find_and_modify(filter, projection, sort, update=replacement,
+                                     is_replace=True, upsert=upsert,
+                                     return_document=return_document, hint=hint, let=let,
+                                     **kwargs)
+
+    def find_one_and_update(self, filter: Mapping[str, Any], update: Any,
+                            projection: Any = None, sort: Any = None, upsert: bool = False,
+                            return_document: bool = ReturnDocument.BEFORE,
+                            array_filters: Any = None, hint: Any = None, session: Any = None,
+                            let: Any = None, comment: Any = None, **kwargs: Any) -> Any:
+        """Update the first matching document; return it before or after."""
+        common.validate_ok_for_update(update)
+        common.validate_list_or_none("array_filters", array_filters)
+        return self._find_and_modify(filter, projection, sort, update=update, upsert=upsert,
+                                     return_document=return_document,
+                                     array_filters=array_filters, hint=hint, let=let, **kwargs)
+
+    # -- bulk -------------------------------------------------------------------
+
+    def bulk_write(self, requests: list, ordered: bool = True,
+                   bypass_document_validation: Optional[bool] = None, session: Any = None,
+                   comment: Any = None, let: Any = None) -> Any:
+        """Run write models (``InsertOne``, ``UpdateOne`` ...) like pymongo's bulk API."""
+        from .bulk import BulkRun
+
+        common.validate_list("requests", requests)
+        run = BulkRun(self, ordered, let=let)
+        for request in requests:
+            try:
+                request._add_to_bulk(run)
+            except AttributeError:
+                raise TypeError(f"{request!r} is not a valid request") from None
+        return run.execute_result()
+
+    # -- aggregation ----------------------------------------------------------------
+
+    def aggregate(self, pipeline: list, session: Any = None, let: Any = None,
+                  comment: Any = None, **kwargs: Any) -> Any:
+        """Run an aggregation pipeline; returns a :class:`~.cursor.MemoryCommandCursor`."""
+        from .aggregation_context import run_collection_pipeline
+
+        return run_collection_pipeline(self, pipeline, let=let, **kwargs)
+
+    def watch(self, *args: Any, **kwargs: Any) -> Any:
+        raise NotImplementedError("change streams (watch) are not supported by the memory "
+                                  "engine")
+
+    # -- indexes ------------------------------------------------------------------
+
+    def create_index(self, keys: Any, session: Any = None, comment: Any = None,
+                     **kwargs: Any) -> str:
+        """Create an index (``IndexModel`` arguments); returns its name."""
+        cmd_options = {}
+        if "maxTimeMS" in kwargs:
+            cmd_options["maxTimeMS"] = kwargs.pop("maxTimeMS")
+        validate_max_time_ms(cmd_options.get("maxTimeMS"))
+        return self._create_indexes([IndexModel(keys, **kwargs)])[0]
+
+    def create_indexes(self, indexes: list, session: Any = None, comment: Any = None,
+                       **kwargs: Any) -> list[str]:
+        """Create several indexes (``IndexModel`` instances); returns their names."""
+        common.validate_list("indexes", indexes)
+        for index in indexes:
+            if not isinstance(index, IndexModel):
+                raise TypeError(f"{index!r} is not an instance of pymongo.operations.IndexModel")
+        return self._create_indexes(indexes)
+
+    def _create_indexes(self, models: list) -> list[str]:
+        specs = [dict(model.document) for model in models]
+        names = [spec["name"] for spec in specs]
+        ns = self._namespace(create=True)
+        try:
+            with ns.lock:
+                ns.create_indexes(specs)
+        except ServerError as err:
+            raise_command_error(err)
+        return names
+
+    def drop_index(self, index_or_name: Any, session: Any = None, comment: Any = None,
+                   **kwargs: Any) -> None:
+        """Drop one index by name or key specification."""
+        name = index_or_name
+        if isinstance(index_or_name, list):
+            name = _helpers._gen_index_name(index_or_name)
+        if not isinstance(name, str):
+            raise TypeError(f"index_or_name must be an instance of str or list, not {type(name)}")
+        try:
+            ns = self._namespace()
+            if ns is None:
+                raise ServerError(26, f"ns not found {self._full_name}")
+            with ns.lock:
+                ns.drop_index(name)
+        except ServerError as err:
+            raise_command_error(err)
+
+    def drop_indexes(self, session: Any = None, comment: Any = None, **kwargs: Any) -> None:
+        """Drop every index but ``_id_``."""
+        ns = self._namespace()
+        if ns is None:
+            return  # pymongo ignores "ns not found" here
+        with ns.lock:
+            ns.drop_index("*")
+
+    def list_indexes(self, session: Any = None, comment: Any = None) -> Any:
+        """A command cursor over the index documents ``{v, key, name, ...}``."""
+        from .cursor import MemoryCommandCursor
+
+        ns = self._namespace()
+        docs = [] if ns is None else ns.index_documents()
+        return MemoryCommandCursor(self, [self._decode_result(d) for d in docs])
+
+    def index_information(self, session: Any = None, comment: Any = None) -> dict:
+        """``{name: {"key": [(field, direction)...], ...options}}`` as pymongo returns it."""
+        info = {}
+        for index in self.list_indexes():
+            index = dict(index)
+            index["key"] = list(index["key"].items())
+            info[index.pop("name")] = index
+        return info
+
+    def options(self, session: Any = None, comment: Any = None) -> dict:
+        """The options the collection was created with (``{}`` for implicit ones)."""
+        ns = self._namespace()
+        return {} if ns is None else dict(ns.options)
+
+    # -- collection-level -------------------------------------------------------------
+
+    def drop(self, session: Any = None, comment: Any = None,
+             encrypted_fields: Any = None) -> None:
+        """Drop the collection (no error when it does not exist)."""
+        self._database.drop_collection(self._name)
+
+    def rename(self, new_name: str, session: Any = None, comment: Any = None,
+               **kwargs: Any) -> dict:
+        """Rename the collection (``dropTarget=True`` replaces an existing target)."""
+        if not isinstance(new_name, str):
+            raise TypeError(f"new_name must be an instance of str, not {type(new_name)}")
+        if not new_name or ".." in new_name:
+            raise InvalidName("collection names cannot be empty")
+        if new_name[0] == "." or new_name[-1] == ".":
+            raise InvalidName("collection names must not start or end with '.'")
+        if "$" in new_name and not new_name.startswith("oplog.$main"):
+            raise InvalidName("collection names must not contain '$'")
+        drop_target = bool(kwargs.pop("dropTarget", False))
+        try:
+            self._database._rename(self._name, new_name, drop_target)
+        except ServerError as err:
+            raise_command_error(err)
+        return {"ok": 1.0}
+
+
+def _hashable(key: Any) -> Any:
+    """Sort keys may hold lists; make them hashable for deduplication."""
+    if isinstance(key, list):
+        return tuple(_hashable(k) for k in key)
+    if isinstance(key, tuple):
+        return tuple(_hashable(k) for k in key)
+    if isinstance(key, dict):
+        return tuple((k, _hashable(v)) for k, v in key.items())
+    return key
+
+
+def _distinct_values(value: Any, parts: tuple, i: int, out: list) -> None:
+    """Collect the values ``distinct`` sees at ``parts`` (arrays fanned out once)."""
+    if i == len(parts):
+        if isinstance(value, list):
+            out.extend(value)
+        else:
+            out.append(value)
+        return
+    part = parts[i]
+    if isinstance(value, dict):
+        if part in value:
+            _distinct_values(value[part], parts, i + 1, out)
+    elif isinstance(value, list):
+        if part.isdigit() and int(part) < len(value):
+            _distinct_values(value[int(part)], parts, i + 1, out)
+        for elem in value:
+            if isinstance(elem, dict):
+                _distinct_values(elem, parts, i, out)

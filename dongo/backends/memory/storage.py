@@ -1,0 +1,255 @@
+"""Record storage of one collection: documents in natural order, BSON bytes, indexes.
+
+A :class:`Namespace` is what a server keeps for one collection: records keyed
+by an increasing *record id* (so a Python ``dict`` keeps them in natural,
+insertion order; an update keeps its record id and therefore its place), each
+record being ``(doc, raw)``:
+
+* ``raw`` -- the document's BSON bytes, exactly what a client sent (validated
+  and size-checked by ``bson.encode``);
+* ``doc`` -- ``bson.decode(raw)`` with :data:`STORE_OPTIONS`, the stored form
+  the query engine reads.  It is never handed to a caller: reads decode
+  ``raw`` again (a C-speed deep copy).
+
+It also owns the collection's indexes and the collection lock.  The surface
+(``collection.py``) holds :attr:`Namespace.lock` around each single-document
+write together with its index maintenance, so unique indexes hold under
+concurrent writers.
+
+    >>> ns = Namespace("db", "c")
+    >>> raw = encode_document({"_id": 1, "x": 2})
+    >>> rid = ns.insert(decode_stored(raw), raw)
+    >>> ns.get(rid)[0]
+    {'_id': 1, 'x': 2}
+"""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from typing import Any, Iterable, Iterator, Optional
+
+import bson
+from bson.codec_options import DEFAULT_CODEC_OPTIONS, CodecOptions
+from bson.raw_bson import RawBSONDocument
+
+from .errors import ServerError
+
+# The form documents are kept in for matching: plain dicts, naive UTC
+# datetimes (what the server compares), binary subtype 4 kept as Binary unless
+# the client chose a UUID representation (see Namespace.store_options).
+STORE_OPTIONS = CodecOptions(document_class=dict, tz_aware=False)
+
+# A server refuses documents larger than this (``maxBsonObjectSize``).
+MAX_BSON_SIZE = 16 * 1024 * 1024
+
+Record = tuple  # (doc: dict, raw: bytes)
+
+
+def encode_document(doc: Any, codec_options: CodecOptions = DEFAULT_CODEC_OPTIONS) -> bytes:
+    """``doc`` as BSON bytes, validated like pymongo validates an insert.
+
+    Raises ``bson.errors.InvalidDocument`` for unencodable values and
+    ``pymongo.errors.DocumentTooLarge`` above 16 MiB, as pymongo does before a
+    document ever reaches a server.
+    """
+    if isinstance(doc, RawBSONDocument):
+        raw = doc.raw
+    else:
+        raw = bson.encode(doc, False, codec_options)
+    if len(raw) > MAX_BSON_SIZE:
+        from pymongo.errors import DocumentTooLarge
+
+        raise DocumentTooLarge(
+            f"BSON document too large ({len(raw)} bytes) - the connected server "
+            f"supports BSON document sizes up to {MAX_BSON_SIZE} bytes."
+        )
+    return raw
+
+
+def decode_stored(raw: bytes, options: CodecOptions = STORE_OPTIONS) -> dict:
+    """The stored (matching) form of ``raw``."""
+    return bson.decode(raw, options)
+
+
+def _id_index_key(value: Any) -> Any:
+    """A hashable key under which equal ``_id`` values (per BSON) collide."""
+    from . import bsontypes
+
+    return bsontypes.sort_key(value)
+
+
+class ScanPlan:
+    """A query plan: candidate record ids (a superset of the matches, in the
+    order to examine them), whether that order already is the requested sort,
+    and the explain document's ``winningPlan``."""
+
+    __slots__ = ("record_ids", "provides_sort", "winning_plan")
+
+    def __init__(self, record_ids: list, provides_sort: bool, winning_plan: dict) -> None:
+        self.record_ids = record_ids
+        self.provides_sort = provides_sort
+        self.winning_plan = winning_plan
+
+
+class _IdOnlyIndexes:
+    """Fallback used until ``indexes.py`` provides ``IndexSet``.
+
+    Keeps only the unique ``_id_`` index (a dict) and plans every query as a
+    collection scan.
+    """
+
+    def __init__(self, namespace: "Namespace") -> None:
+        self._ns = namespace
+        self._ids: dict[Any, int] = {}
+
+    def add(self, rid: int, doc: dict) -> None:
+        key = _id_index_key(doc.get("_id"))
+        if key in self._ids:
+            raise duplicate_key_error(self._ns.full_name, "_id_", {"_id": 1},
+                                      {"_id": doc.get("_id")})
+        self._ids[key] = rid
+
+    def remove(self, rid: int, doc: dict) -> None:
+        self._ids.pop(_id_index_key(doc.get("_id")), None)
+
+    def replace(self, rid: int, old: dict, new: dict) -> None:
+        old_key, new_key = _id_index_key(old.get("_id")), _id_index_key(new.get("_id"))
+        if old_key != new_key:
+            if new_key in self._ids:
+                raise duplicate_key_error(self._ns.full_name, "_id_", {"_id": 1},
+                                          {"_id": new.get("_id")})
+            del self._ids[old_key]
+            self._ids[new_key] = rid
+
+    def plan(self, filter_spec: dict, sort: Any, hint: Any) -> ScanPlan:
+        if hint is not None and hint not in ("_id_", {"_id": 1}) and not (
+                isinstance(hint, dict) and list(hint) == ["$natural"]):
+            raise ServerError(2, "hint provided does not correspond to an existing index")
+        rids = self._ns.record_ids()
+        if isinstance(hint, dict) and hint.get("$natural", 1) < 0:
+            rids.reverse()
+        stage = {"stage": "COLLSCAN", "filter": filter_spec,
+                 "direction": "backward" if isinstance(hint, dict)
+                 and hint.get("$natural", 1) < 0 else "forward"}
+        return ScanPlan(rids, False, stage)
+
+    def create_indexes(self, specs: list) -> None:
+        for spec in specs:
+            if dict(spec["key"]) != {"_id": 1}:
+                raise NotImplementedError("secondary indexes are not supported by the memory "
+                                          "engine until indexes.py is available")
+
+    def drop_index(self, name: str) -> None:
+        if name == "*":
+            return
+        if name == "_id_":
+            raise ServerError(72, "cannot drop _id index")
+        raise ServerError(27, f"index not found with name [{name}]")
+
+    def index_documents(self) -> list:
+        return [{"v": 2, "key": {"_id": 1}, "name": "_id_"}]
+
+
+def duplicate_key_error(full_name: str, index_name: str, key_pattern: dict,
+                        key_value: dict) -> ServerError:
+    """The server's E11000 error for a unique-index violation."""
+    from bson.json_util import dumps  # only for the message text
+
+    shown = ", ".join(f"{k}: {dumps(v)}" for k, v in key_value.items())
+    return ServerError(
+        11000,
+        f"E11000 duplicate key error collection: {full_name} index: {index_name} "
+        f"dup key: {{ {shown} }}",
+        keyPattern=dict(key_pattern),
+        keyValue=dict(key_value),
+    )
+
+
+class Namespace:
+    """One collection's records, indexes, options and lock."""
+
+    def __init__(self, db_name: str, name: str, *, options: Optional[dict] = None,
+                 store_options: CodecOptions = STORE_OPTIONS) -> None:
+        self.db_name = db_name
+        self.name = name
+        self.options: dict = dict(options or {})
+        self.store_options = store_options
+        self.uuid = bson.Binary.from_uuid(uuid.uuid4())  # the collection's UUID
+        self.records: dict[int, Record] = {}
+        self._next_rid = 1
+        self.lock = threading.RLock()
+        self.indexes = self._make_indexes()
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.db_name}.{self.name}"
+
+    def _make_indexes(self) -> Any:
+        return _IdOnlyIndexes(self)
+
+    # -- record access -------------------------------------------------------
+
+    def __len__(self) -> int:
+        return len(self.records)
+
+    def get(self, rid: int) -> Optional[Record]:
+        """The record ``rid`` or None when it has been deleted since."""
+        return self.records.get(rid)
+
+    def record_ids(self) -> list[int]:
+        """A snapshot of all record ids in natural order."""
+        with self.lock:
+            return list(self.records)
+
+    def iter_records(self, rids: Iterable[int]) -> Iterator[tuple[int, Record]]:
+        """``(rid, record)`` for each rid still present, in the given order."""
+        records = self.records
+        for rid in rids:
+            rec = records.get(rid)
+            if rec is not None:
+                yield rid, rec
+
+    # -- planning and index management (delegated to the index set) -----------
+
+    def plan(self, filter_spec: dict, sort: Any = None, hint: Any = None) -> Any:
+        """Candidate record ids for a query (see :class:`ScanPlan`)."""
+        return self.indexes.plan(filter_spec, sort, hint)
+
+    def create_indexes(self, specs: list) -> None:
+        self.indexes.create_indexes(specs)
+
+    def drop_index(self, name: str) -> None:
+        """Drop index ``name`` (``"*"``: all but ``_id_``)."""
+        self.indexes.drop_index(name)
+
+    def index_documents(self) -> list:
+        """``listIndexes`` documents (``{v, key, name, ...}``)."""
+        return self.indexes.index_documents()
+
+    # -- writes (callers hold self.lock) ----------------------------------------
+
+    def insert(self, doc: dict, raw: bytes) -> int:
+        """Store a new record; index checks happen before anything changes."""
+        with self.lock:
+            rid = self._next_rid
+            self.indexes.add(rid, doc)
+            self._next_rid = rid + 1
+            self.records[rid] = (doc, raw)
+            return rid
+
+    def replace(self, rid: int, doc: dict, raw: bytes) -> None:
+        """Replace record ``rid`` in place (it keeps its natural position)."""
+        with self.lock:
+            old = self.records[rid][0]
+            self.indexes.replace(rid, old, doc)
+            self.records[rid] = (doc, raw)
+
+    def delete(self, rid: int) -> bool:
+        """Remove record ``rid``; False when it was already gone."""
+        with self.lock:
+            rec = self.records.pop(rid, None)
+            if rec is None:
+                return False
+            self.indexes.remove(rid, rec[0])
+            return True
