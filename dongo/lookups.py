@@ -357,7 +357,7 @@ def merge_filters(*queries: Mapping[str, Any]) -> Dict[str, Any]:
         return parts[0]
     merged: Dict[str, Any] = {}
     for part in parts:
-        if any(key in merged or key.startswith("$") for key in part):
+        if any(key in merged for key in part):  # top-level keys are ANDed anyway
             return {"$and": parts}
         merged.update(part)
     return merged

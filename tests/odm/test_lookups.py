@@ -179,5 +179,8 @@ def test_merge_filters():
     assert merge_filters({}, {"a": 1}) == {"a": 1}
     assert merge_filters({"a": 1}, {"b": 2}) == {"a": 1, "b": 2}
     assert merge_filters({"a": 1}, {"a": {"$gt": 0}}) == {"$and": [{"a": 1}, {"a": {"$gt": 0}}]}
-    assert merge_filters({"$or": [{"a": 1}]}, {"b": 2}) == {"$and": [{"$or": [{"a": 1}]}, {"b": 2}]}
+    assert merge_filters({"$or": [{"a": 1}]}, {"b": 2}) == {"$or": [{"a": 1}], "b": 2}
+    assert merge_filters({"$or": [{"a": 1}]}, {"$or": [{"b": 2}]}) == {
+        "$and": [{"$or": [{"a": 1}]}, {"$or": [{"b": 2}]}]
+    }
     assert merge_filters() == {}
