@@ -328,7 +328,8 @@ class MemoryCollection:
         soon as ``limit`` records have been produced; with a sort it keeps the
         ``skip + limit`` smallest keys (``heapq``, O(n log k)).
         """
-        plan = ns.plan(filter_spec, sort, hint)
+        plan = ns.plan(filter_spec, sort, hint, collation=collation,
+                       limit=skip + limit if limit else None)
         records = ns.records
         if sort and not plan.provides_sort:
             from .sort import compile_sort

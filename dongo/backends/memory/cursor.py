@@ -21,7 +21,7 @@ when no in-memory sort is needed.  Options set after iteration started raise
 from __future__ import annotations
 
 import copy
-from collections import abc, deque
+from collections import deque
 from typing import Any, Iterator, Mapping, Optional
 
 from bson.code import Code
@@ -373,18 +373,18 @@ class MemoryCursor:
                                                            self._let)
             ns = coll._namespace()
             if ns is None:
-                winning: dict = {"stage": "EOF"}
+                planner: dict = {"winningPlan": {"stage": "EOF"}, "rejectedPlans": []}
                 returned = examined = 0
             else:
-                plan = ns.plan(spec, self._ordering, self._hint)
-                winning = plan.winning_plan
+                plan = ns.plan(spec, self._ordering, self._hint, collation=collation)
+                planner = plan.explain()
                 examined = len(plan.record_ids)
                 returned = sum(1 for _ in coll._select(
                     ns, spec, matcher, sort=self._ordering, skip=self._skip,
                     limit=abs(self._limit), hint=self._hint, collation=collation))
         except ServerError as err:
             raise_command_error(err)
-        keys = winning.get("keysExamined", 0) if isinstance(winning, dict) else 0
+        keys = planner.get("keysExamined", 0)
         command: dict[str, Any] = {"find": coll.name, "filter": dict(self._spec)}
         if self._ordering:
             command["sort"] = self._ordering
@@ -403,8 +403,8 @@ class MemoryCursor:
                 "namespace": coll.full_name,
                 "indexFilterSet": False,
                 "parsedQuery": spec,
-                "winningPlan": winning,
-                "rejectedPlans": [],
+                "winningPlan": planner.get("winningPlan"),
+                "rejectedPlans": planner.get("rejectedPlans", []),
             },
             "executionStats": {
                 "executionSuccess": True,
@@ -501,6 +501,3 @@ class MemoryCommandCursor:
         self._killed = True
         self._iter = iter(())
 
-
-def _is_mapping(value: Any) -> bool:
-    return isinstance(value, abc.Mapping)

@@ -91,6 +91,9 @@ class ScanPlan:
         self.provides_sort = provides_sort
         self.winning_plan = winning_plan
 
+    def explain(self) -> dict:
+        return {"winningPlan": self.winning_plan, "rejectedPlans": []}
+
 
 class _IdOnlyIndexes:
     """Fallback used until ``indexes.py`` provides ``IndexSet``.
@@ -186,7 +189,11 @@ class Namespace:
         return f"{self.db_name}.{self.name}"
 
     def _make_indexes(self) -> Any:
-        return _IdOnlyIndexes(self)
+        try:
+            from .indexes import IndexSet
+        except ImportError:  # pragma: no cover - during development only
+            return _IdOnlyIndexes(self)
+        return IndexSet(self)
 
     # -- record access -------------------------------------------------------
 
@@ -212,9 +219,20 @@ class Namespace:
 
     # -- planning and index management (delegated to the index set) -----------
 
-    def plan(self, filter_spec: dict, sort: Any = None, hint: Any = None) -> Any:
-        """Candidate record ids for a query (see :class:`ScanPlan`)."""
-        return self.indexes.plan(filter_spec, sort, hint)
+    def plan(self, filter_spec: dict, sort: Any = None, hint: Any = None, *,
+             collation: Any = None, limit: Optional[int] = None) -> Any:
+        """Candidate record ids for a query: ``.record_ids`` (a snapshot list, a
+        superset of the matches, in examination order), ``.provides_sort``,
+        ``.explain()``."""
+        with self.lock:
+            try:
+                plan = self.indexes.plan(filter_spec, sort, hint, collation=collation,
+                                         limit=limit)
+            except ImportError:  # the planner module is not there yet: scan
+                plan = _IdOnlyIndexes(self).plan(filter_spec, sort, hint)
+            if not isinstance(plan.record_ids, list):
+                plan.record_ids = list(plan.record_ids)
+            return plan
 
     def create_indexes(self, specs: list) -> None:
         self.indexes.create_indexes(specs)
@@ -248,8 +266,9 @@ class Namespace:
     def delete(self, rid: int) -> bool:
         """Remove record ``rid``; False when it was already gone."""
         with self.lock:
-            rec = self.records.pop(rid, None)
+            rec = self.records.get(rid)
             if rec is None:
                 return False
             self.indexes.remove(rid, rec[0])
+            del self.records[rid]
             return True
