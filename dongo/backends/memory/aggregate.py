@@ -1,0 +1,1284 @@
+"""Aggregation pipelines: validated once, then run as a chain of generators.
+
+    >>> docs = [{"_id": 1, "item": "a", "qty": 2}, {"_id": 2, "item": "b", "qty": 5},
+    ...         {"_id": 3, "item": "a", "qty": 1}]
+    >>> list(run_pipeline([{"$group": {"_id": "$item", "total": {"$sum": "$qty"}}},
+    ...                    {"$sort": {"total": -1}}], docs))
+    [{'_id': 'b', 'total': 5}, {'_id': 'a', 'total': 3}]
+
+:func:`compile_pipeline` parses and validates every stage (unknown stages,
+malformed arguments, ``$out``/``$merge`` placement, expressions) before a
+single document flows, like the server does; :class:`Pipeline` ``.run(docs,
+context)`` then streams documents through one generator per stage.  Stages
+that need the rest of the database (``$lookup``, ``$graphLookup``,
+``$unionWith``, ``$out``, ``$merge``) reach it through a
+:class:`PipelineContext`, which the collection layer implements.
+
+Documents handed to ``run`` must be private copies: stages may reuse them in
+their output (``$addFields`` copies only the top level and the paths it
+changes, so unchanged sub-documents are shared between input and output).
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import random
+from typing import Any, Callable, Iterable, Iterator
+
+from . import expressions as _expr
+from .bsontypes import MISSING, compare, sort_key
+from .errors import BAD_VALUE, FAILED_TO_PARSE, INVALID_OPTIONS, TYPE_MISMATCH, ServerError
+
+__all__ = ["PipelineContext", "Pipeline", "compile_pipeline", "run_pipeline", "UPDATE_STAGES",
+           "merge_matched_document"]
+
+#: The stages an update pipeline (``update_one(filter, [...])``) may use.
+UPDATE_STAGES = frozenset({"$addFields", "$set", "$project", "$unset", "$replaceRoot", "$replaceWith"})
+
+
+def _fail(code: int, msg: str) -> ServerError:
+    return ServerError(code, msg)
+
+
+class PipelineContext:
+    """What a pipeline needs from the database it runs in.
+
+    The collection layer subclasses this (or provides an object with the same
+    attributes).  The defaults suit a pipeline over plain documents: no other
+    collections, no writes.
+
+    - ``collation``: the parsed collation (``collation.parse_collation``) or None.
+    - ``variables``: the command's ``let`` values, ``{name: value}``.
+    - ``now``: the ``$$NOW`` of this command (naive UTC datetime), or None for
+      the current time.
+    - ``resolve(name)``: fresh private copies of collection ``name``'s documents
+      in the same database (``[]`` when it does not exist), for ``$lookup``,
+      ``$graphLookup`` and ``$unionWith``.
+    - ``out(db, coll, docs)``: ``$out``: atomically replace ``db.coll`` (db None
+      means the current database) with ``docs``.
+    - ``merge(db, coll, docs, on, when_matched, when_not_matched, let)``:
+      ``$merge``.  ``on`` is a tuple of field paths; ``when_matched`` is
+      ``"replace"``, ``"keepExisting"``, ``"merge"``, ``"fail"`` or a pipeline
+      (a list); ``when_not_matched`` is ``"insert"``, ``"discard"`` or
+      ``"fail"``; ``let`` is the ``$merge`` ``let`` spec (None means
+      ``{new: "$$ROOT"}``).  :func:`merge_matched_document` computes the
+      document that replaces a matched one.
+    """
+
+    collation: Any = None
+    variables: dict = {}
+    now: Any = None
+
+    def __init__(self, *, collation: Any = None, variables: dict | None = None, now: Any = None,
+                 collections: dict[str, list] | None = None) -> None:
+        self.collation = collation
+        self.variables = dict(variables or {})
+        self.now = now
+        self._collections = collections or {}
+
+    def resolve(self, name: str) -> Iterable[dict]:
+        import bson
+
+        return [bson.decode(bson.encode(d)) for d in self._collections.get(name, [])]
+
+    def out(self, db: str | None, coll: str, docs: list[dict]) -> None:
+        raise NotImplementedError("$out is not supported without a database context")
+
+    def merge(self, db: str | None, coll: str, docs: list[dict], on: tuple, when_matched: Any,
+              when_not_matched: str, let: dict | None) -> None:
+        raise NotImplementedError("$merge is not supported without a database context")
+
+
+def merge_matched_document(existing: dict, new: dict, when_matched: Any, let: dict | None,
+                           context: PipelineContext | None = None) -> dict | None:
+    """The document ``$merge`` writes over a matched ``existing`` one.
+
+    Returns None for ``keepExisting``; raises code 11000-like errors for
+    ``fail`` (the caller reports it).  A pipeline runs on ``existing`` with
+    ``$$new`` (or the ``let`` variables, evaluated against ``new``).
+
+        >>> merge_matched_document({"_id": 1, "a": 1}, {"_id": 1, "b": 2}, "merge", None)
+        {'_id': 1, 'a': 1, 'b': 2}
+    """
+    if when_matched == "replace":
+        return new
+    if when_matched == "keepExisting":
+        return None
+    if when_matched == "merge":
+        out = dict(existing)
+        out.update(new)
+        return out
+    if when_matched == "fail":
+        raise _fail(11000, "$merge with whenMatched: fail found an existing document with the same values "
+                           "for the 'on' fields")
+    let_spec = {"new": "$$ROOT"} if let is None else let
+    ctx = context or PipelineContext()
+    variables = dict(ctx.variables)
+    for name, spec in let_spec.items():
+        variables[name] = _expr.compile_expression(spec, variables=frozenset(ctx.variables))(new, {})
+    sub = PipelineContext(collation=ctx.collation, variables=variables, now=ctx.now)
+    results = list(compile_pipeline(when_matched, variables=frozenset(variables),
+                                    allowed=UPDATE_STAGES).run([existing], sub))
+    return results[0] if results else existing
+
+
+# ---------------------------------------------------------------------------
+# Pipeline compilation
+# ---------------------------------------------------------------------------
+
+Stage = Callable[[Iterator[dict], "_Run"], Iterator[dict]]
+
+
+class _Run:
+    """Per-execution state: the context and the variables of this run."""
+
+    __slots__ = ("context", "vars", "collation")
+
+    def __init__(self, context: PipelineContext, vars: dict) -> None:
+        self.context = context
+        self.vars = vars
+        self.collation = getattr(context, "collation", None)
+
+
+class Pipeline:
+    """A validated pipeline; ``run(docs, context)`` yields the output documents."""
+
+    def __init__(self, stages: list[Stage], names: list[str]) -> None:
+        self._stages = stages
+        self.stage_names = names
+
+    def run(self, docs: Iterable[dict], context: PipelineContext | None = None,
+            variables: dict | None = None) -> Iterator[dict]:
+        """Stream ``docs`` (private copies) through the stages.
+
+        ``variables`` overrides the run's variable values (sub-pipelines use it).
+        """
+        context = context if context is not None else PipelineContext()
+        if variables is None:
+            variables = dict(getattr(context, "variables", None) or {})
+            now = getattr(context, "now", None)
+            variables["NOW"] = now if now is not None else _expr.now_datetime()
+        run = _Run(context, variables)
+        stream: Iterator[dict] = iter(docs)
+        for stage in self._stages:
+            stream = stage(stream, run)
+        return stream
+
+
+def run_pipeline(pipeline: list, docs: Iterable[dict], *, context: PipelineContext | None = None
+                 ) -> Iterator[dict]:
+    """Run an aggregation ``pipeline`` over ``docs`` (an iterable of private copies).
+
+    Validation happens before the first document is read; the result is a
+    lazy iterator.
+
+        >>> list(run_pipeline([{"$match": {"a": {"$gt": 1}}}, {"$project": {"_id": 0, "a": 1}}],
+        ...                   [{"_id": 1, "a": 1}, {"_id": 2, "a": 2}]))
+        [{'a': 2}]
+    """
+    names = frozenset((getattr(context, "variables", None) or {}) if context is not None else ())
+    collation = getattr(context, "collation", None) if context is not None else None
+    return compile_pipeline(pipeline, variables=names, collation=collation).run(docs, context)
+
+
+# Stages with no memory-engine implementation: named, never silently ignored.
+_UNSUPPORTED = ("$setWindowFields", "$geoNear", "$search", "$searchMeta", "$vectorSearch", "$changeStream",
+                "$changeStreamSplitLargeEvent", "$collStats", "$indexStats", "$currentOp", "$listSessions",
+                "$listLocalSessions", "$planCacheStats", "$densify", "$fill", "$listSearchIndexes",
+                "$shardedDataDistribution", "$listSampledQueries")
+
+
+def compile_pipeline(pipeline: Any, *, variables: frozenset | set = frozenset(), collation: Any = None,
+                     allowed: frozenset | None = None, inside: str | None = None) -> Pipeline:
+    """Validate ``pipeline`` and compile each stage.
+
+    ``variables`` names the ``let`` variables in scope; ``allowed`` restricts
+    the stage names (update pipelines); ``inside`` names the enclosing stage
+    (``"$facet"``, ``"$lookup"``) for the server's placement errors.
+    """
+    if not isinstance(pipeline, list):
+        raise _fail(TYPE_MISMATCH, "'pipeline' option must be specified as an array")
+    scope = frozenset(variables)
+    stages: list[Stage] = []
+    names: list[str] = []
+    for i, spec in enumerate(pipeline):
+        if not isinstance(spec, dict) or len(spec) != 1:
+            raise _fail(40323, "A pipeline stage specification object must contain exactly one field.")
+        name, arg = next(iter(spec.items()))
+        if allowed is not None and name not in allowed:
+            if name in _COMPILERS or name in _UNSUPPORTED:
+                raise _fail(INVALID_OPTIONS, f"{name} is not allowed to be used within an update")
+        if name in ("$out", "$merge"):
+            if inside is not None:
+                raise _fail(40600 if inside == "$facet" else 51047,
+                            f"{name} is not allowed to be used within a {inside} stage" if inside == "$facet"
+                            else f"{name} is not allowed within a {inside}'s sub-pipeline")
+            if i != len(pipeline) - 1:
+                raise _fail(40601, f"{name} can only be the final stage in the pipeline")
+        if name == "$documents" and i != 0:
+            raise _fail(40602, "$documents is only valid as the first stage in a pipeline")
+        if name in _UNSUPPORTED:
+            raise NotImplementedError(f"the {name} stage is not supported by the memory engine")
+        compile_stage = _COMPILERS.get(name)
+        if compile_stage is None:
+            raise _fail(40324, f"Unrecognized pipeline stage name: '{name}'")
+        stages.append(compile_stage(arg, _Compile(scope, collation, inside)))
+        names.append(name)
+    _fuse_sort_limit(stages, names, pipeline)
+    return Pipeline(stages, names)
+
+
+class _Compile:
+    """Compile-time facts a stage needs: variable names in scope, collation, nesting."""
+
+    __slots__ = ("scope", "collation", "inside")
+
+    def __init__(self, scope: frozenset, collation: Any, inside: str | None) -> None:
+        self.scope = scope
+        self.collation = collation
+        self.inside = inside
+
+    def expression(self, spec: Any):
+        return _expr.compile_expression(spec, variables=self.scope)
+
+
+def _fuse_sort_limit(stages: list, names: list, pipeline: list) -> None:
+    """$sort followed by $limit keeps only the top k while sorting (heap, O(n log k))."""
+    for i in range(len(names) - 1):
+        if names[i] == "$sort" and names[i + 1] == "$limit":
+            stages[i] = _sort_stage(pipeline[i]["$sort"], limit=_limit_value(pipeline[i + 1]["$limit"]),
+                                    validated=True)
+
+
+_COMPILERS: dict[str, Callable[[Any, _Compile], Stage]] = {}
+
+
+def _stage(*names: str):
+    def register(fn):
+        for name in names:
+            _COMPILERS[name] = fn
+        return fn
+
+    return register
+
+
+def _is_integral(v: Any) -> bool:
+    if isinstance(v, bool):
+        return False
+    try:
+        return float(v) == int(v)
+    except (TypeError, ValueError, OverflowError):
+        return False
+
+
+def _integral_value(v: Any) -> int | None:
+    from bson.decimal128 import Decimal128
+
+    if isinstance(v, bool) or not (isinstance(v, (int, float, Decimal128))):
+        return None
+    if isinstance(v, Decimal128):
+        d = v.to_decimal()
+        return int(d) if d.is_finite() and d == d.to_integral_value() else None
+    if isinstance(v, float):
+        return int(v) if v == v and v not in (float("inf"), float("-inf")) and v == int(v) else None
+    return int(v)
+
+
+def _show(v: Any) -> str:
+    return _expr._show(v)
+
+
+# ---------------------------------------------------------------------------
+# Filtering and shaping
+# ---------------------------------------------------------------------------
+
+
+def _contains_where(spec: Any) -> bool:
+    if isinstance(spec, dict):
+        for key, value in spec.items():
+            if key == "$where":
+                return True
+            if key in ("$and", "$or", "$nor") and isinstance(value, list):
+                if any(_contains_where(sub) for sub in value):
+                    return True
+    return False
+
+
+def _compile_filter(spec: dict, collation: Any, variables: dict | None):
+    from .filters import compile_filter
+
+    return compile_filter(spec, collation=collation, variables=variables)
+
+
+@_stage("$match")
+def _match(spec, c: _Compile) -> Stage:
+    if not isinstance(spec, dict):
+        raise _fail(15959, "the match filter must be an expression in an object")
+    if _contains_where(spec):
+        raise _fail(16395, "$where is not allowed inside of a $match aggregation expression")
+    # Validate now (names only); the run compiles again when variables carry values.
+    _compile_filter(spec, c.collation, {name: None for name in c.scope})
+    uses_variables = "$$" in repr(spec) or "$expr" in repr(spec)
+    static = None if uses_variables else _compile_filter(spec, c.collation, None)
+
+    def match(docs, run):
+        matcher = static
+        if matcher is None:
+            matcher = _compile_filter(spec, run.collation, {k: v for k, v in run.vars.items()})
+        return (d for d in docs if matcher(d))
+
+    return match
+
+
+@_stage("$project")
+def _project(spec, c: _Compile) -> Stage:
+    if not isinstance(spec, dict):
+        raise _fail(15969, "$project specification must be an object")
+    if not spec:
+        raise _fail(51272, "Invalid $project :: caused by :: projection specification must have at least "
+                           "one field")
+    from .projection import compile_projection
+
+    projector = _with_variables(compile_projection, spec, c)
+    return lambda docs, run: (_call_projector(projector, d, run) for d in docs)
+
+
+def _with_variables(compile_projection, spec: dict, c: _Compile):
+    try:
+        return compile_projection(spec, for_find=False, variables=c.scope)
+    except TypeError:
+        return compile_projection(spec, for_find=False)
+
+
+def _call_projector(projector, doc: dict, run: _Run) -> dict:
+    try:
+        return projector(doc, run.vars)
+    except TypeError:
+        return projector(doc)
+
+
+@_stage("$unset")
+def _unset(spec, c: _Compile) -> Stage:
+    if not isinstance(spec, (str, list)):
+        raise _fail(31002, "$unset specification must be a string or an array")
+    fields = [spec] if isinstance(spec, str) else spec
+    if not fields:
+        raise _fail(31119, "$unset specification must be a string or an array with at least one field")
+    if not all(isinstance(f, str) for f in fields):
+        raise _fail(31120, "$unset specification must be a string or an array containing only string values")
+    return _project({f: 0 for f in fields}, c)
+
+
+class _FieldTree:
+    """The computed fields of an ``$addFields`` spec as a tree of paths.
+
+    ``{"a.b": e1, "c": {"d": e2}}`` becomes ``a -> {b: e1}``, ``c -> {d: e2}``:
+    nested plain objects are sub-trees (they merge into an existing
+    sub-document, and apply to each document of an array), operator objects
+    and everything else are expressions.
+    """
+
+    __slots__ = ("children",)
+
+    def __init__(self) -> None:
+        self.children: dict[str, Any] = {}  # name -> _FieldTree or evaluator
+
+    def add(self, path: str, value: Any, c: _Compile, stage: str) -> None:
+        parts = _field_path_parts(path, stage)
+        node = self
+        for part in parts[:-1]:
+            child = node.children.get(part)
+            if child is None:
+                child = node.children[part] = _FieldTree()
+            elif not isinstance(child, _FieldTree):
+                raise _path_collision(path, stage)
+            node = child
+        last = parts[-1]
+        if last in node.children:
+            raise _path_collision(path, stage)
+        if isinstance(value, dict) and value and not _expr.is_operator_object(value):
+            sub = _FieldTree()
+            for key, v in value.items():
+                sub.add(key, v, c, stage)
+            node.children[last] = sub
+        else:
+            node.children[last] = c.expression(value)
+
+    def apply(self, doc: dict, root: dict, vars: dict) -> dict:
+        """A copy of ``doc`` with the fields set (copy-on-write along changed paths)."""
+        out = dict(doc)
+        for name, child in self.children.items():
+            if isinstance(child, _FieldTree):
+                out[name] = child._apply_value(doc.get(name, MISSING), root, vars)
+            else:
+                v = child(root, vars)
+                if v is MISSING:
+                    out.pop(name, None)  # $$REMOVE or a missing value removes the field
+                else:
+                    out[name] = v
+        return out
+
+    def _apply_value(self, value: Any, root: dict, vars: dict) -> Any:
+        if isinstance(value, dict):
+            return self.apply(value, root, vars)
+        if isinstance(value, list):
+            return [self._apply_value(v, root, vars) for v in value]
+        return self.apply({}, root, vars)
+
+
+def _field_path_parts(path: str, stage: str) -> list[str]:
+    if not isinstance(path, str) or not path:
+        raise _fail(40352, "FieldPath cannot be constructed with empty string")
+    if path.startswith("$"):
+        raise _fail(16410, f"FieldPath field names may not start with '$'. Consider using $getField or "
+                           f"$setField.")
+    parts = path.split(".")
+    if "" in parts:
+        raise _fail(15998, "FieldPath field names may not be empty strings.")
+    return parts
+
+
+def _path_collision(path: str, stage: str) -> ServerError:
+    return _fail(40176, f"Invalid {stage} :: caused by :: specification contains two conflicting paths. "
+                        f"Cannot specify both '{path}' and a path it overlaps")
+
+
+@_stage("$addFields", "$set")
+def _add_fields(spec, c: _Compile) -> Stage:
+    if not isinstance(spec, dict):
+        raise _fail(40272, "$addFields specification stage must be an object, got " + _expr._type_name(spec))
+    if not spec:
+        raise _fail(40177, "Invalid $addFields :: caused by :: specification must have at least one field")
+    tree = _FieldTree()
+    for path, value in spec.items():
+        tree.add(path, value, c, "$addFields")
+    return lambda docs, run: (tree.apply(d, d, run.vars) for d in docs)
+
+
+def _replace_root(new_root, c: _Compile, what: str) -> Stage:
+    f = c.expression(new_root)
+
+    def replace(docs, run):
+        vars = run.vars
+        for d in docs:
+            v = f(d, vars)
+            if not isinstance(v, dict):
+                raise _fail(40228, f"'{what}' must evaluate to an object, but resulting value was: "
+                                   f"{'MISSING' if v is MISSING else _show(v)}. Type of resulting value: "
+                                   f"'{_expr._type_name(v)}'. Input document: {_show(d)}")
+            yield v
+
+    return replace
+
+
+@_stage("$replaceRoot")
+def _replace_root_stage(spec, c: _Compile) -> Stage:
+    if not isinstance(spec, dict):
+        raise _fail(40229, f"expected an object as specification for $replaceRoot stage, got "
+                           f"{_expr._type_name(spec)}")
+    for key in spec:
+        if key != "newRoot":
+            raise _fail(40415, f"BSON field '$replaceRoot.{key}' is an unknown field.")
+    if "newRoot" not in spec:
+        raise _fail(40414, "BSON field '$replaceRoot.newRoot' is missing but a required field")
+    return _replace_root(spec["newRoot"], c, "newRoot")
+
+
+@_stage("$replaceWith")
+def _replace_with(spec, c: _Compile) -> Stage:
+    return _replace_root(spec, c, "replacement document")
+
+
+@_stage("$redact")
+def _redact(spec, c: _Compile) -> Stage:
+    f = c.expression(spec)
+
+    def redact_value(value, root, vars):
+        if isinstance(value, dict):
+            return redact_doc(value, root, vars)
+        if isinstance(value, list):
+            out = []
+            for v in value:
+                if isinstance(v, (dict, list)):
+                    r = redact_value(v, root, vars)
+                    if r is not MISSING:
+                        out.append(r)
+                else:
+                    out.append(v)
+            return out
+        return value
+
+    def redact_doc(doc, root, vars):
+        action = f(doc, vars)
+        if action == "KEEP":
+            return doc
+        if action == "PRUNE":
+            return MISSING
+        if action != "DESCEND":
+            raise _fail(17053, "$redact's expression should not return anything aside from the variables "
+                               f"$$KEEP, $$DESCEND, and $$PRUNE, but returned {_show(action)}")
+        out = {}
+        for k, v in doc.items():
+            r = redact_value(v, root, vars) if isinstance(v, (dict, list)) else v
+            if r is not MISSING:
+                out[k] = r
+        return out
+
+    def redact(docs, run):
+        for d in docs:
+            vars = dict(run.vars)
+            vars["ROOT"] = d
+            r = redact_doc(d, d, vars)
+            if r is not MISSING:
+                yield r
+
+    return redact
+
+
+# ---------------------------------------------------------------------------
+# Ordering and slicing
+# ---------------------------------------------------------------------------
+
+
+def _compile_sort(spec, collation):
+    from .sort import compile_sort
+
+    return compile_sort(spec, collation=collation)
+
+
+def _sort_stage(spec, limit: int | None = None, validated: bool = False, collation: Any = None) -> Stage:
+    sorter_cache: dict = {}
+
+    def sort(docs, run):
+        sorter = sorter_cache.get(id(run.collation))
+        if sorter is None:
+            sorter = sorter_cache[id(run.collation)] = _compile_sort(spec, run.collation)
+        return iter(sorter.sorted(list(docs), limit=limit))
+
+    return sort
+
+
+@_stage("$sort")
+def _sort(spec, c: _Compile) -> Stage:
+    if not isinstance(spec, dict):
+        raise _fail(15973, "the $sort key specification must be an object")
+    if not spec:
+        raise _fail(15976, "$sort stage must have at least one sort key")
+    _compile_sort(spec, c.collation)  # validation
+    return _sort_stage(spec)
+
+
+def _limit_value(spec) -> int:
+    n = _integral_value(spec)
+    if n is None:
+        raise _fail(5107201, f"invalid argument to $limit stage: Expected a number in: $limit: {_show(spec)}"
+                    if not isinstance(spec, (int, float)) or isinstance(spec, bool) else
+                    f"invalid argument to $limit stage: Expected an integer: $limit: {_show(spec)}")
+    if n < 0:
+        raise _fail(5107201, f"invalid argument to $limit stage: Expected a non-negative number in: "
+                             f"$limit: {n}")
+    if n == 0:
+        raise _fail(15958, "the limit must be positive")
+    return n
+
+
+@_stage("$limit")
+def _limit(spec, c: _Compile) -> Stage:
+    n = _limit_value(spec)
+    return lambda docs, run: itertools.islice(docs, n)
+
+
+@_stage("$skip")
+def _skip(spec, c: _Compile) -> Stage:
+    n = _integral_value(spec)
+    if n is None:
+        raise _fail(5107200, f"invalid argument to $skip stage: Expected a number in: $skip: {_show(spec)}"
+                    if not isinstance(spec, (int, float)) or isinstance(spec, bool) else
+                    f"invalid argument to $skip stage: Expected an integer: $skip: {_show(spec)}")
+    if n < 0:
+        raise _fail(5107200, f"invalid argument to $skip stage: Expected a non-negative number in: $skip: {n}")
+    return lambda docs, run: itertools.islice(docs, n, None)
+
+
+@_stage("$sample")
+def _sample(spec, c: _Compile) -> Stage:
+    if not isinstance(spec, dict):
+        raise _fail(28745, "the $sample stage specification must be an object")
+    for key in spec:
+        if key != "size":
+            raise _fail(28748, f"unrecognized option to $sample: {key}")
+    if "size" not in spec:
+        raise _fail(28749, "$sample stage must specify a size")
+    size = spec["size"]
+    if isinstance(size, bool) or _integral_value(size) is None and not isinstance(size, float):
+        raise _fail(28746, "size argument to $sample must be a number")
+    n = int(size)
+    if n < 0:
+        raise _fail(28747, "size argument to $sample must not be negative")
+
+    def sample(docs, run):
+        pool = list(docs)
+        rng = random.Random()
+        if n >= len(pool):
+            rng.shuffle(pool)
+            return iter(pool)
+        return iter(rng.sample(pool, n))
+
+    return sample
+
+
+@_stage("$count")
+def _count(spec, c: _Compile) -> Stage:
+    if not isinstance(spec, str) or not spec:
+        raise _fail(40156, "the count field must be a non-empty string")
+    if spec.startswith("$"):
+        raise _fail(40158, "the count field cannot be a $-prefixed path")
+    if "." in spec:
+        raise _fail(40160, "the count field cannot contain '.'")
+
+    def count(docs, run):
+        n = sum(1 for _ in docs)
+        if n:
+            yield {spec: n}
+
+    return count
+
+
+# ---------------------------------------------------------------------------
+# Grouping
+# ---------------------------------------------------------------------------
+
+
+def _group_spec(spec: Any, c: _Compile):
+    """(id evaluator, [(field, accumulator spec)]) for a $group document."""
+    if not isinstance(spec, dict):
+        raise _fail(15947, "a group's fields must be specified in an object")
+    if "_id" not in spec:
+        raise _fail(15955, "a group specification must include an _id")
+    id_fn = c.expression(spec["_id"])
+    fields = []
+    for name, value in spec.items():
+        if name == "_id":
+            continue
+        if name.startswith("$"):
+            raise _fail(40236, f"The field name '{name}' cannot be an operator name")
+        if "." in name:
+            raise _fail(40235, f"The field name '{name}' cannot contain '.'")
+        if not isinstance(value, dict):
+            raise _fail(40234, f"The field '{name}' must be an accumulator object")
+        if len(value) != 1:
+            raise _fail(40238, f"The field '{name}' must specify one accumulator")
+        op, arg = next(iter(value.items()))
+        fields.append((name, _expr.compile_accumulator(op, arg, variables=c.scope)))
+    return id_fn, fields
+
+
+def _group_docs(docs: Iterable[dict], id_fn, fields, vars: dict) -> Iterator[dict]:
+    """Group in first-seen order; O(n) with hashable BSON keys."""
+    groups: dict = {}
+    for d in docs:
+        key_value = id_fn(d, vars)
+        if key_value is MISSING:
+            key_value = None
+        k = sort_key(key_value)
+        entry = groups.get(k)
+        if entry is None:
+            entry = groups[k] = (key_value, [acc.new() for _, acc in fields])
+        for state in entry[1]:
+            state.add(d, vars)
+    names = [name for name, _ in fields]
+    for key_value, states in groups.values():
+        out = {"_id": key_value}
+        for name, state in zip(names, states):
+            out[name] = state.result()
+        yield out
+
+
+@_stage("$group")
+def _group(spec, c: _Compile) -> Stage:
+    id_fn, fields = _group_spec(spec, c)
+    return lambda docs, run: _group_docs(docs, id_fn, fields, run.vars)
+
+
+@_stage("$sortByCount")
+def _sort_by_count(spec, c: _Compile) -> Stage:
+    if isinstance(spec, dict):
+        if not _expr.is_operator_object(spec):
+            raise _fail(40147, "the sortByCount field must be specified as a $-prefixed path or as an "
+                               "expression object")
+    elif not (isinstance(spec, str) and spec.startswith("$")):
+        raise _fail(40148, "the sortByCount field must be defined as a $-prefixed path or an expression")
+    id_fn, fields = _group_spec({"_id": spec, "count": {"$sum": 1}}, c)
+
+    def sort_by_count(docs, run):
+        groups = list(_group_docs(docs, id_fn, fields, run.vars))
+        groups.sort(key=lambda g: -g["count"])  # stable: ties keep first-seen order
+        return iter(groups)
+
+    return sort_by_count
+
+
+def _output_fields(output: Any, c: _Compile, stage: str):
+    if output is None:
+        return [("count", _expr.compile_accumulator("$sum", 1))]
+    if not isinstance(output, dict):
+        raise _fail(40196, f"The $bucket 'output' field must be an object, but found type: "
+                           f"{_expr._type_name(output)}.")
+    return _group_spec(dict({"_id": None}, **output), c)[1]
+
+
+@_stage("$bucket")
+def _bucket(spec, c: _Compile) -> Stage:
+    if not isinstance(spec, dict):
+        raise _fail(40201, f"Argument to $bucket stage must be an object, but found type: "
+                           f"{_expr._type_name(spec)}.")
+    for key in spec:
+        if key not in ("groupBy", "boundaries", "default", "output"):
+            raise _fail(40197, f"Unrecognized option to $bucket: {key}.")
+    if "groupBy" not in spec or "boundaries" not in spec:
+        raise _fail(40198, "$bucket requires 'groupBy' and 'boundaries' to be specified.")
+    group_by = spec["groupBy"]
+    if not (isinstance(group_by, str) and group_by.startswith("$")) and not _expr.is_operator_object(group_by):
+        raise _fail(40202, f"The $bucket 'groupBy' field must be defined as a $-prefixed path or an "
+                           f"expression, but found: {_show(group_by)}.")
+    bounds = spec["boundaries"]
+    if not isinstance(bounds, list):
+        raise _fail(40200, f"The $bucket 'boundaries' field must be an array, but found type: "
+                           f"{_expr._type_name(bounds)}.")
+    if len(bounds) < 2:
+        raise _fail(40192, f"The $bucket 'boundaries' field must have at least 2 values, but found "
+                           f"{len(bounds)} value(s).")
+    from .bsontypes import canonical_rank
+
+    for i in range(1, len(bounds)):
+        if canonical_rank(bounds[i]) != canonical_rank(bounds[i - 1]):
+            raise _fail(40193, f"All values in the the 'boundaries' option to $bucket must have the same "
+                               f"type. Found conflicting types {_expr._type_name(bounds[i - 1])} and "
+                               f"{_expr._type_name(bounds[i])}.")
+        if compare(bounds[i - 1], bounds[i]) >= 0:
+            raise _fail(40194, f"The 'boundaries' option to $bucket must be sorted in ascending order, but "
+                               f"elements {i - 1} and {i} are not in ascending order ({_show(bounds[i - 1])} "
+                               f"is not less than {_show(bounds[i])}).")
+    has_default = "default" in spec
+    default = spec.get("default")
+    if has_default and canonical_rank(default) == canonical_rank(bounds[0]) and (
+            compare(default, bounds[0]) >= 0 and compare(default, bounds[-1]) < 0):
+        raise _fail(40199, "The $bucket 'default' field must be less than the lowest boundary or greater "
+                           "than or equal to the highest boundary.")
+    f_group = c.expression(group_by)
+    fields = _output_fields(spec.get("output"), c, "$bucket")
+    keys = [sort_key(b) for b in bounds]
+
+    def bucket_of(d, vars):
+        v = f_group(d, vars)
+        v = None if v is MISSING else v
+        k = sort_key(v)
+        if keys[0] <= k < keys[-1]:
+            import bisect
+
+            return bounds[bisect.bisect_right(keys, k) - 1]
+        if has_default:
+            return default
+        raise _fail(40066, "$switch could not find a matching branch for an input, and no default was "
+                           "specified.")
+
+    def bucket(docs, run):
+        vars = run.vars
+        id_fn = lambda d, vars: bucket_of(d, vars)  # noqa: E731
+        groups = list(_group_docs(docs, id_fn, fields, vars))
+        groups.sort(key=lambda g: sort_key(g["_id"]))
+        return iter(groups)
+
+    return bucket
+
+
+@_stage("$bucketAuto")
+def _bucket_auto(spec, c: _Compile) -> Stage:
+    if not isinstance(spec, dict):
+        raise _fail(40240, f"The argument to $bucketAuto must be an object, but found type: "
+                           f"{_expr._type_name(spec)}.")
+    for key in spec:
+        if key not in ("groupBy", "buckets", "output", "granularity"):
+            raise _fail(40245, f"Unrecognized option to $bucketAuto: {key}.")
+    if "groupBy" not in spec or "buckets" not in spec:
+        raise _fail(40246, "$bucketAuto requires 'groupBy' and 'buckets' to be specified")
+    if "granularity" in spec:
+        raise NotImplementedError("$bucketAuto granularity is not supported by the memory engine")
+    n_buckets = _integral_value(spec["buckets"])
+    if n_buckets is None or n_buckets <= 0:
+        raise _fail(40243, f"The $bucketAuto 'buckets' field must be greater than 0, but found: "
+                           f"{_show(spec['buckets'])}")
+    group_by = spec["groupBy"]
+    if not (isinstance(group_by, str) and group_by.startswith("$")) and not _expr.is_operator_object(group_by):
+        raise _fail(40239, f"The $bucketAuto 'groupBy' field must be defined as a $-prefixed path or an "
+                           f"expression object, but found: {_show(group_by)}.")
+    f_group = c.expression(group_by)
+    fields = _output_fields(spec.get("output"), c, "$bucketAuto")
+
+    def bucket_auto(docs, run):
+        vars = run.vars
+        keyed = []
+        for d in docs:
+            v = f_group(d, vars)
+            v = None if v is MISSING else v
+            keyed.append((sort_key(v), v, d))
+        keyed.sort(key=lambda t: t[0])
+        if not keyed:
+            return
+        size = max(1, round(len(keyed) / n_buckets))
+        buckets = []
+        i = 0
+        while i < len(keyed):
+            j = min(i + size, len(keyed))
+            while j < len(keyed) and keyed[j][0] == keyed[j - 1][0]:
+                j += 1  # equal values never straddle two buckets
+            if len(buckets) == n_buckets - 1:
+                j = len(keyed)
+            buckets.append(keyed[i:j])
+            i = j
+        for b, rows in enumerate(buckets):
+            upper = buckets[b + 1][0][1] if b + 1 < len(buckets) else rows[-1][1]
+            states = [acc.new() for _, acc in fields]
+            for _, _, d in rows:
+                for state in states:
+                    state.add(d, vars)
+            out = {"_id": {"min": rows[0][1], "max": upper}}
+            for (name, _), state in zip(fields, states):
+                out[name] = state.result()
+            yield out
+
+    return bucket_auto
+
+
+@_stage("$facet")
+def _facet(spec, c: _Compile) -> Stage:
+    if not isinstance(spec, dict) or not spec:
+        raise _fail(40169, "the $facet specification must be a non-empty object")
+    facets = []
+    for name, pipeline in spec.items():
+        _field_path_parts(name, "$facet")
+        if "." in name:
+            raise _fail(40412, f"$facet pipeline names may not contain '.': {name}")
+        if not isinstance(pipeline, list):
+            raise _fail(40170, f"arguments to $facet must be arrays, {name} is type "
+                               f"{_expr._type_name(pipeline)}")
+        for stage in pipeline:
+            if isinstance(stage, dict) and len(stage) == 1:
+                stage_name = next(iter(stage))
+                if stage_name in ("$facet", "$collStats", "$indexStats", "$geoNear", "$changeStream",
+                                  "$documents", "$unionWith") and stage_name != "$unionWith":
+                    raise _fail(40600, f"{stage_name} is not allowed to be used within a $facet stage")
+        facets.append((name, compile_pipeline(pipeline, variables=c.scope, collation=c.collation,
+                                              inside="$facet")))
+
+    def facet(docs, run):
+        pool = list(docs)
+        out = {}
+        for name, sub in facets:
+            out[name] = list(sub.run(iter(pool), run.context, run.vars))
+        yield out
+
+    return facet
+
+
+# ---------------------------------------------------------------------------
+# Arrays
+# ---------------------------------------------------------------------------
+
+
+def _set_nested(doc: dict, parts: list[str], value: Any) -> dict:
+    """A copy of ``doc`` with ``parts`` set to ``value`` (parents copied, others shared)."""
+    out = dict(doc)
+    if len(parts) == 1:
+        out[parts[0]] = value
+    else:
+        out[parts[0]] = _set_nested(doc[parts[0]], parts[1:], value)
+    return out
+
+
+def _unset_nested(doc: dict, parts: list[str]) -> dict:
+    out = dict(doc)
+    if len(parts) == 1:
+        out.pop(parts[0], None)
+    else:
+        out[parts[0]] = _unset_nested(doc[parts[0]], parts[1:])
+    return out
+
+
+def _get_nested(doc: dict, parts: list[str]) -> Any:
+    """Strict document-only lookup ($unwind never indexes or fans out arrays)."""
+    cur: Any = doc
+    for part in parts:
+        if not isinstance(cur, dict):
+            return MISSING
+        cur = cur.get(part, MISSING)
+        if cur is MISSING:
+            return MISSING
+    return cur
+
+
+@_stage("$unwind")
+def _unwind(spec, c: _Compile) -> Stage:
+    include_index = None
+    preserve = False
+    if isinstance(spec, dict):
+        for key, value in spec.items():
+            if key == "path":
+                continue
+            if key == "includeArrayIndex":
+                if not isinstance(value, str) or not value:
+                    raise _fail(28810, "expected a non-empty string for the includeArrayIndex  option to "
+                                       f"$unwind stage, got {_expr._type_name(value)}")
+                if value.startswith("$"):
+                    raise _fail(28822, f"includeArrayIndex option to $unwind stage should not be prefixed "
+                                       f"with a '$': {value}")
+                include_index = value.split(".")
+            elif key == "preserveNullAndEmptyArrays":
+                if not isinstance(value, bool):
+                    raise _fail(28809, "expected a boolean for the preserveNullAndEmptyArrays option to "
+                                       f"$unwind stage, got {_expr._type_name(value)}")
+                preserve = value
+            else:
+                raise _fail(28811, f"unrecognized option to $unwind stage: {key}")
+        if "path" not in spec:
+            raise _fail(28812, "no path specified to $unwind stage")
+        path = spec["path"]
+        if not isinstance(path, str):
+            raise _fail(28808, f"expected a string as the path for $unwind stage, got "
+                               f"{_expr._type_name(path)}")
+    elif isinstance(spec, str):
+        path = spec
+    else:
+        raise _fail(15981, f"expected either a string or an object as specification for $unwind stage, "
+                           f"got {_expr._type_name(spec)}")
+    if not path:
+        raise _fail(40352, "FieldPath cannot be constructed with empty string")
+    if not path.startswith("$"):
+        raise _fail(28818, f"path option to $unwind stage should be prefixed with a '$': {path}")
+    parts = _field_path_parts(path[1:], "$unwind")
+
+    def unwind(docs, run):
+        from bson.int64 import Int64
+
+        for d in docs:
+            value = _get_nested(d, parts)
+            if isinstance(value, list):
+                if value:
+                    for i, el in enumerate(value):
+                        out = _set_nested(d, parts, el)
+                        if include_index is not None:
+                            out = _set_nested_create(out, include_index, Int64(i))
+                        yield out
+                elif preserve:
+                    out = _unset_nested(d, parts)
+                    yield _set_nested_create(out, include_index, None) if include_index else out
+            elif value is None or value is MISSING:
+                if preserve:
+                    yield _set_nested_create(d, include_index, None) if include_index else d
+            else:
+                yield _set_nested_create(d, include_index, None) if include_index else d
+
+    return unwind
+
+
+def _set_nested_create(doc: dict, parts: list[str], value: Any) -> dict:
+    """Like :func:`_set_nested` but creating (or replacing non-document) parents."""
+    out = dict(doc)
+    if len(parts) == 1:
+        out[parts[0]] = value
+    else:
+        child = doc.get(parts[0])
+        out[parts[0]] = _set_nested_create(child if isinstance(child, dict) else {}, parts[1:], value)
+    return out
+
+
+# ---------------------------------------------------------------------------
+# Other collections
+# ---------------------------------------------------------------------------
+
+
+def _values_at(doc: dict, path: str) -> list:
+    """Local values of a $lookup: the field (array elements spread), missing as null."""
+    from .paths import iter_path_values, split_path_lenient
+
+    out = []
+    for v in iter_path_values(doc, split_path_lenient(path), expand_arrays=False):
+        if isinstance(v, list):
+            out.extend(v)  # an array matches by its elements
+        else:
+            out.append(None if v is MISSING else v)
+    if not out:
+        out.append(None)
+    return out
+
+
+def _index_foreign(foreign: list[dict], path: str) -> dict:
+    """Foreign documents by each value their ``path`` holds (array elements and arrays, missing as null)."""
+    from .paths import iter_path_values, split_path_lenient
+
+    parts = split_path_lenient(path)
+    index: dict = {}
+    for pos, d in enumerate(foreign):
+        seen = set()
+        for v in iter_path_values(d, parts, expand_arrays=True):
+            k = sort_key(None if v is MISSING else v)
+            if k not in seen:
+                seen.add(k)
+                index.setdefault(k, []).append(pos)
+    return index
+
+
+@_stage("$lookup")
+def _lookup(spec, c: _Compile) -> Stage:
+    if not isinstance(spec, dict):
+        raise _fail(FAILED_TO_PARSE, "the $lookup specification must be an Object")
+    for key, value in spec.items():
+        if key not in ("from", "localField", "foreignField", "as", "let", "pipeline"):
+            raise _fail(FAILED_TO_PARSE, f"unknown argument to $lookup: {key}")
+        if key in ("from", "localField", "foreignField", "as") and not isinstance(value, str):
+            if key == "from" and isinstance(value, dict):
+                raise NotImplementedError("$lookup from another database is not supported by the memory engine")
+            raise _fail(FAILED_TO_PARSE, f"$lookup argument '{key}: {_show(value)}' must be a string, is "
+                                         f"type {_expr._type_name(value)}")
+    if "as" not in spec:
+        raise _fail(FAILED_TO_PARSE, "must specify 'as' field for a $lookup")
+    as_parts = _field_path_parts(spec["as"], "$lookup")
+    has_local, has_foreign = "localField" in spec, "foreignField" in spec
+    if has_local != has_foreign:
+        raise _fail(FAILED_TO_PARSE, "$lookup requires both or neither of 'localField' and 'foreignField' to "
+                                     "be specified")
+    if not has_local and "pipeline" not in spec:
+        raise _fail(FAILED_TO_PARSE, "$lookup requires either 'pipeline' or both 'localField' and "
+                                     "'foreignField' to be specified")
+    if "let" in spec and "pipeline" not in spec:
+        raise _fail(FAILED_TO_PARSE, "$lookup with 'let' must also specify 'pipeline'")
+    pipeline = spec.get("pipeline")
+    starts_with_documents = (isinstance(pipeline, list) and pipeline and isinstance(pipeline[0], dict)
+                             and "$documents" in pipeline[0])
+    if "from" not in spec and not starts_with_documents:
+        raise _fail(FAILED_TO_PARSE, "must specify 'from' field for a $lookup")
+    from_name = spec.get("from")
+    let_spec = spec.get("let", {})
+    if not isinstance(let_spec, dict):
+        raise _fail(FAILED_TO_PARSE, "$lookup argument 'let' must be an object")
+    lets = []
+    for name, value in let_spec.items():
+        _expr.validate_variable_name(name)
+        lets.append((name, c.expression(value)))
+    sub = None
+    if pipeline is not None:
+        sub = compile_pipeline(pipeline, variables=c.scope | {n for n, _ in lets}, collation=c.collation,
+                               inside="$lookup")
+    local_field, foreign_field = spec.get("localField"), spec.get("foreignField")
+
+    def lookup(docs, run):
+        foreign = list(run.context.resolve(from_name)) if from_name is not None else []
+        index = _index_foreign(foreign, foreign_field) if has_local else None
+        for d in docs:
+            if has_local:
+                positions = set()
+                for v in _values_at(d, local_field):
+                    positions.update(index.get(sort_key(v), ()))
+                matches = [foreign[p] for p in sorted(positions)]
+            else:
+                matches = foreign
+            if sub is not None:
+                vars = dict(run.vars)
+                for name, f in lets:
+                    vars[name] = f(d, run.vars)
+                import bson
+
+                fresh = [bson.decode(bson.encode(m)) for m in matches]  # the sub-pipeline owns its copies
+                matches = list(sub.run(fresh, run.context, vars))
+            else:
+                matches = [dict(m) for m in matches]
+            yield _set_nested_create(d, as_parts, matches)
+
+    return lookup
+
+
+@_stage("$graphLookup")
+def _graph_lookup(spec, c: _Compile) -> Stage:
+    if not isinstance(spec, dict):
+        raise _fail(FAILED_TO_PARSE, "the $graphLookup specification must be an Object")
+    allowed = ("from", "startWith", "connectFromField", "connectToField", "as", "maxDepth", "depthField",
+               "restrictSearchWithMatch")
+    for key in spec:
+        if key not in allowed:
+            raise _fail(40104, f"Unknown argument to $graphLookup: {key}")
+    for key in ("from", "startWith", "connectFromField", "connectToField", "as"):
+        if key not in spec:
+            raise _fail(40105, f"$graphLookup requires '{key}' to be specified")
+    for key in ("from", "connectFromField", "connectToField", "as", "depthField"):
+        if key in spec and not isinstance(spec[key], str):
+            raise _fail(40103, f"expected string as argument for {key}, found: {_show(spec[key])}")
+    max_depth = None
+    if "maxDepth" in spec:
+        max_depth = _integral_value(spec["maxDepth"])
+        if max_depth is None or max_depth < 0:
+            raise _fail(40101, f"maxDepth requires a nonnegative argument, found: {_show(spec['maxDepth'])}")
+    restrict = spec.get("restrictSearchWithMatch")
+    if restrict is not None:
+        if not isinstance(restrict, dict):
+            raise _fail(40185, "restrictSearchWithMatch must be an object")
+        restrict_matcher = _compile_filter(restrict, c.collation, None)
+    else:
+        restrict_matcher = None
+    start_with = c.expression(spec["startWith"])
+    as_parts = _field_path_parts(spec["as"], "$graphLookup")
+    from_name, connect_from, connect_to = spec["from"], spec["connectFromField"], spec["connectToField"]
+    depth_field = spec.get("depthField")
+
+    def graph_lookup(docs, run):
+        from bson.int64 import Int64
+
+        from .paths import iter_path_values, split_path_lenient
+
+        foreign = [f for f in run.context.resolve(from_name) if restrict_matcher is None or restrict_matcher(f)]
+        index = _index_foreign(foreign, connect_to)
+        from_parts = split_path_lenient(connect_from)
+        for d in docs:
+            start = start_with(d, run.vars)
+            frontier = start if isinstance(start, list) else [start]
+            frontier = [None if v is MISSING else v for v in frontier]
+            found: dict[int, int] = {}
+            depth = 0
+            seen_values: set = set()
+            while frontier and (max_depth is None or depth <= max_depth):
+                next_values = []
+                for v in frontier:
+                    k = sort_key(v)
+                    if k in seen_values:
+                        continue
+                    seen_values.add(k)
+                    for pos in index.get(k, ()):
+                        if pos in found:
+                            continue
+                        found[pos] = depth
+                        for nv in iter_path_values(foreign[pos], from_parts):
+                            if nv is MISSING:
+                                continue
+                            next_values.extend(nv if isinstance(nv, list) else [nv])
+                frontier = next_values
+                depth += 1
+            results = []
+            for pos, dep in found.items():
+                r = dict(foreign[pos])
+                if depth_field:
+                    r = _set_nested_create(r, depth_field.split("."), Int64(dep))
+                results.append(r)
+            yield _set_nested_create(d, as_parts, results)
+
+    return graph_lookup
+
+
+@_stage("$unionWith")
+def _union_with(spec, c: _Compile) -> Stage:
+    if isinstance(spec, str):
+        coll, pipeline = spec, None
+    elif isinstance(spec, dict):
+        for key in spec:
+            if key not in ("coll", "pipeline"):
+                raise _fail(40415, f"BSON field '$unionWith.{key}' is an unknown field.")
+        coll, pipeline = spec.get("coll"), spec.get("pipeline")
+        if coll is None and pipeline is None:
+            raise _fail(40414, "BSON field '$unionWith.coll' is missing but a required field")
+        if coll is not None and not isinstance(coll, str):
+            raise _fail(TYPE_MISMATCH, f"BSON field '$unionWith.coll' is the wrong type "
+                                       f"'{_expr._type_name(coll)}', expected type 'string'")
+    else:
+        raise _fail(TYPE_MISMATCH, f"the $unionWith stage specification must be an object or string, but "
+                                   f"found {_expr._type_name(spec)}")
+    sub = compile_pipeline(pipeline, variables=c.scope, collation=c.collation, inside="$unionWith") \
+        if pipeline is not None else None
+
+    def union_with(docs, run):
+        yield from docs
+        other = run.context.resolve(coll) if coll is not None else []
+        if sub is not None:
+            yield from sub.run(other, run.context, run.vars)
+        else:
+            yield from other
+
+    return union_with
+
+
+@_stage("$documents")
+def _documents(spec, c: _Compile) -> Stage:
+    f = c.expression(spec)
+
+    def documents(docs, run):
+        for _ in docs:
+            pass
+        value = f({}, run.vars)
+        if not isinstance(value, list) or not all(isinstance(d, dict) for d in value):
+            raise _fail(5858203, "error during lookup of $documents: $documents must evaluate to an array "
+                                 "of objects")
+        yield from value
+
+    return documents
+
+
+def _target(spec: Any, stage: str) -> tuple[str | None, str]:
+    if isinstance(spec, str):
+        if not spec:
+            raise _fail(73, f"Invalid {stage} target namespace: ''")
+        return None, spec
+    if isinstance(spec, dict):
+        db, coll = spec.get("db"), spec.get("coll")
+        if not isinstance(coll, str) or (db is not None and not isinstance(db, str)):
+            raise _fail(13111 if stage == "$out" else 51178,
+                        f"{stage} target must specify 'coll' as a string (and optionally 'db')")
+        return db, coll
+    raise _fail(13111 if stage == "$out" else 51178,
+                f"{stage} only supports a string or object argument, not {_expr._type_name(spec)}")
+
+
+@_stage("$out")
+def _out(spec, c: _Compile) -> Stage:
+    db, coll = _target(spec, "$out")
+    if coll.startswith("system."):
+        raise _fail(17385, f"Can't $out to special collection: {coll}")
+
+    def out(docs, run):
+        run.context.out(db, coll, list(docs))
+        return iter(())
+
+    return out
+
+
+@_stage("$merge")
+def _merge(spec, c: _Compile) -> Stage:
+    if isinstance(spec, str):
+        spec = {"into": spec}
+    if not isinstance(spec, dict):
+        raise _fail(51182, f"$merge only supports a string or object argument, not {_expr._type_name(spec)}")
+    for key in spec:
+        if key not in ("into", "on", "let", "whenMatched", "whenNotMatched"):
+            raise _fail(40415, f"BSON field '$merge.{key}' is an unknown field.")
+    if "into" not in spec:
+        raise _fail(40414, "BSON field '$merge.into' is missing but a required field")
+    db, coll = _target(spec["into"], "$merge")
+    on = spec.get("on", "_id")
+    on_fields = (on,) if isinstance(on, str) else tuple(on) if isinstance(on, list) else None
+    if not on_fields or not all(isinstance(f, str) for f in on_fields):
+        raise _fail(51186, "Cannot find index to verify that join fields will be unique")
+    when_matched = spec.get("whenMatched", "merge")
+    if isinstance(when_matched, list):
+        compile_pipeline(when_matched, variables=c.scope | set((spec.get("let") or {"new": 1}).keys()),
+                         allowed=UPDATE_STAGES)
+    elif when_matched not in ("replace", "keepExisting", "merge", "fail"):
+        raise _fail(BAD_VALUE, f"Enumeration value '{when_matched}' for field '$merge.whenMatched' is not a "
+                               "valid value.")
+    when_not_matched = spec.get("whenNotMatched", "insert")
+    if when_not_matched not in ("insert", "discard", "fail"):
+        raise _fail(BAD_VALUE, f"Enumeration value '{when_not_matched}' for field '$merge.whenNotMatched' is "
+                               "not a valid value.")
+    let = spec.get("let")
+
+    def merge(docs, run):
+        run.context.merge(db, coll, list(docs), on_fields, when_matched, when_not_matched, let)
+        return iter(())
+
+    return merge
