@@ -1,0 +1,240 @@
+"""Running aggregation pipelines against the memory engine's collections.
+
+:mod:`.aggregate` evaluates pipelines over plain documents; this module
+connects it to storage: it feeds a collection's documents (narrowed by the
+planner when the pipeline starts with ``$match``), and implements the
+:class:`~.aggregate.PipelineContext` protocol so ``$lookup``,
+``$graphLookup`` and ``$unionWith`` read other collections and ``$out`` /
+``$merge`` write them.
+
+    >>> from dongo.backends.memory import MemoryClient
+    >>> coll = MemoryClient().db.sales
+    >>> _ = coll.insert_many([{"item": "a", "qty": 2}, {"item": "a", "qty": 3}])
+    >>> list(coll.aggregate([{"$group": {"_id": "$item", "total": {"$sum": "$qty"}}}]))
+    [{'_id': 'a', 'total': 5}]
+
+Like pymongo, ``aggregate()`` runs the first batch (101 documents) before it
+returns, so errors there raise from the call itself; later documents are
+produced lazily.  A pipeline ending in ``$out``/``$merge`` runs completely
+and returns an empty cursor.
+"""
+
+from __future__ import annotations
+
+import itertools
+from typing import Any, Iterable, Iterator, Optional
+
+import bson
+from bson import ObjectId
+from pymongo import common
+
+from .aggregate import PipelineContext, merge_matched_document, run_pipeline
+from .collection import normalize_hint, parse_collation, validate_max_time_ms
+from .errors import ServerError
+from .storage import MAX_BSON_SIZE, Namespace
+from .wire import raise_command_error
+
+FIRST_BATCH = 101
+
+
+class CollectionContext(PipelineContext):
+    """The PipelineContext of one database: reads and writes its collections."""
+
+    def __init__(self, database: Any, *, collation: Any = None,
+                 variables: Optional[dict] = None) -> None:
+        super().__init__(collation=collation, variables=variables)
+        self._db = database
+
+    def _database(self, name: Optional[str]) -> Any:
+        return self._db if name is None else self._db.client[name]
+
+    def resolve(self, name: str) -> Iterable[dict]:
+        ns = self._db._namespace(name)
+        if ns is None:
+            return []
+        options = ns.store_options
+        return [bson.decode(raw, options) for _doc, raw in list(ns.records.values())]
+
+    def out(self, db: Optional[str], coll: str, docs: list[dict]) -> None:
+        """Replace ``db.coll`` by ``docs`` atomically (keeping its indexes), as ``$out`` does."""
+        database = self._database(db)
+        old = database._namespace(coll)
+        fresh = Namespace(database.name, coll, options=old.options if old else None,
+                          store_options=database.client._store_options)
+        if old is not None:
+            specs = [d for d in old.index_documents() if d["name"] != "_id_"]
+            if specs:
+                fresh.create_indexes(specs)
+        for doc in docs:
+            _insert(fresh, doc)
+        with database.client._lock:
+            colls = database._collections(create=True)
+            if old is not None:
+                fresh.uuid = old.uuid
+            colls[coll] = fresh
+
+    def merge(self, db: Optional[str], coll: str, docs: list[dict], on: tuple,
+              when_matched: Any, when_not_matched: str, let: Optional[dict]) -> None:
+        """``$merge`` ``docs`` into ``db.coll`` (created when missing)."""
+        database = self._database(db)
+        ns = database._namespace(coll, create=True)
+        on = tuple(on) if on else ("_id",)
+        from .paths import get_path, split_path
+        from .filters import compile_filter
+        from .bsontypes import MISSING
+
+        if on != ("_id",) and not _has_unique_index(ns, on):
+            raise ServerError(51183, "Cannot find index to verify that join fields will be "
+                                     "unique")
+        parts = [split_path(path) for path in on]
+        with ns.lock:
+            for doc in docs:
+                if "_id" not in doc:
+                    doc = {"_id": ObjectId(), **doc}
+                values = {}
+                for path, path_parts in zip(on, parts):
+                    value = get_path(doc, path_parts)
+                    if value is MISSING or value is None or isinstance(value, list):
+                        raise ServerError(51132, "$merge write error: 'on' field cannot be "
+                                                 "missing, null, undefined or an array")
+                    values[path] = value
+                matcher = compile_filter({k: {"$eq": v} for k, v in values.items()})
+                plan = ns.plan(values)
+                existing = next(((rid, rec) for rid in plan.record_ids
+                                 if (rec := ns.get(rid)) is not None and matcher(rec[0])), None)
+                if existing is None:
+                    if when_not_matched == "insert":
+                        _insert(ns, doc)
+                    elif when_not_matched == "fail":
+                        raise ServerError(13113, "$merge could not find a matching document in "
+                                                 "the target collection for at least one "
+                                                 "document in the source collection")
+                    continue
+                rid, rec = existing
+                current = bson.decode(rec[1], ns.store_options)
+                new = merge_matched_document(current, doc, when_matched, let, self)
+                if new is None:
+                    continue
+                if "_id" in new and not _same(new["_id"], current["_id"]):
+                    raise ServerError(66, "$merge failed to update the matching document, did "
+                                          "you attempt to modify the _id or the shard key?")
+                new = {"_id": current["_id"], **{k: v for k, v in new.items() if k != "_id"}}
+                raw = _encode(new, ns)
+                ns.replace(rid, bson.decode(raw, ns.store_options), raw)
+
+
+def _same(a: Any, b: Any) -> bool:
+    from .bsontypes import bson_equal
+
+    return bson_equal(a, b)
+
+
+def _has_unique_index(ns: Namespace, on: tuple) -> bool:
+    fields = set(on)
+    return any(doc.get("unique") and set(doc["key"]) == fields
+               for doc in ns.index_documents())
+
+
+def _encode(doc: dict, ns: Namespace) -> bytes:
+    raw = bson.encode(doc, False, ns.store_options)
+    if len(raw) > MAX_BSON_SIZE:
+        raise ServerError(10334, f"BSONObj size: {len(raw)} (0x{len(raw):X}) is invalid. "
+                                 f"Size must be between 0 and {MAX_BSON_SIZE}(16MB)")
+    return raw
+
+
+def _insert(ns: Namespace, doc: dict) -> None:
+    if "_id" not in doc:
+        doc = {"_id": ObjectId(), **doc}
+    elif next(iter(doc)) != "_id":
+        doc = {"_id": doc["_id"], **{k: v for k, v in doc.items() if k != "_id"}}
+    raw = _encode(doc, ns)
+    with ns.lock:
+        ns.insert(bson.decode(raw, ns.store_options), raw)
+
+
+def _source(coll: Any, pipeline: list, hint: Any) -> Iterator[dict]:
+    """Private copies of the collection's documents for the pipeline's first stage."""
+    ns = coll._namespace()
+    if ns is None:
+        if hint is not None and hint not in ("_id_", {"_id": 1}):
+            raise ServerError(2, "hint provided does not correspond to an existing index")
+        return
+    first = pipeline[0] if pipeline else None
+    spec = first.get("$match") if isinstance(first, dict) and len(first) == 1 else None
+    plan = ns.plan(spec if isinstance(spec, dict) else {}, None, hint)
+    options = ns.store_options
+    records = ns.records
+    for rid in plan.record_ids:
+        rec = records.get(rid)
+        if rec is not None:
+            yield bson.decode(rec[1], options)
+
+
+def _parse_options(kwargs: dict) -> tuple:
+    collation = kwargs.pop("collation", None)
+    hint = normalize_hint(kwargs.pop("hint", None))
+    validate_max_time_ms(kwargs.pop("maxTimeMS", kwargs.pop("max_time_ms", None)))
+    allow_disk_use = kwargs.pop("allowDiskUse", None)
+    if allow_disk_use is not None:
+        common.validate_boolean("allowDiskUse", allow_disk_use)
+    batch_size = kwargs.pop("batchSize", kwargs.pop("batch_size", None))
+    if batch_size is not None and not isinstance(batch_size, int):
+        raise TypeError(f"batchSize must be an integer, not {type(batch_size)}")
+    for ignored in ("comment", "cursor", "explain"):
+        if ignored == "explain" and kwargs.get("explain"):
+            raise NotImplementedError("aggregate explain is not supported by the memory engine")
+        kwargs.pop(ignored, None)
+    if kwargs:
+        raise NotImplementedError(f"aggregate option {sorted(kwargs)[0]!r} is not supported by "
+                                  "the memory engine")
+    return collation, hint
+
+
+def _cursor(coll: Any, pipeline: list, results: Iterator[dict]) -> Any:
+    from .cursor import MemoryCommandCursor
+
+    writes = bool(pipeline) and isinstance(pipeline[-1], dict) and (
+        "$out" in pipeline[-1] or "$merge" in pipeline[-1])
+    decoded = (coll._decode_result(doc) for doc in results)
+    try:
+        first = list(itertools.islice(decoded, None if writes else FIRST_BATCH))
+    except ServerError as err:
+        raise_command_error(err)
+    return MemoryCommandCursor(coll, itertools.chain(first, decoded))
+
+
+def run_collection_pipeline(coll: Any, pipeline: Any, *, let: Any = None, **kwargs: Any) -> Any:
+    """``Collection.aggregate``: a command cursor over the pipeline's results."""
+    common.validate_list("pipeline", pipeline)
+    if let is not None:
+        common.validate_is_mapping("let", let)
+    collation, hint = _parse_options(kwargs)
+    try:
+        normalized = coll._normalize(pipeline)
+        context = CollectionContext(coll.database, collation=parse_collation(collation),
+                                    variables=coll._normalize(let) if let else None)
+        results = run_pipeline(normalized, _source(coll, normalized, hint), context=context)
+    except ServerError as err:
+        raise_command_error(err)
+    return _cursor(coll, normalized, results)
+
+
+def run_database_pipeline(db: Any, pipeline: Any, *, let: Any = None, **kwargs: Any) -> Any:
+    """``Database.aggregate``: pipelines that start with ``$documents``."""
+    common.validate_list("pipeline", pipeline)
+    collation, _hint = _parse_options(kwargs)
+    coll = db["$cmd.aggregate"]
+    try:
+        first = pipeline[0] if pipeline else None
+        if not (isinstance(first, dict) and "$documents" in first):
+            name = next(iter(first)) if isinstance(first, dict) and first else "$match"
+            raise ServerError(73, f"{{aggregate: 1}} is not valid for '{name}'; a collection "
+                                  "is required.")
+        normalized = coll._normalize(pipeline)
+        context = CollectionContext(db, collation=parse_collation(collation),
+                                    variables=coll._normalize(let) if let else None)
+        results = run_pipeline(normalized, iter(()), context=context)
+    except ServerError as err:
+        raise_command_error(err)
+    return _cursor(coll, normalized, results)
