@@ -1,0 +1,1196 @@
+"""Secondary indexes of the memory engine: specs, key generation, maintenance.
+
+A collection (``storage.Namespace``) owns one :class:`IndexSet`. It holds the
+``_id_`` index and every secondary index, keeps them in step with the
+records, enforces unique constraints and plans queries (``planner.py``).
+
+How the storage layer uses it (``owner`` is the namespace: it has
+``full_name`` ("db.coll") and ``records``, a dict ``rid -> (doc, raw)`` or
+``rid -> doc`` in natural order; record ids are increasing ints)::
+
+    indexes = IndexSet(owner)
+    indexes.add(rid, doc)               # before storing a new record
+    indexes.replace(rid, old, new)      # before an in-place update
+    indexes.remove(rid, doc)            # after deleting a record
+    indexes.create_indexes([{"key": {"a": 1}, "name": "a_1", "unique": True}])
+    indexes.drop_index("a_1")           # "*" drops all but _id_
+    indexes.index_documents()           # listIndexes documents
+    plan = indexes.plan(filter_spec, sort, hint)   # see planner.py
+    plan.record_ids / plan.candidates() / plan.provides_sort / plan.explain()
+
+Guarantees:
+
+* ``add``/``replace`` compute every index's keys and check every unique
+  constraint **before** changing anything; on failure they raise
+  ``ServerError`` (11000 ``E11000 duplicate key error collection: db.c index:
+  a_1 dup key: { a: 5 }`` with ``keyPattern``/``keyValue``, or 171 ``cannot
+  index parallel arrays [b] [a]``) and every index is unchanged.
+* ``create_indexes`` validates like ``createIndexes`` (codes 67, 85, 86, 197,
+  14 ...), builds over the existing records and creates nothing when the data
+  violates a unique constraint. Creating an identical index is a no-op.
+* ``_check()`` verifies every invariant against the records (tests use it).
+
+Index semantics follow the server's btree key generation: one key per
+distinct array element (multikey; an empty array is keyed ``undefined``, a
+missing field ``null``), at most one array per compound key (else 171),
+sparse indexes skip documents missing every indexed field, partial indexes
+keep only documents matching ``partialFilterExpression``. Keys are tuples of
+:func:`bsontypes.sort_key` values (descending fields wrapped so the tuple
+order is the index order) in a ``sortedcontainers.SortedList`` of
+``(key, rid)``; unique indexes also keep a ``key -> rid`` dict, so ``_id``
+lookups and duplicate checks are O(1).
+
+Accepted but not enforced: ``expireAfterSeconds`` (TTL: documents never
+expire), ``background``, ``storageEngine``. Hashed indexes are kept like
+btree indexes on the value (only equality queries use them). ``text``,
+``2d``, ``2dsphere`` and wildcard indexes and non-simple index collations
+raise ``NotImplementedError``.
+
+Complexity: maintenance is O(k log n) per write for k keys; identical key
+sets (an update that does not touch indexed fields) cost one key
+computation and no index change.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import uuid
+from collections.abc import Mapping
+from typing import Any, Iterable, Iterator
+
+from bson import SON, Binary, Code, DBRef, Decimal128, Int64, MaxKey, MinKey, ObjectId, Regex, Timestamp
+from sortedcontainers import SortedList
+
+from .bsontypes import MISSING, bson_equal, is_number, sort_key, type_name
+from .errors import (
+    BAD_VALUE,
+    CANNOT_CREATE_INDEX,
+    DUPLICATE_KEY,
+    INDEX_KEY_SPECS_CONFLICT,
+    INDEX_NOT_FOUND,
+    INDEX_OPTIONS_CONFLICT,
+    INVALID_INDEX_SPEC_OPTION,
+    INVALID_OPTIONS,
+    TYPE_MISMATCH,
+    ServerError,
+)
+
+__all__ = ["Index", "IndexSet", "IndexSpec", "format_value", "parse_index_spec"]
+
+CANNOT_INDEX_PARALLEL_ARRAYS = 171
+ID_INDEX_NAME = "_id_"
+
+# --------------------------------------------------------------------------
+# Key building blocks
+# --------------------------------------------------------------------------
+
+#: Key of a missing field (and of a null value): the server indexes both as null.
+NULL_KEY = sort_key(None)
+#: Key of an empty array: the server indexes it as ``undefined`` (rank 0).
+UNDEFINED_KEY = sort_key(MISSING)
+
+# Marker for "an empty array ended the path" during key generation.
+_EMPTY_ARRAY = object()
+
+
+class _Top:
+    """Compares greater than every key component (bounds for bisecting)."""
+
+    __slots__ = ()
+
+    def __lt__(self, other: Any) -> bool:
+        return False
+
+    def __le__(self, other: Any) -> bool:
+        return other is self
+
+    def __gt__(self, other: Any) -> bool:
+        return other is not self
+
+    def __ge__(self, other: Any) -> bool:
+        return True
+
+    def __eq__(self, other: Any) -> bool:
+        return other is self
+
+    def __hash__(self) -> int:
+        return 0x70F
+
+    def __repr__(self) -> str:
+        return "TOP"
+
+
+class _Bottom:
+    """Compares less than every key component."""
+
+    __slots__ = ()
+
+    def __lt__(self, other: Any) -> bool:
+        return other is not self
+
+    def __le__(self, other: Any) -> bool:
+        return True
+
+    def __gt__(self, other: Any) -> bool:
+        return False
+
+    def __ge__(self, other: Any) -> bool:
+        return other is self
+
+    def __eq__(self, other: Any) -> bool:
+        return other is self
+
+    def __hash__(self) -> int:
+        return 0xB07
+
+    def __repr__(self) -> str:
+        return "BOTTOM"
+
+
+TOP = _Top()
+BOTTOM = _Bottom()
+
+
+class Desc:
+    """A key component of a descending index field: order reversed.
+
+    Sentinels (TOP/BOTTOM) keep their meaning: comparisons against anything
+    that is not a :class:`Desc` are delegated to the other operand.
+    """
+
+    __slots__ = ("k",)
+
+    def __init__(self, k: Any) -> None:
+        self.k = k
+
+    def __lt__(self, other: Any) -> bool:
+        if type(other) is Desc:
+            return other.k < self.k
+        return NotImplemented
+
+    def __gt__(self, other: Any) -> bool:
+        if type(other) is Desc:
+            return other.k > self.k
+        return NotImplemented
+
+    def __le__(self, other: Any) -> bool:
+        if type(other) is Desc:
+            return other.k <= self.k
+        return NotImplemented
+
+    def __ge__(self, other: Any) -> bool:
+        if type(other) is Desc:
+            return other.k >= self.k
+        return NotImplemented
+
+    def __eq__(self, other: Any) -> bool:
+        return type(other) is Desc and other.k == self.k
+
+    def __hash__(self) -> int:
+        return hash(self.k) ^ 0x5A5A
+
+    def __repr__(self) -> str:
+        return f"Desc({self.k!r})"
+
+
+def _is_doc(v: Any) -> bool:
+    return type(v) is dict or isinstance(v, Mapping)
+
+
+def _is_array(v: Any) -> bool:
+    return type(v) is list or isinstance(v, (list, tuple))
+
+
+# --------------------------------------------------------------------------
+# Value formatting (the server's BSONObj::toString), for error messages and
+# explain bounds.
+# --------------------------------------------------------------------------
+
+
+def _double_nice(x: float) -> str:
+    # StringBuilder::appendDoubleNice: "%.16g", plus ".0" unless the text
+    # already has '.', 'E' or 'N' (so 1e+20 prints as "1e+20.0", like the server).
+    text = "%.16g" % x
+    if "." not in text and "E" not in text and "N" not in text:
+        text += ".0"
+    return text
+
+
+def _date_millis(value: Any) -> int:
+    from .bsontypes import _datetime_micros  # one definition of the epoch arithmetic
+
+    return _datetime_micros(value) // 1000
+
+
+def format_value(value: Any) -> str:
+    """``value`` as the server prints it in messages (``BSONElement::toString``).
+
+        >>> format_value({"a": "x", "b": [1, 2.0]})
+        '{ a: "x", b: [ 1, 2.0 ] }'
+    """
+    if value is None:
+        return "null"
+    if value is MISSING or value is _EMPTY_ARRAY:
+        return "undefined"
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    if isinstance(value, float):
+        return _double_nice(value)
+    if isinstance(value, int):  # int, Int64
+        return str(int(value))
+    if isinstance(value, Decimal128):
+        return str(value)
+    if isinstance(value, Code):
+        return str(value)
+    if isinstance(value, str):
+        raw = value.encode("utf-8", "surrogatepass")
+        if len(raw) + 1 > 160:
+            return '"' + raw[:150].decode("utf-8", "ignore") + '..."'
+        return '"' + value + '"'
+    if isinstance(value, ObjectId):
+        return f"ObjectId('{value}')"
+    if isinstance(value, DBRef):
+        return format_value(value.as_doc())
+    if _is_doc(value):
+        if not value:
+            return "{}"
+        return "{ " + ", ".join(f"{k}: {format_value(v)}" for k, v in value.items()) + " }"
+    if _is_array(value):
+        if not value:
+            return "[]"
+        return "[ " + ", ".join(format_value(v) for v in value) + " ]"
+    if isinstance(value, uuid.UUID):
+        return f'UUID("{value}")'
+    if isinstance(value, (bytes, Binary)):
+        subtype = value.subtype if isinstance(value, Binary) else 0
+        data = bytes(value)
+        if subtype == 4 and len(data) == 16:
+            return f'UUID("{uuid.UUID(bytes=data)}")'
+        return f"BinData({subtype}, {data.hex().upper()})"
+    if isinstance(value, Timestamp):
+        return f"Timestamp({value.time}, {value.inc})"
+    if isinstance(value, MinKey):
+        return "MinKey"
+    if isinstance(value, MaxKey):
+        return "MaxKey"
+    if isinstance(value, (Regex,)) or hasattr(value, "pattern"):
+        from .bsontypes import regex_flags_string
+
+        pattern = value.pattern.decode() if isinstance(value.pattern, bytes) else value.pattern
+        return f"/{pattern}/{regex_flags_string(value)}"
+    if hasattr(value, "utcoffset"):  # datetime
+        return f"new Date({_date_millis(value)})"
+    try:
+        from bson.datetime_ms import DatetimeMS
+
+        if isinstance(value, DatetimeMS):
+            return f"new Date({int(value)})"
+    except ImportError:  # pragma: no cover - pymongo < 4.3
+        pass
+    return repr(value)
+
+
+# --------------------------------------------------------------------------
+# Index specifications
+# --------------------------------------------------------------------------
+
+# Options createIndexes accepts (anything else is code 197).
+_ALLOWED_OPTIONS = frozenset({
+    "key", "name", "v", "unique", "sparse", "partialFilterExpression", "expireAfterSeconds",
+    "hidden", "collation", "background", "storageEngine", "weights", "default_language",
+    "language_override", "textIndexVersion", "2dsphereIndexVersion", "bits", "min", "max",
+    "bucketSize", "wildcardProjection", "dropDups", "ns", "prepareUnique", "clustered",
+    "coarsestIndexedLevel", "finestIndexedLevel", "originalSpec", "columnstoreProjection",
+    "columnstoreCompressor",
+})
+_BOOL_OPTIONS = ("background", "unique", "sparse", "dropDups", "prepareUnique", "clustered")
+_KNOWN_PLUGINS = frozenset({"2d", "2dsphere", "text", "hashed", "geoHaystack", "columnstore"})
+_UNSUPPORTED_PLUGINS = {
+    "2d": "2d indexes",
+    "2dsphere": "2dsphere indexes",
+    "text": "text indexes",
+    "geoHaystack": "geoHaystack indexes",
+    "columnstore": "columnstore indexes",
+}
+# Options that make two indexes on the same key pattern different indexes
+# (the index "signature", SERVER-47657).
+_SIGNATURE_OPTIONS = ("unique", "sparse", "partialFilterExpression", "collation")
+
+
+def _normalize_keys(keys: Any) -> list[tuple[str, Any]]:
+    """``create_index`` key input as a list of ``(field, direction)`` pairs."""
+    if isinstance(keys, str):
+        return [(keys, 1)]
+    if _is_doc(keys):
+        return list(keys.items())
+    if isinstance(keys, (list, tuple)):
+        pairs = []
+        for item in keys:
+            if isinstance(item, str):
+                pairs.append((item, 1))
+            else:
+                field, direction = item
+                pairs.append((field, direction))
+        return pairs
+    raise TypeError(f"index keys must be a str, list of pairs or mapping, not {type(keys).__name__}")
+
+
+def default_index_name(pairs: Iterable[tuple[str, Any]]) -> str:
+    """The name pymongo (and the shell) give an index: ``"a_1_b_-1"``."""
+    return "_".join(f"{field}_{direction}" for field, direction in pairs)
+
+
+def _spec_error(spec_doc: Mapping, code: int, reason: str) -> ServerError:
+    return ServerError(code, f"Error in specification {format_value(spec_doc)} :: caused by :: {reason}")
+
+
+def _plugin_name(pairs: list[tuple[str, Any]]) -> str:
+    for _, direction in pairs:
+        if isinstance(direction, str):
+            return direction
+    return ""
+
+
+def _validate_key_pattern(pairs: list[tuple[str, Any]], spec_doc: Mapping) -> str:
+    """Validate the key pattern as the server does; returns the plugin name."""
+
+    def fail(reason: str) -> ServerError:
+        return _spec_error(spec_doc, CANNOT_CREATE_INDEX, reason)
+
+    if not pairs:
+        raise fail("Index keys cannot be empty.")
+    seen = set()
+    for field, _ in pairs:
+        if field in seen:
+            raise ServerError(BAD_VALUE, f"The field '{field}' appears multiple times in the "
+                              f"index key pattern {format_value(SON(pairs))}")
+        seen.add(field)
+    plugin = _plugin_name(pairs)
+    if plugin == "geoHaystack":
+        raise fail("GeoHaystack indexes cannot be created in version 5.0 and above")
+    if plugin and plugin not in _KNOWN_PLUGINS:
+        raise fail(f"Unknown index plugin '{plugin}'")
+    for field, direction in pairs:
+        if is_number(direction):
+            value = float(direction.to_decimal()) if isinstance(direction, Decimal128) else float(direction)
+            if math.isnan(value):
+                raise fail("Values in the index key pattern cannot be NaN.")
+            if value == 0.0:
+                raise fail("Values in the index key pattern cannot be 0.")
+        elif not isinstance(direction, str):
+            raise fail(f"Values in v:2 index key pattern cannot be of type {type_name(direction)}. "
+                       "Only numbers > 0, numbers < 0, and strings are allowed.")
+        if isinstance(direction, str) and direction != plugin:
+            raise fail("Can't use more than one index plugin for a single index.")
+        if field == "$**" or field.endswith(".$**"):
+            if plugin in ("text", "columnstore") or not plugin:
+                raise NotImplementedError("wildcard indexes are not supported by the memory engine")
+        parts = field.split(".")
+        if field == "":
+            raise fail("Index keys cannot be an empty field.")
+        for i, part in enumerate(parts):
+            if part == "":
+                raise fail("Index keys cannot contain an empty field.")
+            if part.startswith("$") and not (i > 0 and part in ("$db", "$id", "$ref")):
+                raise fail("Index key contains an illegal field name: field name starts with '$'.")
+    return plugin
+
+
+class IndexSpec:
+    """A validated index definition (what ``listIndexes`` reports).
+
+    ``fields`` is a tuple of ``(path_parts, descending)``; ``document()`` is
+    the ``{v, key, name, ...options}`` listIndexes document.
+    """
+
+    __slots__ = ("name", "key", "fields", "unique", "sparse", "partial", "hidden",
+                 "hashed", "options", "version")
+
+    def __init__(self, name: str, key: list[tuple[str, Any]], *, options: dict | None = None,
+                 version: Any = 2) -> None:
+        self.name = name
+        self.key = key
+        self.hashed = _plugin_name(key) == "hashed"
+        self.fields = tuple(
+            (tuple(field.split(".")), (not isinstance(d, str)) and float(
+                d.to_decimal() if isinstance(d, Decimal128) else d) < 0)
+            for field, d in key
+        )
+        self.options = dict(options or {})
+        self.unique = bool(_truthy(self.options.get("unique")))
+        self.sparse = bool(_truthy(self.options.get("sparse")))
+        self.partial = self.options.get("partialFilterExpression")
+        self.hidden = bool(self.options.get("hidden", False))
+        self.version = version
+
+    @property
+    def is_id(self) -> bool:
+        return self.name == ID_INDEX_NAME
+
+    def key_document(self) -> SON:
+        return SON(self.key)
+
+    def document(self) -> dict:
+        """The ``listIndexes`` document: ``{v, key, name, ...options}``."""
+        doc: dict = {"v": self.version, "key": SON(self.key), "name": self.name}
+        doc.update(self.options)
+        return doc
+
+    def signature(self) -> tuple:
+        """What identifies the index apart from its name (SERVER-47657)."""
+        return (_canonical(SON(self.key)),) + tuple(
+            _canonical(_signature_value(opt, self.options.get(opt))) for opt in _SIGNATURE_OPTIONS)
+
+
+def _truthy(v: Any) -> bool:
+    if v is None:
+        return False
+    if isinstance(v, (bool, int, float)):
+        return bool(v)
+    if isinstance(v, Decimal128):
+        return v.to_decimal() != 0
+    return True
+
+
+def _signature_value(option: str, value: Any) -> Any:
+    if option in ("unique", "sparse"):
+        return _truthy(value)
+    return value
+
+
+def _canonical(v: Any) -> Any:
+    """A hashable, BSON-equality-respecting form (keeps field order)."""
+    if v is None:
+        return None
+    return sort_key(v)
+
+
+def parse_index_spec(spec_doc: Mapping, *, id_index: bool = False) -> IndexSpec:
+    """Validate a ``createIndexes`` index document and return its :class:`IndexSpec`.
+
+    ``spec_doc`` is what pymongo's ``IndexModel.document`` holds:
+    ``{"key": {...}, "name": "...", ...options}`` (the name defaults to
+    ``default_index_name``). Raises ``ServerError`` with the server's codes and
+    messages, ``NotImplementedError`` for index types the engine lacks.
+
+        >>> parse_index_spec({"key": {"a": 1, "b": -1}}).name
+        'a_1_b_-1'
+    """
+    spec_doc = dict(spec_doc)
+    if "key" not in spec_doc:
+        raise ServerError(9, "The 'key' field is a required property of an index specification")
+    raw_key = spec_doc["key"]
+    if isinstance(raw_key, (str, list, tuple)):
+        pairs = _normalize_keys(raw_key)
+        spec_doc["key"] = SON(pairs)
+    elif _is_doc(raw_key):
+        pairs = list(raw_key.items())
+    else:
+        raise ServerError(TYPE_MISMATCH, f"The field 'key' must be an object, but got {type_name(raw_key)}")
+    if "name" not in spec_doc:
+        spec_doc["name"] = default_index_name(pairs)
+    for option in spec_doc:
+        if option not in _ALLOWED_OPTIONS:
+            raise ServerError(INVALID_INDEX_SPEC_OPTION,
+                              f"The field '{option}' is not valid for an index specification. "
+                              f"Specification: {format_value(spec_doc)}")
+    plugin = _validate_key_pattern(pairs, spec_doc)
+    name = spec_doc["name"]
+    if not isinstance(name, str):
+        raise ServerError(TYPE_MISMATCH, f"The field 'name' must be a string, but got {type_name(name)}")
+    if name == "":
+        raise ServerError(CANNOT_CREATE_INDEX, "index name cannot be empty")
+    if "\x00" in name:
+        raise ServerError(CANNOT_CREATE_INDEX, "index name cannot contain NUL bytes")
+    for option in _BOOL_OPTIONS:
+        if option in spec_doc:
+            value = spec_doc[option]
+            if not (is_number(value) or isinstance(value, bool)):
+                raise ServerError(TYPE_MISMATCH,
+                                  f"The field '{option} has value {option}: {format_value(value)}, "
+                                  "which is not convertible to bool")
+    if "hidden" in spec_doc and not isinstance(spec_doc["hidden"], bool):
+        # The server's message names 'name' here (sic).
+        raise ServerError(TYPE_MISMATCH,
+                          f"The field 'name' must be a bool, but got {type_name(spec_doc['hidden'])}")
+    version = spec_doc.get("v", 2)
+    if "v" in spec_doc:
+        if not is_number(version):
+            raise ServerError(TYPE_MISMATCH, f"The field 'v' must be a number, but got {type_name(version)}")
+        if version not in (1, 2):
+            raise ServerError(CANNOT_CREATE_INDEX,
+                              f"Invalid index specification {format_value(spec_doc)}; "
+                              f"cannot create an index with v={int(version)}")
+    if "weights" in spec_doc and plugin != "text":
+        raise ServerError(CANNOT_CREATE_INDEX,
+                          f"Invalid index specification {format_value(spec_doc)}; the field "
+                          "'weights' can only be specified with text indexes")
+    if plugin in _UNSUPPORTED_PLUGINS:
+        raise NotImplementedError(f"{_UNSUPPORTED_PLUGINS[plugin]} are not supported by the memory engine")
+
+    options = {k: v for k, v in spec_doc.items() if k not in ("key", "name", "v", "ns")}
+    _validate_collation(options)
+    _validate_ttl(options, pairs)
+    _validate_partial(options)
+    is_id_pattern = len(pairs) == 1 and pairs[0][0] == "_id" and is_number(pairs[0][1]) \
+        and float(pairs[0][1] if not isinstance(pairs[0][1], Decimal128) else pairs[0][1].to_decimal()) == 1.0
+    if is_id_pattern:
+        if "unique" in options and not _truthy(options["unique"]):
+            raise ServerError(CANNOT_CREATE_INDEX, "_id index cannot be non-unique")
+        if "partialFilterExpression" in options:
+            raise ServerError(CANNOT_CREATE_INDEX, "_id index cannot be a partial index")
+        if _truthy(options.get("sparse")):
+            raise ServerError(CANNOT_CREATE_INDEX, "_id index cannot be sparse")
+        if name == ID_INDEX_NAME and options.get("hidden") is not None:
+            raise ServerError(BAD_VALUE, "can't hide _id index")
+    if plugin == "hashed":
+        _validate_hashed(pairs, options)
+    return IndexSpec(name, pairs, options=options, version=version)
+
+
+def _validate_collation(options: dict) -> None:
+    if "collation" not in options:
+        return
+    collation = options["collation"]
+    if hasattr(collation, "document"):  # pymongo.collation.Collation
+        collation = collation.document
+    if not _is_doc(collation):
+        raise ServerError(TYPE_MISMATCH, f"The field 'collation' must be an object, but got {type_name(collation)}")
+    if not collation:
+        raise ServerError(BAD_VALUE, "The field 'collation' cannot be an empty object.")
+    if dict(collation) == {"locale": "simple"}:
+        del options["collation"]  # the simple collation is stored as no collation
+        return
+    raise NotImplementedError("indexes with a non-simple collation are not supported by the memory engine")
+
+
+def _validate_ttl(options: dict, pairs: list) -> None:
+    if "expireAfterSeconds" not in options:
+        return
+    value = options["expireAfterSeconds"]
+    if not is_number(value):
+        raise ServerError(CANNOT_CREATE_INDEX,
+                          "TTL index 'expireAfterSeconds' option must be numeric, but received a type "
+                          f"of '{type_name(value)}'")
+    number = float(value.to_decimal()) if isinstance(value, Decimal128) else float(value)
+    if math.isnan(number):
+        raise ServerError(CANNOT_CREATE_INDEX, "TTL index 'expireAfterSeconds' option must not be NaN")
+    if number < 0:
+        raise ServerError(INVALID_OPTIONS, "TTL index 'expireAfterSeconds' option cannot be less than 0")
+    if number > 2**31 - 1:
+        raise ServerError(CANNOT_CREATE_INDEX,
+                          "TTL index 'expireAfterSeconds' must be within the range of a 32-bit integer")
+    if len(pairs) > 1:
+        raise ServerError(CANNOT_CREATE_INDEX,
+                          "TTL indexes are single-field indexes, compound indexes do not support TTL.")
+
+
+# Operators a partialFilterExpression may use (7.x: $in and $or included).
+_PARTIAL_FIELD_OPS = frozenset({"$eq", "$gt", "$gte", "$lt", "$lte", "$type", "$exists", "$in"})
+
+
+def _partial_debug(path: str, op: str, value: Any) -> str:
+    if op == "$ne":
+        return f"$not\n    {path} $eq {format_value(value)}\n"
+    if op == "$nin":
+        return f"$not\n    {path} $in {format_value(value)}\n"
+    if op == "$exists":
+        return f"$not\n    {path} exists\n"
+    if op == "$regex":
+        return f"{path} regex /{value}/\n"
+    if op == "$not":
+        return "$not\n"
+    return f"{path} {op} {format_value(value)}\n"
+
+
+def _check_partial_ops(spec: Mapping, depth: int = 0) -> None:
+    def unsupported(text: str) -> ServerError:
+        return ServerError(CANNOT_CREATE_INDEX, f"Expression not supported in partial index: {text}")
+
+    for key, value in spec.items():
+        if key in ("$and", "$or"):
+            for clause in value:
+                _check_partial_ops(clause, depth + 1)
+        elif key.startswith("$"):
+            raise unsupported(f"{key}\n")
+        elif _is_doc(value) and value and next(iter(value)).startswith("$"):
+            for op, operand in value.items():
+                if op not in _PARTIAL_FIELD_OPS or (op == "$exists" and not _truthy(operand)):
+                    raise unsupported(_partial_debug(key, op, operand))
+        elif isinstance(value, (Regex,)) or hasattr(value, "pattern"):
+            raise unsupported(_partial_debug(key, "$regex", getattr(value, "pattern", value)))
+
+
+def _validate_partial(options: dict) -> None:
+    if "partialFilterExpression" not in options:
+        return
+    spec = options["partialFilterExpression"]
+    if not _is_doc(spec):
+        raise ServerError(TYPE_MISMATCH, "The field 'partialFilterExpression' must be an object, "
+                          f"but got {type_name(spec)}")
+    from .filters import compile_filter  # lazily: filters sits above this module
+
+    compile_filter(spec)  # raises the parser's errors
+    if _truthy(options.get("sparse")):
+        raise ServerError(CANNOT_CREATE_INDEX, 'cannot mix "partialFilterExpression" and "sparse" options')
+    _check_partial_ops(spec)
+
+
+def _validate_hashed(pairs: list, options: dict) -> None:
+    if sum(1 for _, d in pairs if d == "hashed") > 1:
+        raise ServerError(31303, "A maximum of one index field is allowed to be hashed but found 2 for "
+                          f"'key' {format_value(SON(pairs))}")
+    if len(pairs) > 1:
+        raise NotImplementedError("compound hashed indexes are not supported by the memory engine")
+    if _truthy(options.get("unique")):
+        raise ServerError(16764, "Currently hashed indexes cannot guarantee uniqueness. Use a regular index.")
+
+
+# --------------------------------------------------------------------------
+# Key generation
+# --------------------------------------------------------------------------
+
+
+def _walk_doc(obj: Any, parts: tuple, i: int, out: list, arrays: set) -> None:
+    """Collect the values at ``parts[i:]`` below document ``obj`` (index fan-out).
+
+    Mirrors ``paths.iter_path_values`` (the query's traversal) except that a
+    terminal array contributes its elements (or ``_EMPTY_ARRAY``) but not
+    itself; ``arrays`` receives the depths at which arrays were met.
+    """
+    n = len(parts)
+    cur = obj
+    while True:
+        value = cur.get(parts[i], MISSING)
+        if value is MISSING:
+            out.append(MISSING)
+            return
+        if _is_array(value):
+            arrays.add(i + 1)
+            _walk_array(value, parts, i + 1, out, arrays)
+            return
+        if i == n - 1:
+            out.append(value)
+            return
+        if not _is_doc(value):
+            out.append(MISSING)
+            return
+        cur = value
+        i += 1
+
+
+def _walk_array(arr: Any, parts: tuple, rest: int, out: list, arrays: set) -> None:
+    n = len(parts)
+    if rest == n:
+        if arr:
+            out.extend(arr)
+        else:
+            out.append(_EMPTY_ARRAY)
+        return
+    nxt = parts[rest]
+    offset = int(nxt) if nxt.isdigit() and nxt.isascii() and str(int(nxt)) == nxt else -1
+    before = len(out)
+    for index, element in enumerate(arr):
+        if _is_doc(element):
+            _walk_doc(element, parts, rest, out, arrays)
+            if index == offset:
+                if rest + 1 == n:
+                    out.append(element)
+                else:
+                    _walk_doc(element, parts, rest + 1, out, arrays)
+        elif index == offset:
+            if rest + 1 == n:
+                if _is_array(element):
+                    arrays.add(rest + 1)
+                    _walk_array(element, parts, rest + 1, out, arrays)
+                else:
+                    out.append(element)
+            elif _is_array(element):
+                arrays.add(rest + 1)
+                _walk_array(element, parts, rest + 1, out, arrays)
+    if len(out) == before:
+        out.append(MISSING)  # nothing found below this array: the field is missing
+
+
+def _value_key(v: Any) -> Any:
+    if v is MISSING:
+        return NULL_KEY
+    if v is _EMPTY_ARRAY:
+        return UNDEFINED_KEY
+    return sort_key(v)
+
+
+class Index:
+    """One index: its spec and its entries.
+
+    ``entries`` is a SortedList of ``(key, rid)``; ``keys_by_rid`` maps each
+    indexed record to its tuple of distinct keys; ``unique_map`` maps key ->
+    rid for unique indexes. ``multikey_paths[i]`` is the set of path prefixes
+    (dotted) of field ``i`` where an array was ever met (sticky, as on the
+    server).
+    """
+
+    def __init__(self, spec: IndexSpec) -> None:
+        self.spec = spec
+        self.name = spec.name
+        self.fields = spec.fields
+        self.entries: SortedList = SortedList()
+        self.keys_by_rid: dict[int, tuple] = {}
+        self.unique_map: dict[Any, int] | None = {} if (spec.unique or spec.is_id) else None
+        self.multikey_paths: list[set[str]] = [set() for _ in spec.fields]
+        self._partial_matcher = None
+        if spec.partial is not None:
+            from .filters import compile_filter
+
+            self._partial_matcher = compile_filter(spec.partial)
+        # Fast path: one top-level ascending/descending field.
+        parts0, desc0 = spec.fields[0]
+        self._simple_field = parts0[0] if len(spec.fields) == 1 and len(parts0) == 1 else None
+        self._desc = tuple(d for _, d in spec.fields)
+        self._any_desc = any(self._desc)
+
+    # -- properties the planner reads ---------------------------------------
+
+    @property
+    def multikey(self) -> bool:
+        return any(self.multikey_paths)
+
+    def field_is_multikey(self, i: int) -> bool:
+        return bool(self.multikey_paths[i])
+
+    # -- key generation ---------------------------------------------------------
+
+    def keys_for(self, doc: Mapping) -> tuple[tuple | None, list | None]:
+        """``(keys, array_depths)`` for ``doc``; keys is None when not indexed.
+
+        Raises 171 for parallel arrays, 16766 for arrays in a hashed index.
+        O(size of the indexed values).
+        """
+        if self._partial_matcher is not None and not self._partial_matcher(doc):
+            return None, None
+        field = self._simple_field
+        if field is not None:
+            value = doc.get(field, MISSING)
+            if value is MISSING:
+                if self.spec.sparse:
+                    return None, None
+                k = NULL_KEY
+            elif _is_array(value):
+                return self._general_keys(doc)
+            else:
+                k = sort_key(value)
+            return ((Desc(k),) if self._any_desc else (k,),), None
+        return self._general_keys(doc)
+
+    def _field_values(self, doc: Mapping) -> tuple[list[list], list[set]]:
+        values, depths = [], []
+        for parts, _ in self.fields:
+            out: list = []
+            arrays: set = set()
+            _walk_doc(doc, parts, 0, out, arrays)
+            values.append(out)
+            depths.append(arrays)
+        return values, depths
+
+    def _general_keys(self, doc: Mapping) -> tuple[tuple | None, list | None]:
+        values, depths = self._field_values(doc)
+        if self.spec.sparse and all(all(v is MISSING for v in vs) for vs in values):
+            return None, None
+        if self.spec.hashed and depths[0]:
+            raise ServerError(16766, "hashed indexes do not currently support array values. "
+                              f"Found array at path: {'.'.join(self.fields[0][0][:min(depths[0])])}")
+        self._check_parallel(depths)
+        per_field = []
+        for vs, desc in zip(values, self._desc):
+            ks = {_value_key(v) for v in vs}
+            per_field.append([Desc(k) for k in ks] if desc else list(ks))
+        if len(per_field) == 1:
+            keys = tuple((k,) for k in per_field[0])
+        else:
+            keys = tuple(itertools.product(*per_field))
+        return keys, depths
+
+    def _check_parallel(self, depths: list[set]) -> None:
+        if len(depths) < 2:
+            return
+        prefix_sets = [{parts[:d] for d in ds} for (parts, _), ds in zip(self.fields, depths)]
+        first = None
+        for i, prefixes in enumerate(prefix_sets):
+            if not prefixes:
+                continue
+            if first is None:
+                first = i
+                continue
+            mine = prefixes - prefix_sets[first]
+            theirs = prefix_sets[first] - prefixes
+            if mine and theirs:
+                a = min(mine, key=len)[-1]
+                b = min(theirs, key=len)[-1]
+                raise ServerError(CANNOT_INDEX_PARALLEL_ARRAYS, f"cannot index parallel arrays [{a}] [{b}]")
+
+    def key_values(self, doc: Mapping, key: tuple) -> dict:
+        """The field values of ``doc`` that produce ``key`` (for E11000 ``keyValue``)."""
+        values, _ = self._field_values(doc)
+        shown = {}
+        for (field, _), vs, component, desc in zip(self.spec.key, values, key, self._desc):
+            target = component.k if desc else component
+            chosen: Any = None
+            for v in vs:
+                if _value_key(v) == target:
+                    chosen = None if v is MISSING else v
+                    break
+            shown[field] = chosen
+        return shown
+
+    # -- maintenance ------------------------------------------------------------
+
+    def find_conflict(self, keys: tuple, rid: int | None) -> tuple | None:
+        """The first key (index order) already owned by another record, if unique."""
+        umap = self.unique_map
+        if umap is None or not keys:
+            return None
+        for key in sorted(keys) if len(keys) > 1 else keys:
+            owner = umap.get(key)
+            if owner is not None and owner != rid:
+                return key
+        return None
+
+    def insert(self, rid: int, keys: tuple | None, depths: list | None) -> None:
+        if keys is None:
+            return
+        self.keys_by_rid[rid] = keys
+        entries = self.entries
+        if len(keys) == 1:
+            entries.add((keys[0], rid))
+        else:
+            entries.update([(k, rid) for k in keys])
+        if self.unique_map is not None:
+            for k in keys:
+                self.unique_map[k] = rid
+        self._note_arrays(depths)
+
+    def update(self, rid: int, keys: tuple | None, depths: list | None) -> None:
+        """Re-key record ``rid``; no entry moves when its keys are unchanged."""
+        old = self.keys_by_rid.get(rid)
+        if old is not None and keys is not None and (
+                old == keys or (len(old) == len(keys) and set(old) == set(keys))):
+            self._note_arrays(depths)  # e.g. a: 1 -> a: [1] has the same keys
+            return
+        self.delete(rid)
+        self.insert(rid, keys, depths)
+
+    def _note_arrays(self, depths: list | None) -> None:
+        if depths:
+            for (parts, _), ds, paths in zip(self.fields, depths, self.multikey_paths):
+                for d in ds:
+                    paths.add(".".join(parts[:d]))
+
+    def delete(self, rid: int) -> None:
+        keys = self.keys_by_rid.pop(rid, None)
+        if keys is None:
+            return
+        entries = self.entries
+        for k in keys:
+            entries.remove((k, rid))
+        if self.unique_map is not None:
+            for k in keys:
+                if self.unique_map.get(k) == rid:
+                    del self.unique_map[k]
+
+    # -- scanning ---------------------------------------------------------------
+
+    def __len__(self) -> int:
+        return len(self.entries)
+
+
+# --------------------------------------------------------------------------
+# The set of indexes of one collection
+# --------------------------------------------------------------------------
+
+
+def _record_doc(record: Any) -> Mapping:
+    return record[0] if type(record) is tuple else record
+
+
+class IndexSet:
+    """All indexes of one collection (see the module docstring for the API).
+
+    ``owner`` provides ``full_name`` ("db.coll") and ``records`` (rid ->
+    ``(doc, raw)`` or rid -> doc); a plain string is accepted as the
+    namespace when no records are needed (tests).
+    """
+
+    def __init__(self, owner: Any) -> None:
+        self._owner = owner
+        self.indexes: dict[str, Index] = {}
+        self.uuid = uuid.uuid4()
+        id_spec = IndexSpec(ID_INDEX_NAME, [("_id", 1)])
+        self.indexes[ID_INDEX_NAME] = Index(id_spec)
+
+    # -- owner access -----------------------------------------------------------
+
+    @property
+    def namespace(self) -> str:
+        owner = self._owner
+        return owner if isinstance(owner, str) else owner.full_name
+
+    def _records(self) -> Mapping:
+        records = getattr(self._owner, "records", None)
+        return {} if records is None else records
+
+    @property
+    def id_index(self) -> Index:
+        return self.indexes[ID_INDEX_NAME]
+
+    def __iter__(self) -> Iterator[Index]:
+        return iter(self.indexes.values())
+
+    def get(self, name: str) -> Index | None:
+        return self.indexes.get(name)
+
+    # -- writes -------------------------------------------------------------------
+
+    def _compute(self, rid: int | None, doc: Mapping) -> list[tuple[Index, tuple | None, list | None]]:
+        """Keys of ``doc`` for every index, checking uniqueness; changes nothing."""
+        computed = []
+        for index in self.indexes.values():
+            keys, depths = index.keys_for(doc)
+            if keys is not None and index.unique_map is not None:
+                conflict = index.find_conflict(keys, rid)
+                if conflict is not None:
+                    raise self._duplicate_error(index, doc, conflict)
+            computed.append((index, keys, depths))
+        return computed
+
+    def _duplicate_error(self, index: Index, doc: Mapping, key: tuple) -> ServerError:
+        values = index.key_values(doc, key)
+        shown = ", ".join(f"{field}: {format_value(v)}" for field, v in values.items())
+        return ServerError(
+            DUPLICATE_KEY,
+            f"E11000 duplicate key error collection: {self.namespace} index: {index.name} "
+            f"dup key: {{ {shown} }}",
+            keyPattern=dict(index.spec.key),
+            keyValue=values,
+        )
+
+    def check_add(self, doc: Mapping, rid: int | None = None) -> None:
+        """Raise what :meth:`add` would raise for ``doc``, changing nothing."""
+        self._compute(rid, doc)
+
+    def add(self, rid: int, doc: Mapping) -> None:
+        """Index a new record; raises (changing nothing) on a constraint violation.
+
+        O(sum of keys * log n).
+        """
+        for index, keys, depths in self._compute(None, doc):
+            index.insert(rid, keys, depths)
+
+    def remove(self, rid: int, doc: Mapping | None = None) -> None:
+        """Unindex record ``rid`` (its keys are remembered; ``doc`` is optional)."""
+        for index in self.indexes.values():
+            index.delete(rid)
+
+    def replace(self, rid: int, old_doc: Mapping | None, new_doc: Mapping) -> None:
+        """Re-index record ``rid`` for ``new_doc``; raises (changing nothing) on violation."""
+        for index, keys, depths in self._compute(rid, new_doc):
+            index.update(rid, keys, depths)
+
+    def clear(self) -> None:
+        """Drop every entry (the collection was emptied); keeps the definitions."""
+        for name, index in list(self.indexes.items()):
+            self.indexes[name] = Index(index.spec)
+
+    # -- index management ------------------------------------------------------------
+
+    def create_indexes(self, specs: list[Mapping]) -> list[str]:
+        """``createIndexes``: validate all, then build each over the records.
+
+        All or nothing: when one build fails (duplicate key, parallel arrays),
+        the indexes this call built are dropped again. Identical existing
+        indexes are skipped. Returns the names.
+        """
+        parsed = [parse_index_spec(s) for s in specs]
+        todo = []
+        for spec in parsed:
+            if self._conflict_check(spec, [t.spec for t in todo]):
+                todo.append(Index(spec))
+        built = []
+        try:
+            for index in todo:
+                self._build(index)
+                self.indexes[index.name] = index
+                built.append(index.name)
+        except Exception:
+            for name in built:
+                del self.indexes[name]
+            raise
+        return [spec.name for spec in parsed]
+
+    def create(self, keys: Any, **options: Any) -> str:
+        """``create_index(keys, **options)``; returns the index name.
+
+            >>> s = IndexSet("db.c"); s.create([("a", 1), ("b", -1)], unique=True)
+            'a_1_b_-1'
+        """
+        pairs = _normalize_keys(keys)
+        doc = {"key": SON(pairs)}
+        doc["name"] = options.pop("name") if "name" in options else default_index_name(pairs)
+        doc.update(options)
+        return self.create_indexes([doc])[0]
+
+    def _conflict_check(self, spec: IndexSpec, pending: list[IndexSpec]) -> bool:
+        """False when an identical index exists (no-op); raises 85/86 on conflicts."""
+        existing = {i.name: i.spec for i in self.indexes.values()}
+        for p in pending:
+            existing.setdefault(p.name, p)
+        requested = format_value(_request_doc(spec))
+        same_name = existing.get(spec.name)
+        if same_name is not None:
+            if same_name.signature() != spec.signature():
+                raise ServerError(
+                    INDEX_KEY_SPECS_CONFLICT,
+                    "An existing index has the same name as the requested index. When index names "
+                    "are not specified, they are auto generated and can cause conflicts. Please refer "
+                    f"to our documentation. Requested index: {requested}, existing index: "
+                    f"{format_value(same_name.document())}")
+            if _other_options(same_name) != _other_options(spec):
+                raise ServerError(
+                    INDEX_OPTIONS_CONFLICT,
+                    "An equivalent index already exists with the same name but different options. "
+                    f"Requested index: {requested}, existing index: {format_value(same_name.document())}")
+            return False
+        for other in existing.values():
+            if other.signature() == spec.signature():
+                if _other_options(other) != _other_options(spec):
+                    raise ServerError(
+                        INDEX_OPTIONS_CONFLICT,
+                        "An equivalent index already exists with a different name and options. "
+                        f"Requested index: {requested}, existing index: {format_value(other.document())}")
+                raise ServerError(INDEX_OPTIONS_CONFLICT,
+                                  f"Index already exists with a different name: {other.name}")
+        if len(existing) >= 64:
+            raise ServerError(CANNOT_CREATE_INDEX, f"add index fails, too many indexes for "
+                              f"{self.namespace} key:{format_value(spec.key_document())}")
+        return True
+
+    def _build(self, index: Index) -> None:
+        """Fill ``index`` from the records; raises the server's build errors."""
+        prepared = []
+        for rid, record in self._records().items():
+            doc = _record_doc(record)
+            try:
+                keys, depths = index.keys_for(doc)
+            except ServerError as err:
+                raise self._build_failed(err) from None
+            prepared.append((rid, doc, keys, depths))
+        if index.unique_map is not None:
+            owners: dict = {}
+            dups = []
+            for rid, doc, keys, _ in prepared:
+                for k in keys or ():
+                    if k in owners and owners[k][0] != rid:
+                        dups.append((k, doc))
+                    else:
+                        owners[k] = (rid, doc)
+            if dups:
+                key, doc = min(dups, key=lambda d: d[0])
+                raise self._build_failed(self._duplicate_error(index, doc, key))
+        for rid, _, keys, depths in prepared:
+            index.insert(rid, keys, depths)
+
+    def _build_failed(self, err: ServerError) -> ServerError:
+        return ServerError(err.code, f"Index build failed: {uuid.uuid4()}: Collection {self.namespace} "
+                           f"( {self.uuid} ) :: caused by :: {err.errmsg}", **err.details)
+
+    def drop_index(self, name_or_keys: Any) -> None:
+        """``dropIndexes`` for one index (by name or key pattern); ``"*"`` drops all but ``_id_``."""
+        if name_or_keys == "*":
+            for name in [n for n in self.indexes if n != ID_INDEX_NAME]:
+                del self.indexes[name]
+            return
+        if isinstance(name_or_keys, str):
+            if name_or_keys not in self.indexes:
+                raise ServerError(INDEX_NOT_FOUND, f"index not found with name [{name_or_keys}]")
+            name = name_or_keys
+        else:
+            pattern = _canonical(SON(_normalize_keys(name_or_keys)))
+            found = [i.name for i in self.indexes.values() if _canonical(i.spec.key_document()) == pattern]
+            if not found:
+                raise ServerError(INDEX_NOT_FOUND,
+                                  f"can't find index with key: {format_value(SON(_normalize_keys(name_or_keys)))}")
+            if len(found) > 1:
+                raise ServerError(INDEX_NOT_FOUND, f"{len(found)} indexes found for key: "
+                                  f"{format_value(SON(_normalize_keys(name_or_keys)))}, identify by name instead."
+                                  f" Conflicting indexes: " + ", ".join(found))
+            name = found[0]
+        if name == ID_INDEX_NAME:
+            raise ServerError(INVALID_OPTIONS, "cannot drop _id index")
+        del self.indexes[name]
+
+    drop = drop_index
+
+    def index_documents(self) -> list[dict]:
+        """The ``listIndexes`` documents, ``_id_`` first, then creation order."""
+        return [index.spec.document() for index in self.indexes.values()]
+
+    def information(self) -> dict:
+        """``index_information()``: ``{name: {"v": 2, "key": [(field, dir)], ...}}``."""
+        info = {}
+        for doc in self.index_documents():
+            doc = dict(doc)
+            doc["key"] = list(doc["key"].items())
+            info[doc.pop("name")] = doc
+        return info
+
+    # -- planning -------------------------------------------------------------------
+
+    def plan(self, filter_spec: Mapping | None, sort: Any = None, hint: Any = None, *,
+             collation: Any = None, limit: int | None = None) -> Any:
+        """Plan a query (see :func:`planner.plan`)."""
+        from .planner import plan
+
+        return plan(self, filter_spec or {}, sort=sort, hint=hint, collation=collation, limit=limit)
+
+    # -- invariants -------------------------------------------------------------------
+
+    def _check(self, records: Mapping | None = None) -> None:
+        """Assert every invariant against ``records`` (default: the owner's).
+
+        Entries equal the keys recomputed from the documents, the lists are
+        sorted, unique maps are exact and unique constraints hold.
+        """
+        records = self._records() if records is None else records
+        for index in self.indexes.values():
+            index.entries._check()
+            expected_entries = []
+            expected_by_rid = {}
+            for rid, record in records.items():
+                keys, _ = index.keys_for(_record_doc(record))
+                if keys is None:
+                    continue
+                expected_by_rid[rid] = set(keys)
+                expected_entries.extend((k, rid) for k in keys)
+            actual_by_rid = {rid: set(keys) for rid, keys in index.keys_by_rid.items()}
+            assert actual_by_rid == expected_by_rid, f"{index.name}: keys_by_rid out of date"
+            assert sorted(expected_entries) == list(index.entries), f"{index.name}: entries out of date"
+            if index.unique_map is not None:
+                expected_map = {}
+                for k, rid in expected_entries:
+                    assert k not in expected_map or expected_map[k] == rid, f"{index.name}: duplicate {k}"
+                    expected_map[k] = rid
+                assert expected_map == index.unique_map, f"{index.name}: unique map out of date"
+
+
+def _request_doc(spec: IndexSpec) -> dict:
+    doc: dict = {"key": SON(spec.key), "name": spec.name}
+    doc.update(spec.options)
+    return doc
+
+
+def _other_options(spec: IndexSpec) -> dict:
+    """Options outside the signature that must match for an identical index."""
+    ignored = set(_SIGNATURE_OPTIONS) | {"background", "v", "ns"}
+    return {k: _canonical(v) for k, v in spec.options.items() if k not in ignored}

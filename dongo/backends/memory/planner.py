@@ -1,0 +1,772 @@
+"""The query planner: which index (if any) narrows a query, and in what order.
+
+:func:`plan` turns a filter (plus sort, hint, collation) into a :class:`Plan`:
+
+* ``plan.candidates()`` yields record ids to examine, in order. It is
+  **always a superset** of the matching documents (the collection applies
+  the compiled filter to every candidate), so correctness never depends on
+  an index; an index only avoids touching unrelated documents. It is lazy:
+  materialise it (``plan.record_ids``) before writing to the collection.
+* ``plan.provides_sort`` — the candidates already come in the requested sort
+  order, so the caller can stop after ``skip + limit`` matches.
+* ``plan.explain()`` — the ``queryPlanner`` document (``winningPlan`` with
+  ``IDHACK``, ``FETCH``/``IXSCAN`` with ``indexBounds``, or ``COLLSCAN``).
+
+Which predicates use an index (as the server's bounds builder): top-level
+and ``$and`` conjuncts on indexed paths — equality (``{a: 5}``, ``$eq``),
+``$in`` and the ranges ``$gt/$gte/$lt/$lte`` restricted to the operand's
+type bracket (``{$gt: 5}`` scans numbers only). ``{a: null}`` scans
+``null`` (missing fields are indexed as null); an array operand scans its
+first element and the array itself. Bounds of several predicates on one
+field are intersected unless the field is multikey (then one predicate's
+bounds are used, as the server does). Regexes, negations, ``$elemMatch``,
+``$or`` and friends leave a field unconstrained.
+
+Choosing: ``_id`` equality (``IDHACK``), else the usable index with the
+fewest entries inside its bounds (counted by bisection, O(log n) per
+interval), ties going to more constrained fields then to an index that
+provides the sort. With a sort and no filter index, an index whose key
+pattern starts with the sort fields is scanned in full. Sparse indexes are
+used only when the bounds exclude null; partial indexes only when the query
+implies the filter expression (a conservative check: each conjunct of the
+partial filter must follow from one conjunct of the query); hidden indexes
+never; with a non-simple collation, string bounds are dropped. ``hint`` (an
+index name or key pattern) forces an index — a sparse one then returns only
+indexed documents, exactly like the server — and ``{$natural: ±1}`` forces a
+collection scan forwards or backwards.
+
+Complexity: planning is O(#indexes * #intervals * log n); an equality scan
+is O(log n + k) for k matching entries.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from collections.abc import Mapping
+from typing import Any, Iterator
+
+from bson import SON, Decimal128, MaxKey, MinKey, Regex
+
+from .bsontypes import (
+    MISSING,
+    RANK_BOOL,
+    RANK_DATE,
+    RANK_NUMBER,
+    RANK_OBJECT,
+    RANK_OBJECTID,
+    RANK_STRING,
+    RANK_TIMESTAMP,
+    bson_equal,
+    bson_type_number,
+    is_number,
+    resolve_type,
+    sort_key,
+)
+from .errors import BAD_VALUE, ServerError
+from .indexes import (
+    BOTTOM,
+    ID_INDEX_NAME,
+    NULL_KEY,
+    TOP,
+    UNDEFINED_KEY,
+    Desc,
+    Index,
+    _canonical,
+    _normalize_keys,
+    _truthy,
+    format_value,
+)
+
+__all__ = ["Plan", "plan"]
+
+# A limit on the number of bound combinations of a compound scan; beyond
+# it, later fields are left unconstrained (still a superset).
+_MAX_COMBINATIONS = 4096
+
+# --------------------------------------------------------------------------
+# Bounds: a Bound is (key, inclusive, text, text_inclusive); an Interval is
+# (low Bound, high Bound) in value order. ``text`` is how explain shows it.
+# --------------------------------------------------------------------------
+
+_FULL = ((BOTTOM, True, "MinKey", True), (TOP, True, "MaxKey", True))
+
+# How the server prints the ends of a type bracket: (low, low incl., high, high incl.).
+_BRACKET_TEXT = {
+    RANK_NUMBER: ("-inf.0", True, "inf.0", True),
+    RANK_STRING: ('""', True, "{}", False),
+    RANK_OBJECT: ("{}", True, "[]", False),
+    RANK_OBJECTID: ("ObjectId('000000000000000000000000')", True,
+                    "ObjectId('ffffffffffffffffffffffff')", True),
+    RANK_BOOL: ("false", True, "true", True),
+    RANK_DATE: ("new Date(-9223372036854775808)", True, "new Date(9223372036854775807)", True),
+    RANK_TIMESTAMP: ("Timestamp(0, 0)", True, "Timestamp(4294967295, 4294967295)", True),
+}
+
+
+def _point(key: Any, text: str) -> tuple:
+    bound = (key, True, text, True)
+    return (bound, bound)
+
+
+def _is_regex(v: Any) -> bool:
+    return isinstance(v, (Regex, re.Pattern))
+
+
+def _is_operator_doc(v: Any) -> bool:
+    return isinstance(v, Mapping) and bool(v) and next(iter(v)).startswith("$")
+
+
+def _eq_intervals(value: Any) -> list | None:
+    """Point intervals that contain every index key of a document matching ``{f: value}``."""
+    if value is MISSING:
+        return None
+    if isinstance(value, (list, tuple)):
+        first = _point(sort_key(value[0]), format_value(value[0])) if value else \
+            _point(UNDEFINED_KEY, "undefined")
+        return [first, _point(sort_key(value), format_value(value))]
+    if value is None:
+        # Missing fields and nulls are keyed null; undefined is kept for safety.
+        return [_point(UNDEFINED_KEY, "undefined"), _point(NULL_KEY, "null")]
+    return [_point(sort_key(value), format_value(value))]
+
+
+def _range_interval(op: str, value: Any) -> list | None:
+    """The interval of one range operator within its type bracket, or None."""
+    if value is None or value is MISSING or isinstance(value, (list, tuple, MinKey, MaxKey)) \
+            or _is_regex(value):
+        return None
+    key = sort_key(value)
+    rank = key[0]
+    low_text, low_inc, high_text, high_inc = _BRACKET_TEXT.get(rank, ("MinKey", True, "MaxKey", True))
+    low_bracket = ((rank,), True, low_text, low_inc)
+    high_bracket = ((rank, TOP), True, high_text, high_inc)
+    text = format_value(value)
+    if op == "$gt":
+        return [((key, False, text, False), high_bracket)]
+    if op == "$gte":
+        return [((key, True, text, True), high_bracket)]
+    if op == "$lt":
+        return [(low_bracket, (key, False, text, False))]
+    return [(low_bracket, (key, True, text, True))]  # $lte
+
+
+def _in_intervals(values: Any) -> list | None:
+    if not isinstance(values, (list, tuple)):
+        return None
+    points: dict = {}
+    for v in values:
+        if _is_regex(v):
+            return None  # a regex in $in is a pattern match: no point bounds
+        found = _eq_intervals(v)
+        if found is None:
+            return None
+        for interval in found:
+            points.setdefault(interval[0][0], interval)
+    return [points[k] for k in sorted(points)]
+
+
+def _collect_conjuncts(spec: Mapping, out: list) -> None:
+    """Append ``(path, op, value)`` for each top-level (and ``$and``) conjunct."""
+    for key, value in spec.items():
+        if key == "$and":
+            if isinstance(value, (list, tuple)):
+                for clause in value:
+                    if isinstance(clause, Mapping):
+                        _collect_conjuncts(clause, out)
+            continue
+        if key.startswith("$"):
+            continue  # $or, $nor, $expr, $comment ... only narrow further
+        if _is_operator_doc(value):
+            for op, operand in value.items():
+                out.append((key, op, operand))
+        elif _is_regex(value):
+            out.append((key, "$regex", value))
+        else:
+            out.append((key, "$eq", value))
+
+
+def _conjunct_intervals(op: str, value: Any) -> list | None:
+    if op == "$eq":
+        return _eq_intervals(value)
+    if op == "$in":
+        return _in_intervals(value)
+    if op in ("$gt", "$gte", "$lt", "$lte"):
+        return _range_interval(op, value)
+    return None
+
+
+def _contains_string(value: Any) -> bool:
+    if isinstance(value, str):
+        return True
+    if isinstance(value, Mapping):
+        return any(_contains_string(v) for v in value.values())
+    if isinstance(value, (list, tuple)):
+        return any(_contains_string(v) for v in value)
+    return False
+
+
+# -- interval algebra (value order) ------------------------------------------
+
+
+def _max_low(a: tuple, b: tuple) -> tuple:
+    if a[0] > b[0]:
+        return a
+    if b[0] > a[0]:
+        return b
+    return a if not a[1] else b
+
+
+def _min_high(a: tuple, b: tuple) -> tuple:
+    if a[0] < b[0]:
+        return a
+    if b[0] < a[0]:
+        return b
+    return a if not a[1] else b
+
+
+def _high_before(a: tuple, b: tuple) -> bool:
+    return a[0] < b[0] or (a[0] == b[0] and not a[1] and b[1])
+
+
+def _intersect(left: list, right: list) -> list:
+    """Intersection of two sorted lists of disjoint intervals."""
+    result = []
+    i = j = 0
+    while i < len(left) and j < len(right):
+        low = _max_low(left[i][0], right[j][0])
+        high = _min_high(left[i][1], right[j][1])
+        if low[0] < high[0] or (low[0] == high[0] and low[1] and high[1]):
+            result.append((low, high))
+        if _high_before(left[i][1], right[j][1]):
+            i += 1
+        else:
+            j += 1
+    return result
+
+
+def _is_points(intervals: list) -> bool:
+    return all(lo is hi or (lo[0] == hi[0] and lo[1] and hi[1]) for lo, hi in intervals)
+
+
+def _contains_key(intervals: list, key: Any) -> bool:
+    for (lo, lo_inc, _, _), (hi, hi_inc, _, _) in intervals:
+        if (lo < key or (lo_inc and lo == key)) and (key < hi or (hi_inc and hi == key)):
+            return True
+    return False
+
+
+def _to_index_order(intervals: list, descending: bool) -> list:
+    """Intervals in the index's key order (descending fields wrap keys in Desc)."""
+    if not descending:
+        return intervals
+    flipped = []
+    for lo, hi in reversed(intervals):
+        new_lo = (_desc(hi[0]), hi[1], hi[2], hi[3])
+        new_hi = (_desc(lo[0]), lo[1], lo[2], lo[3])
+        flipped.append((new_lo, new_hi))
+    return flipped
+
+
+def _desc(key: Any) -> Any:
+    if key is TOP:
+        return BOTTOM
+    if key is BOTTOM:
+        return TOP
+    return Desc(key)
+
+
+def _interval_text(interval: tuple) -> str:
+    lo, hi = interval
+    return f"{'[' if lo[3] else '('}{lo[2]}, {hi[2]}{']' if hi[3] else ')'}"
+
+
+# --------------------------------------------------------------------------
+# Partial filter implication
+# --------------------------------------------------------------------------
+
+
+def _implies_one(qop: str, qv: Any, op: str, v: Any) -> bool:
+    """Whether the query conjunct ``{path: {qop: qv}}`` implies ``{path: {op: v}}``."""
+    if op == "$exists":
+        if qop == "$exists":
+            return _truthy(qv)
+        if qop == "$eq":
+            return qv is not None
+        if qop in ("$gt", "$gte", "$lt", "$lte"):
+            return qv is not None and not isinstance(qv, (MinKey, MaxKey))
+        if qop == "$in":
+            return isinstance(qv, (list, tuple)) and bool(qv) and all(
+                x is not None and not _is_regex(x) for x in qv)
+        if qop == "$type":
+            types = resolve_type(qv)
+            return types is not None and not (types & {6, 10})
+        return False
+    if qop == "$in" and isinstance(qv, (list, tuple)) and qv and not any(_is_regex(x) for x in qv):
+        return all(_implies_one("$eq", x, op, v) for x in qv)
+    if op == "$eq":
+        return qop == "$eq" and bson_equal(qv, v)
+    if op == "$in":
+        return qop == "$eq" and isinstance(v, (list, tuple)) and any(bson_equal(qv, x) for x in v)
+    if op == "$type":
+        if qop == "$type":
+            return resolve_type(qv) is not None and resolve_type(qv) == resolve_type(v)
+        if qop == "$eq" and not isinstance(qv, (list, tuple)) and qv is not MISSING:
+            types = resolve_type(v)
+            return types is not None and bson_type_number(qv) in types
+        return False
+    if op in ("$gt", "$gte", "$lt", "$lte"):
+        if isinstance(qv, (list, tuple)) or qv is None or isinstance(v, (list, tuple)) or v is None:
+            return False
+        kq, kv = sort_key(qv), sort_key(v)
+        if kq[0] != kv[0]:
+            return False
+        if op in ("$gt", "$gte"):
+            if qop == "$eq":
+                return kq > kv or (op == "$gte" and kq == kv)
+            if qop == "$gt":
+                return kq >= kv
+            if qop == "$gte":
+                return kq > kv or (op == "$gte" and kq == kv)
+            return False
+        if qop == "$eq":
+            return kq < kv or (op == "$lte" and kq == kv)
+        if qop == "$lt":
+            return kq <= kv
+        if qop == "$lte":
+            return kq < kv or (op == "$lte" and kq == kv)
+    return False
+
+
+def _query_implies(conjuncts: list, partial: Mapping) -> bool:
+    """Conservative: every conjunct of ``partial`` follows from some query conjunct."""
+    needed: list = []
+    for key, value in partial.items():
+        if key == "$and":
+            for clause in value:
+                needed_part: list = []
+                _collect_conjuncts(clause, needed_part)
+                needed.extend(needed_part)
+        elif key.startswith("$"):
+            return False  # $or in a partial filter: not attempted
+        else:
+            _collect_conjuncts({key: value}, needed)
+    for path, op, v in needed:
+        if not any(qpath == path and _implies_one(qop, qv, op, v) for qpath, qop, qv in conjuncts):
+            return False
+    return True
+
+
+# --------------------------------------------------------------------------
+# Plans
+# --------------------------------------------------------------------------
+
+
+class _Scan:
+    """A planned scan of one index: per-field constraints resolved at run time."""
+
+    def __init__(self, index: Index, constraints: list) -> None:
+        self.index = index
+        # constraints[i]: list of interval lists (one per predicate) or [] (none).
+        self.constraints = constraints
+
+    def field_intervals(self) -> list[list | None]:
+        """Per field: the intervals to scan (value order) or None (unconstrained)."""
+        result: list[list | None] = []
+        for i, preds in enumerate(self.constraints):
+            if not preds:
+                result.append(None)
+                continue
+            if self.index.field_is_multikey(i):
+                # Several predicates may be satisfied by different elements:
+                # only one predicate's bounds are valid. Prefer points.
+                chosen = next((p for p in preds if _is_points(p)), preds[0])
+                result.append(chosen)
+            else:
+                merged = preds[0]
+                for other in preds[1:]:
+                    merged = _intersect(merged, other)
+                result.append(merged)
+        return result
+
+    def ranges(self) -> tuple[list, list]:
+        """``(probes, per-field index-order intervals)``; probes are (low, high) bisect keys."""
+        fields = self.index.fields
+        per_field = [
+            _to_index_order(iv, desc) if iv is not None else None
+            for iv, (_, desc) in zip(self.field_intervals(), fields)
+        ]
+        # Point prefix, then at most one interval field.
+        prefix: list = []
+        combos = 1
+        j = 0
+        while j < len(per_field) and per_field[j] is not None and _is_points(per_field[j]):
+            if combos * len(per_field[j]) > _MAX_COMBINATIONS:
+                break
+            combos *= len(per_field[j])
+            prefix.append([lo[0] for lo, _ in per_field[j]])
+            j += 1
+        tail = per_field[j] if j < len(per_field) and per_field[j] is not None else None
+        if tail is not None and combos * len(tail) > _MAX_COMBINATIONS:
+            tail = None
+        probes = []
+        for points in itertools.product(*prefix):
+            if tail is None:
+                probes.append(((points,), (points + (TOP,),)))
+                continue
+            for lo, hi in tail:
+                low = (points + (lo[0],),) if lo[1] else (points + (lo[0], TOP),)
+                high = (points + (hi[0], TOP),) if hi[1] else (points + (hi[0],),)
+                probes.append((low, high))
+        return probes, per_field
+
+    def estimate(self) -> int:
+        entries = self.index.entries
+        probes, _ = self.ranges()
+        return sum(max(0, entries.bisect_left(hi) - entries.bisect_left(lo)) for lo, hi in probes)
+
+    def single_point_prefix(self) -> int:
+        """How many leading fields are pinned to exactly one point."""
+        count = 0
+        for iv in self.field_intervals():
+            if iv is None or len(iv) != 1 or not _is_points(iv):
+                break
+            count += 1
+        return count
+
+
+class Plan:
+    """A chosen way to run a query (see the module docstring).
+
+    Attributes: ``stage`` ("COLLSCAN", "IDHACK" or "IXSCAN"), ``index`` (the
+    :class:`indexes.Index` or None), ``direction`` (1 / -1),
+    ``provides_sort``.
+    """
+
+    def __init__(self, index_set: Any, stage: str, *, filter_spec: Mapping, sort: list | None,
+                 index: Index | None = None, scan: _Scan | None = None, direction: int = 1,
+                 provides_sort: bool = False, id_key: Any = None, limit: int | None = None) -> None:
+        self._index_set = index_set
+        self.stage = stage
+        self.filter_spec = filter_spec
+        self.sort = sort
+        self.index = index
+        self._scan = scan
+        self.direction = direction
+        self.provides_sort = provides_sort
+        self._id_key = id_key
+        self._limit = limit
+        self._record_ids: list | None = None
+
+    @property
+    def index_name(self) -> str | None:
+        return self.index.name if self.index is not None else None
+
+    # -- candidates ----------------------------------------------------------------
+
+    def candidates(self, records: Mapping | None = None) -> Iterator[int]:
+        """Record ids to examine, in order (a superset of the matches). Lazy."""
+        if self.stage == "IDHACK":
+            rid = self.index.unique_map.get(self._id_key)
+            return iter(() if rid is None else (rid,))
+        if self.stage == "COLLSCAN":
+            if records is None:
+                records = self._index_set._records()
+            return iter(records) if self.direction > 0 else reversed(records)
+        return self._index_scan()
+
+    def _index_scan(self) -> Iterator[int]:
+        index = self.index
+        entries = index.entries
+        probes, _ = self._scan.ranges()
+        backward = self.direction < 0
+        if backward:
+            probes = probes[::-1]
+        seen: set | None = set() if index.multikey else None
+        for lo, hi in probes:
+            start = entries.bisect_left(lo)
+            stop = entries.bisect_left(hi)
+            if start >= stop:
+                continue
+            for _, rid in entries.islice(start, stop, reverse=backward):
+                if seen is not None:
+                    if rid in seen:
+                        continue
+                    seen.add(rid)
+                yield rid
+
+    @property
+    def record_ids(self) -> list[int]:
+        """The candidates as a list (computed once)."""
+        if self._record_ids is None:
+            self._record_ids = list(self.candidates())
+        return self._record_ids
+
+    # -- explain --------------------------------------------------------------------
+
+    @property
+    def winning_plan(self) -> dict:
+        if self.stage == "IDHACK":
+            return {"stage": "IDHACK"}
+        parsed = _parsed_query(self.filter_spec)
+        if self.stage == "COLLSCAN":
+            stage: dict = {"stage": "COLLSCAN"}
+            if parsed:
+                stage["filter"] = parsed
+            stage["direction"] = "forward" if self.direction > 0 else "backward"
+        else:
+            stage = {"stage": "FETCH"}
+            residual = {k: v for k, v in self.filter_spec.items()
+                        if k not in {f for f, _ in self.index.spec.key}}
+            if residual:
+                stage["filter"] = _parsed_query(residual)
+            stage["inputStage"] = self._ixscan_stage()
+        if self.sort and not self.provides_sort:
+            sort_stage = {"stage": "SORT", "sortPattern": dict(self.sort), "memLimit": 104857600}
+            if self._limit:
+                sort_stage["limitAmount"] = self._limit
+            sort_stage["type"] = "simple"
+            sort_stage["inputStage"] = stage
+            stage = sort_stage
+        return stage
+
+    def _ixscan_stage(self) -> dict:
+        index = self.index
+        spec = index.spec
+        _, per_field = self._scan.ranges()
+        bounds = {}
+        for (field, _), (_, desc), iv in zip(spec.key, index.fields, per_field):
+            intervals = iv if iv is not None else [_to_index_order([_FULL], desc)[0]]
+            bounds[field] = [_interval_text(i) for i in intervals]
+        if self.direction < 0:
+            bounds = {f: [_reverse_text(t) for t in reversed(ts)] for f, ts in bounds.items()}
+        return {
+            "stage": "IXSCAN",
+            "keyPattern": dict(spec.key),
+            "indexName": spec.name,
+            "isMultiKey": index.multikey,
+            "multiKeyPaths": {f: sorted(paths) for (f, _), paths in zip(spec.key, index.multikey_paths)},
+            "isUnique": spec.unique or spec.is_id,
+            "isSparse": spec.sparse,
+            "isPartial": spec.partial is not None,
+            "indexVersion": spec.version,
+            "direction": "forward" if self.direction > 0 else "backward",
+            "indexBounds": bounds,
+        }
+
+    def explain(self) -> dict:
+        """The ``queryPlanner`` section of ``explain`` output."""
+        return {
+            "namespace": self._index_set.namespace,
+            "indexFilterSet": False,
+            "parsedQuery": _parsed_query(self.filter_spec),
+            "winningPlan": self.winning_plan,
+            "rejectedPlans": [],
+        }
+
+
+def _reverse_text(text: str) -> str:
+    # "[a, b)" scanned backwards is shown "(b, a]".
+    open_, close = text[0], text[-1]
+    lo, hi = text[1:-1].split(", ", 1) if text.count(", ") == 1 else (text[1:-1], "")
+    return ("[" if close == "]" else "(") + f"{hi}, {lo}" + ("]" if open_ == "[" else ")")
+
+
+def _parsed_query(spec: Mapping) -> dict:
+    """The filter with implicit equalities made explicit (``{a: {$eq: 5}}``)."""
+    clauses = []
+    for key, value in spec.items():
+        if key.startswith("$"):
+            clauses.append({key: value})
+        elif _is_operator_doc(value):
+            for op, operand in value.items():
+                clauses.append({key: {op: operand}})
+        elif _is_regex(value):
+            clauses.append({key: {"$regex": value}})
+        else:
+            clauses.append({key: {"$eq": value}})
+    if not clauses:
+        return {}
+    if len(clauses) == 1:
+        return clauses[0]
+    return {"$and": clauses}
+
+
+# --------------------------------------------------------------------------
+# Planning
+# --------------------------------------------------------------------------
+
+
+def _normalize_sort(sort: Any) -> list | None:
+    if not sort:
+        return None
+    pairs = list(sort.items()) if isinstance(sort, Mapping) else _normalize_keys(sort)
+    return pairs
+
+
+def _is_simple_collation(collation: Any) -> bool:
+    if collation is None:
+        return True
+    if hasattr(collation, "document"):
+        collation = collation.document
+    return isinstance(collation, Mapping) and dict(collation) == {"locale": "simple"}
+
+
+def _constraints_for(index: Index, conjuncts: list, simple_collation: bool) -> list:
+    """Per index field: the interval lists of the conjuncts on that path."""
+    constraints = []
+    for field, _ in index.spec.key:
+        preds = []
+        for path, op, value in conjuncts:
+            if path != field:
+                continue
+            if not simple_collation and _contains_string(value):
+                continue
+            if index.spec.hashed and op not in ("$eq", "$in"):
+                continue
+            intervals = _conjunct_intervals(op, value)
+            if intervals is not None:
+                preds.append(intervals)
+        constraints.append(preds)
+    return constraints
+
+
+def _sort_direction(index: Index, scan: _Scan, sort: list | None, simple_collation: bool) -> int:
+    """1 or -1 when scanning ``index`` yields ``sort`` order; 0 when it cannot."""
+    if not sort or not simple_collation or index.spec.hashed:
+        return 0
+    start = scan.single_point_prefix()
+    fields = index.spec.key
+    if start + len(sort) > len(fields):
+        return 0
+    direction = 0
+    for offset, (path, want) in enumerate(sort):
+        field, _ = fields[start + offset]
+        desc = index.fields[start + offset][1]
+        if field != path or not is_number(want) or isinstance(want, bool):
+            return 0
+        want_desc = float(want.to_decimal() if isinstance(want, Decimal128) else want) < 0
+        d = -1 if want_desc != desc else 1
+        if direction and d != direction:
+            return 0
+        direction = d
+    if any(index.field_is_multikey(i) for i in range(start + len(sort))):
+        return 0
+    return direction
+
+
+def _find_hinted(index_set: Any, hint: Any) -> Index | None:
+    if isinstance(hint, str):
+        index = index_set.get(hint)
+        return index if index is not None and not index.spec.hidden else None
+    pattern = _canonical(SON(_normalize_keys(hint)))
+    for index in index_set:
+        if not index.spec.hidden and _canonical(index.spec.key_document()) == pattern:
+            return index
+    return None
+
+
+def _hint_error(index_set: Any, filter_spec: Mapping, sort: list | None) -> ServerError:
+    return ServerError(
+        BAD_VALUE,
+        f"error processing query: ns={index_set.namespace}Tree: {format_value(_parsed_query(filter_spec))}\n"
+        f"Sort: {format_value(dict(sort or {}))}\nProj: {{}}\n planner returned error :: caused by :: "
+        "hint provided does not correspond to an existing index")
+
+
+def _id_hack_key(filter_spec: Mapping, simple_collation: bool) -> Any:
+    if len(filter_spec) != 1 or "_id" not in filter_spec:
+        return None
+    value = filter_spec["_id"]
+    if _is_operator_doc(value) and list(value) == ["$eq"]:
+        value = value["$eq"]
+    if _is_operator_doc(value) or _is_regex(value) or isinstance(value, (list, tuple)) or value is MISSING:
+        return None
+    if not simple_collation and _contains_string(value):
+        return None
+    return (sort_key(value),)
+
+
+def plan(index_set: Any, filter_spec: Mapping, *, sort: Any = None, hint: Any = None,
+         collation: Any = None, limit: int | None = None) -> Plan:
+    """Choose how to run ``filter_spec`` over the collection of ``index_set``.
+
+        >>> from dongo.backends.memory.indexes import IndexSet
+        >>> s = IndexSet("db.c"); _ = s.create("a")
+        >>> plan(s, {"a": 5}).explain()["winningPlan"]["inputStage"]["indexBounds"]
+        {'a': ['[5, 5]']}
+
+    Raises ``ServerError(2)`` for a hint naming no index (or a partial
+    index the query does not imply).
+    """
+    sort_pairs = _normalize_sort(sort)
+    simple = _is_simple_collation(collation)
+    conjuncts: list = []
+    _collect_conjuncts(filter_spec, conjuncts)
+
+    def make(stage: str, **kwargs: Any) -> Plan:
+        return Plan(index_set, stage, filter_spec=filter_spec, sort=sort_pairs, limit=limit, **kwargs)
+
+    def index_plan(index: Index, scan: _Scan) -> Plan:
+        direction = _sort_direction(index, scan, sort_pairs, simple)
+        return make("IXSCAN", index=index, scan=scan, direction=direction or 1,
+                    provides_sort=bool(direction))
+
+    if hint is not None and hint != {} and hint != "":
+        if isinstance(hint, Mapping) and "$natural" in hint:
+            natural = hint["$natural"]
+            direction = -1 if is_number(natural) and natural < 0 else 1
+            return make("COLLSCAN", direction=direction)
+        index = _find_hinted(index_set, hint)
+        if index is None or (index.spec.partial is not None
+                             and not _query_implies(conjuncts, index.spec.partial)):
+            raise _hint_error(index_set, filter_spec, sort_pairs)
+        # Without bounds on the first field the scan covers the whole index.
+        return index_plan(index, _Scan(index, _constraints_for(index, conjuncts, simple)))
+
+    id_key = _id_hack_key(filter_spec, simple)
+    if id_key is not None:
+        return make("IDHACK", index=index_set.id_index, id_key=id_key, provides_sort=True)
+
+    best = None
+    for index in index_set:
+        spec = index.spec
+        if spec.hidden:
+            continue
+        if spec.partial is not None and not _query_implies(conjuncts, spec.partial):
+            continue
+        constraints = _constraints_for(index, conjuncts, simple)
+        if not constraints[0]:
+            continue
+        scan = _Scan(index, constraints)
+        if spec.sparse:
+            intervals = [iv for iv in scan.field_intervals() if iv is not None]
+            if all(_contains_key(iv, NULL_KEY) or _contains_key(iv, UNDEFINED_KEY) for iv in intervals):
+                continue
+        direction = _sort_direction(index, scan, sort_pairs, simple)
+        score = (scan.estimate(), -sum(1 for c in constraints if c), 0 if direction else 1)
+        if best is None or score < best[0]:
+            best = (score, index, scan)
+
+    sort_index = None
+    if sort_pairs:
+        for index in index_set:
+            spec = index.spec
+            if spec.hidden or spec.sparse or spec.partial is not None:
+                continue
+            scan = _Scan(index, [[] for _ in spec.key])
+            if _sort_direction(index, scan, sort_pairs, simple):
+                sort_index = (index, scan)
+                break
+
+    if best is not None:
+        (estimate, _, unsorted), index, scan = best
+        if unsorted and sort_index is not None and limit:
+            # A sorted full scan stops after ~limit / selectivity entries.
+            total = max(1, len(index_set.id_index))
+            if estimate and limit * total / estimate < estimate:
+                return index_plan(*sort_index)
+        return index_plan(index, scan)
+    if sort_index is not None:
+        return index_plan(*sort_index)
+    return make("COLLSCAN")
