@@ -373,18 +373,21 @@ class MemoryCursor:
                                                            self._let)
             ns = coll._namespace()
             if ns is None:
-                planner: dict = {"winningPlan": {"stage": "EOF"}, "rejectedPlans": []}
-                returned = examined = 0
+                query_planner: dict = {"namespace": coll.full_name, "indexFilterSet": False,
+                                       "parsedQuery": spec, "winningPlan": {"stage": "EOF"},
+                                       "rejectedPlans": []}
+                returned = examined = keys = 0
             else:
                 plan = ns.plan(spec, self._ordering, self._hint, collation=collation)
-                planner = plan.explain()
+                query_planner = plan.explain()
                 examined = len(plan.record_ids)
+                keys = examined if query_planner["winningPlan"].get("stage") != "COLLSCAN" \
+                    else 0
                 returned = sum(1 for _ in coll._select(
                     ns, spec, matcher, sort=self._ordering, skip=self._skip,
                     limit=abs(self._limit), hint=self._hint, collation=collation))
         except ServerError as err:
             raise_command_error(err)
-        keys = planner.get("keysExamined", 0)
         command: dict[str, Any] = {"find": coll.name, "filter": dict(self._spec)}
         if self._ordering:
             command["sort"] = self._ordering
@@ -399,13 +402,7 @@ class MemoryCursor:
         command["$db"] = coll.database.name
         return {
             "explainVersion": "1",
-            "queryPlanner": {
-                "namespace": coll.full_name,
-                "indexFilterSet": False,
-                "parsedQuery": spec,
-                "winningPlan": planner.get("winningPlan"),
-                "rejectedPlans": planner.get("rejectedPlans", []),
-            },
+            "queryPlanner": query_planner,
             "executionStats": {
                 "executionSuccess": True,
                 "nReturned": returned,

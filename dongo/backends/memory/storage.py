@@ -33,7 +33,6 @@ import bson
 from bson.codec_options import DEFAULT_CODEC_OPTIONS, CodecOptions
 from bson.raw_bson import RawBSONDocument
 
-from .errors import ServerError
 
 # The form documents are kept in for matching: plain dicts, naive UTC
 # datetimes (what the server compares), binary subtype 4 kept as Binary unless
@@ -72,103 +71,6 @@ def decode_stored(raw: bytes, options: CodecOptions = STORE_OPTIONS) -> dict:
     return bson.decode(raw, options)
 
 
-def _id_index_key(value: Any) -> Any:
-    """A hashable key under which equal ``_id`` values (per BSON) collide."""
-    from . import bsontypes
-
-    return bsontypes.sort_key(value)
-
-
-class ScanPlan:
-    """A query plan: candidate record ids (a superset of the matches, in the
-    order to examine them), whether that order already is the requested sort,
-    and the explain document's ``winningPlan``."""
-
-    __slots__ = ("record_ids", "provides_sort", "winning_plan")
-
-    def __init__(self, record_ids: list, provides_sort: bool, winning_plan: dict) -> None:
-        self.record_ids = record_ids
-        self.provides_sort = provides_sort
-        self.winning_plan = winning_plan
-
-    def explain(self) -> dict:
-        return {"winningPlan": self.winning_plan, "rejectedPlans": []}
-
-
-class _IdOnlyIndexes:
-    """Fallback used until ``indexes.py`` provides ``IndexSet``.
-
-    Keeps only the unique ``_id_`` index (a dict) and plans every query as a
-    collection scan.
-    """
-
-    def __init__(self, namespace: "Namespace") -> None:
-        self._ns = namespace
-        self._ids: dict[Any, int] = {}
-
-    def add(self, rid: int, doc: dict) -> None:
-        key = _id_index_key(doc.get("_id"))
-        if key in self._ids:
-            raise duplicate_key_error(self._ns.full_name, "_id_", {"_id": 1},
-                                      {"_id": doc.get("_id")})
-        self._ids[key] = rid
-
-    def remove(self, rid: int, doc: dict) -> None:
-        self._ids.pop(_id_index_key(doc.get("_id")), None)
-
-    def replace(self, rid: int, old: dict, new: dict) -> None:
-        old_key, new_key = _id_index_key(old.get("_id")), _id_index_key(new.get("_id"))
-        if old_key != new_key:
-            if new_key in self._ids:
-                raise duplicate_key_error(self._ns.full_name, "_id_", {"_id": 1},
-                                          {"_id": new.get("_id")})
-            del self._ids[old_key]
-            self._ids[new_key] = rid
-
-    def plan(self, filter_spec: dict, sort: Any, hint: Any) -> ScanPlan:
-        if hint is not None and hint not in ("_id_", {"_id": 1}) and not (
-                isinstance(hint, dict) and list(hint) == ["$natural"]):
-            raise ServerError(2, "hint provided does not correspond to an existing index")
-        rids = self._ns.record_ids()
-        if isinstance(hint, dict) and hint.get("$natural", 1) < 0:
-            rids.reverse()
-        stage = {"stage": "COLLSCAN", "filter": filter_spec,
-                 "direction": "backward" if isinstance(hint, dict)
-                 and hint.get("$natural", 1) < 0 else "forward"}
-        return ScanPlan(rids, False, stage)
-
-    def create_indexes(self, specs: list) -> None:
-        for spec in specs:
-            if dict(spec["key"]) != {"_id": 1}:
-                raise NotImplementedError("secondary indexes are not supported by the memory "
-                                          "engine until indexes.py is available")
-
-    def drop_index(self, name: str) -> None:
-        if name == "*":
-            return
-        if name == "_id_":
-            raise ServerError(72, "cannot drop _id index")
-        raise ServerError(27, f"index not found with name [{name}]")
-
-    def index_documents(self) -> list:
-        return [{"v": 2, "key": {"_id": 1}, "name": "_id_"}]
-
-
-def duplicate_key_error(full_name: str, index_name: str, key_pattern: dict,
-                        key_value: dict) -> ServerError:
-    """The server's E11000 error for a unique-index violation."""
-    from bson.json_util import dumps  # only for the message text
-
-    shown = ", ".join(f"{k}: {dumps(v)}" for k, v in key_value.items())
-    return ServerError(
-        11000,
-        f"E11000 duplicate key error collection: {full_name} index: {index_name} "
-        f"dup key: {{ {shown} }}",
-        keyPattern=dict(key_pattern),
-        keyValue=dict(key_value),
-    )
-
-
 class Namespace:
     """One collection's records, indexes, options and lock."""
 
@@ -189,10 +91,8 @@ class Namespace:
         return f"{self.db_name}.{self.name}"
 
     def _make_indexes(self) -> Any:
-        try:
-            from .indexes import IndexSet
-        except ImportError:  # pragma: no cover - during development only
-            return _IdOnlyIndexes(self)
+        from .indexes import IndexSet
+
         return IndexSet(self)
 
     # -- record access -------------------------------------------------------
@@ -225,13 +125,8 @@ class Namespace:
         superset of the matches, in examination order), ``.provides_sort``,
         ``.explain()``."""
         with self.lock:
-            try:
-                plan = self.indexes.plan(filter_spec, sort, hint, collation=collation,
-                                         limit=limit)
-            except ImportError:  # the planner module is not there yet: scan
-                plan = _IdOnlyIndexes(self).plan(filter_spec, sort, hint)
-            if not isinstance(plan.record_ids, list):
-                plan.record_ids = list(plan.record_ids)
+            plan = self.indexes.plan(filter_spec, sort, hint, collation=collation, limit=limit)
+            plan.record_ids  # materialise the candidates while no writer can interfere
             return plan
 
     def create_indexes(self, specs: list) -> None:
