@@ -95,3 +95,12 @@ def conn(backend):
         client.drop_database(database)
     finally:
         dongo.disconnect()
+
+
+@pytest.fixture
+def memory_ready(monkeypatch):
+    """Skip (with the reason) unless the memory engine can do the basics; clears DONGO_URI."""
+    monkeypatch.delenv("DONGO_URI", raising=False)
+    problem = _memory_unavailable()
+    if problem:
+        pytest.skip(f"memory engine cannot do the basics yet ({problem})")
