@@ -566,7 +566,7 @@ def _ref_single(op, arg, v):
     if op in ("$gt", "$gte", "$lt", "$lte"):
         if arg is None:
             return op in ("$gte", "$lte") and (v is None or v is MISSING)
-        if _bracket(v) != _bracket(arg) or _bracket(arg) not in ("number", "string"):
+        if _bracket(v) != _bracket(arg) or _bracket(arg) not in ("number", "string", "bool"):
             return False
         return {"$gt": v > arg, "$gte": v >= arg, "$lt": v < arg, "$lte": v <= arg}[op]
     if op == "$in":
