@@ -2182,9 +2182,7 @@ def _convert_value(v: Any, target: int) -> Any:
             return v
         if k >= 0:
             return truthy(v)
-        if isinstance(v, (str, ObjectId, _dt.datetime)):
-            return True
-        raise _unsupported(v, target)
+        return True  # every other BSON type converts to true (docs: $toBool behaviour table)
     if target in (16, 18):  # int, long
         wrap = int if target == 16 else Int64
         if isinstance(v, bool):

@@ -1,0 +1,827 @@
+"""Aggregation expressions: results and error codes as a MongoDB 7 server gives them.
+
+Expected values come from the examples of MongoDB's operator reference pages
+(quoted in comments where they are the docs' own), and the server's parse
+errors (code numbers from the server source).  ``same`` compares values *and*
+BSON types, so an int32 result is not mistaken for a long or a double.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from bson import Decimal128, Int64, ObjectId, Regex
+
+from dongo.backends.memory.bsontypes import MISSING
+from dongo.backends.memory.errors import ServerError
+from dongo.backends.memory.expressions import compile_accumulator, compile_expression
+
+
+def ev(expr, doc=None, variables=None, names=frozenset()):
+    return compile_expression(expr, variables=names)(doc if doc is not None else {}, variables or {})
+
+
+def same(a, b):
+    """Equal values of the same BSON types, recursively."""
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, dict):
+        return list(a) == list(b) and all(same(a[k], b[k]) for k in a)
+    if isinstance(a, list):
+        return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b))
+    if isinstance(a, float) and a != a:
+        return b != b
+    return a == b
+
+
+def assert_same(actual, expected):
+    assert same(actual, expected), f"{actual!r} != {expected!r}"
+
+
+def error_code(expr, doc=None, names=frozenset()):
+    with pytest.raises(ServerError) as info:
+        ev(expr, doc, names=names)
+    return info.value.code
+
+
+D = dt.datetime
+
+# ---------------------------------------------------------------------------
+# Field paths, variables, literals
+# ---------------------------------------------------------------------------
+
+
+def test_field_path_traverses_arrays_of_documents():
+    doc = {"a": [{"b": 1}, {"b": [2, 3]}, {"c": 1}, 5, [{"b": 4}]]}
+    assert_same(ev("$a.b", doc), [1, [2, 3], [4]])
+
+
+def test_numeric_path_components_are_field_names_not_indexes():
+    assert ev("$a.0", {"a": [10, 20]}) == []
+    assert ev("$a.0", {"a": {"0": "x"}}) == "x"
+
+
+def test_missing_field_is_missing_and_becomes_null_in_arrays():
+    assert ev("$nope", {"a": 1}) is MISSING
+    assert_same(ev(["$nope", "$a"], {"a": 1}), [None, 1])
+
+
+def test_object_expression_omits_missing_fields():
+    assert_same(ev({"x": "$a", "y": "$nope", "z": {"$literal": "$a"}}, {"a": 1}), {"x": 1, "z": "$a"})
+
+
+def test_root_current_and_remove():
+    doc = {"a": {"b": 2}}
+    assert ev("$$ROOT", doc) is doc
+    assert ev("$$CURRENT.a.b", doc) == 2
+    assert ev("$$REMOVE", doc) is MISSING
+
+
+def test_now_uses_the_run_value():
+    now = D(2024, 1, 2, 3, 4, 5, 6000)
+    assert ev("$$NOW", {}, {"NOW": now}) == now
+    assert isinstance(ev("$$NOW"), D)
+
+
+def test_undefined_variable_is_rejected_at_compile_time():
+    assert error_code("$$nope") == 17276
+    with pytest.raises(ServerError, match="Use of undefined variable: nope"):
+        compile_expression({"$add": ["$$nope", 1]})
+
+
+def test_let_variables_from_the_command():
+    assert ev({"$multiply": ["$$rate", "$x"]}, {"x": 3}, {"rate": 2}, names={"rate"}) == 6
+
+
+def test_let_operator_docs_example():
+    # $let docs: total = price + tax, discounted when applyDiscount.
+    expr = {"$let": {"vars": {"total": {"$add": ["$price", "$tax"]},
+                              "discounted": {"$cond": {"if": "$applyDiscount", "then": 0.9, "else": 1}}},
+                     "in": {"$multiply": ["$$total", "$$discounted"]}}}
+    assert ev(expr, {"price": 10, "tax": 0.50, "applyDiscount": True}) == pytest.approx(9.45)
+    assert_same(ev(expr, {"price": 10, "tax": 0.25, "applyDiscount": False}), 10.25)
+
+
+def test_let_errors():
+    assert error_code({"$let": {"vars": {"X": 1}, "in": 1}}) == 16867
+    assert error_code({"$let": {"vars": {}}}) == 16877
+    assert error_code({"$let": {"vars": {"a": 1}, "in": "$$b"}}) == 17276
+
+
+def test_unknown_operator_and_operator_objects():
+    with pytest.raises(ServerError) as info:
+        compile_expression({"$foo": 1})
+    assert info.value.code == 168
+    assert info.value.errmsg == "Unrecognized expression '$foo'"
+    assert error_code({"$add": [1, 2], "b": 1}) == 15983
+
+
+def test_arity_errors():
+    with pytest.raises(ServerError) as info:
+        compile_expression({"$subtract": [1]})
+    assert info.value.code == 16020
+    assert info.value.errmsg == "Expression $subtract takes exactly 2 arguments. 1 were passed in."
+    assert error_code({"$eq": [1, 2, 3]}) == 16020
+    assert error_code({"$slice": [[1]]}) == 28667
+
+
+def test_server_side_javascript_is_refused():
+    for op in ("$function", "$accumulator"):
+        with pytest.raises(ServerError):
+            compile_expression({op: {"body": "function() { return 1 }", "args": [], "lang": "js"}})
+
+
+def test_literal():
+    assert_same(ev({"$literal": {"$add": [1, 2]}}), {"$add": [1, 2]})
+    assert ev({"$literal": "$price"}) == "$price"
+
+
+# ---------------------------------------------------------------------------
+# Arithmetic and numeric typing
+# ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("expr,expected", [
+    ({"$add": [1, 2]}, 3),
+    ({"$add": [2147483647, 1]}, Int64(2147483648)),          # int32 overflow -> long
+    ({"$add": [Int64(9223372036854775807), Int64(1)]}, 9.223372036854775807e18),  # long overflow -> double
+    ({"$add": [1, Int64(2)]}, Int64(3)),
+    ({"$add": [1, 2.5]}, 3.5),
+    ({"$add": [Decimal128("1.1"), 2]}, Decimal128("3.1")),
+    ({"$add": [1, None]}, None),
+    ({"$add": [1, "$missing"]}, None),
+    ({"$subtract": [5, 7]}, -2),
+    ({"$subtract": [-2147483648, 1]}, Int64(-2147483649)),
+    ({"$multiply": [65536, 65536]}, Int64(4294967296)),
+    ({"$multiply": [2, 3, 4]}, 24),
+    ({"$multiply": [Decimal128("10"), 2]}, Decimal128("20")),
+    ({"$divide": [9, 3]}, 3.0),                                # always a double
+    ({"$divide": [Decimal128("1"), 4]}, Decimal128("0.25")),
+    ({"$mod": [10, 3]}, 1),
+    ({"$mod": [-10, 3]}, -1),                                   # sign of the dividend
+    ({"$mod": [10.5, 3]}, 1.5),
+    ({"$abs": -5}, 5),
+    ({"$abs": -2147483648}, Int64(2147483648)),
+    ({"$abs": None}, None),
+    ({"$ceil": 7.80}, 8.0),
+    ({"$ceil": -2.8}, -2.0),
+    ({"$floor": -2.8}, -3.0),
+    ({"$floor": 5}, 5),
+    ({"$sqrt": 25}, 5.0),
+    ({"$pow": [5, 0]}, 1),
+    ({"$pow": [2, 10]}, 1024),
+    ({"$pow": [2, 40]}, Int64(1099511627776)),
+    ({"$pow": [2, -1]}, 0.5),
+    ({"$exp": 0}, 1.0),
+    ({"$ln": 1}, 0.0),
+    ({"$log10": 100}, 2.0),
+    ({"$log": [100, 10]}, 2.0),
+    # $round / $trunc docs examples.
+    ({"$round": [10.5, 0]}, 10.0),
+    ({"$round": [11.5, 0]}, 12.0),
+    ({"$round": [12.5, 0]}, 12.0),
+    ({"$round": [19.25, 1]}, 19.2),
+    ({"$round": [28.73, -1]}, 30.0),
+    ({"$round": [1234.5678, -2]}, 1200.0),
+    ({"$round": [1234, -2]}, 1200),
+    ({"$round": [Decimal128("1.235"), 2]}, Decimal128("1.24")),
+    ({"$trunc": [19.25, 1]}, 19.2),
+    ({"$trunc": [28.73, -1]}, 20.0),
+    ({"$trunc": [-45.39, 1]}, -45.3),
+    ({"$trunc": 7.9}, 7.0),
+])
+def test_arithmetic(expr, expected):
+    assert_same(ev(expr), expected)
+
+
+def test_date_arithmetic():
+    d = D(2014, 3, 1, 8, 0)
+    assert_same(ev({"$add": ["$date", 3 * 24 * 60 * 60000]}, {"date": d}), D(2014, 3, 4, 8, 0))
+    assert_same(ev({"$subtract": ["$date", 5 * 60 * 1000]}, {"date": d}), D(2014, 3, 1, 7, 55))
+    assert_same(ev({"$subtract": [D(2014, 3, 1, 8, 0, 1), "$date"]}, {"date": d}), Int64(1000))
+
+
+@pytest.mark.parametrize("expr,code", [
+    ({"$divide": [1, 0]}, 2),
+    ({"$divide": ["a", 1]}, 16609),
+    ({"$mod": [1, 0]}, 16610),
+    ({"$add": ["a", 1]}, 16554),
+    ({"$add": [D(2020, 1, 1), D(2020, 1, 1)]}, 16612),
+    ({"$subtract": ["a", 1]}, 16556),
+    ({"$multiply": ["a", 1]}, 16555),
+    ({"$abs": "a"}, 28765),
+    ({"$sqrt": -1}, 28714),
+    ({"$ln": 0}, 28766),
+    ({"$log10": -1}, 28761),
+    ({"$log": [1, 1]}, 28759),
+    ({"$pow": [0, -1]}, 28764),
+])
+def test_arithmetic_errors(expr, code):
+    assert error_code(expr) == code
+
+
+def test_divide_by_zero_message():
+    with pytest.raises(ServerError) as info:
+        ev({"$divide": [1, 0]})
+    assert info.value.errmsg == "can't $divide by zero"
+
+
+# ---------------------------------------------------------------------------
+# Comparison, boolean, conditional
+# ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("expr,expected", [
+    ({"$cmp": [250, 250]}, 0),
+    ({"$cmp": ["$qty", 250]}, -1),
+    ({"$cmp": ["a", 1]}, 1),             # strings sort after numbers
+    ({"$eq": [1, 1.0]}, True),
+    ({"$eq": [Decimal128("1"), Int64(1)]}, True),
+    ({"$ne": ["$qty", 250]}, True),
+    ({"$gt": ["$qty", None]}, True),
+    ({"$lt": ["$nope", None]}, False),   # missing compares as null
+    ({"$eq": ["$nope", None]}, True),
+    ({"$lte": [[1, 2], [1, 3]]}, True),
+    ({"$and": [1, "green"]}, True),
+    ({"$and": []}, True),
+    ({"$and": [None, True]}, False),
+    ({"$and": [0, True]}, False),
+    ({"$or": [False, []]}, True),        # an empty array is true
+    ({"$or": []}, False),
+    ({"$not": [0]}, True),
+    ({"$not": [[False]]}, False),
+    ({"$not": Decimal128("0")}, True),
+])
+def test_comparison_and_boolean(expr, expected):
+    assert_same(ev(expr, {"qty": 200}), expected)
+
+
+def test_cond_both_forms():
+    doc = {"qty": 300}
+    assert ev({"$cond": {"if": {"$gte": ["$qty", 250]}, "then": 30, "else": 20}}, doc) == 30
+    assert ev({"$cond": [{"$gte": ["$qty", 500]}, 30, 20]}, doc) == 20
+    assert error_code({"$cond": {"if": 1, "then": 2}}) == 17082
+    assert error_code({"$cond": {"if": 1, "then": 2, "else": 3, "x": 1}}) == 17083
+    assert error_code({"$cond": [1, 2]}) == 16020
+
+
+def test_if_null_is_n_ary():
+    assert ev({"$ifNull": ["$description", "Unspecified"]}, {}) == "Unspecified"
+    assert ev({"$ifNull": ["$a", "$b", "x"]}, {"a": None, "b": 2}) == 2
+    assert ev({"$ifNull": ["$a", "$b"]}, {"a": None}) is MISSING
+    assert ev({"$ifNull": [False, 1]}) is False
+    assert error_code({"$ifNull": ["$a"]}) == 1257300
+
+
+def test_switch():
+    expr = {"$switch": {"branches": [
+        {"case": {"$gte": [{"$avg": "$scores"}, 90]}, "then": "Doing great!"},
+        {"case": {"$and": [{"$gte": [{"$avg": "$scores"}, 80]}, {"$lt": [{"$avg": "$scores"}, 90]}]},
+         "then": "Doing pretty well."},
+        {"case": {"$lt": [{"$avg": "$scores"}, 80]}, "then": "Needs improvement."}],
+        "default": "No scores found."}}
+    assert ev(expr, {"scores": [87, 86, 78]}) == "Doing pretty well."
+    assert ev(expr, {"scores": [71, 64, 83]}) == "Needs improvement."
+    assert ev(expr, {"scores": [91, 84, 97]}) == "Doing great!"
+    assert ev(expr, {}) == "Needs improvement."  # the average of nothing is null, and null < 80
+    assert ev({"$switch": {"branches": [{"case": "$nope", "then": 1}], "default": "none"}}) == "none"
+    with pytest.raises(ServerError) as info:
+        ev({"$switch": {"branches": [{"case": False, "then": 1}]}})
+    assert info.value.code == 40066
+    assert error_code({"$switch": {"branches": [{"then": 1}]}}) == 40064
+
+
+# ---------------------------------------------------------------------------
+# Strings
+# ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("expr,expected", [
+    ({"$concat": ["$item", " - ", "$description"]}, "ABC1 - product 1"),
+    ({"$concat": ["$item", "$nope"]}, None),
+    ({"$substr": ["$quarter", 0, 2]}, "13"),
+    ({"$substr": ["$quarter", 2, -1]}, "Q1"),
+    ({"$substrBytes": ["$quarter", 0, 2]}, "13"),
+    ({"$substrCP": ["$quarter", 2, 100]}, "Q1"),
+    ({"$substrCP": ["寿司sushi", 0, 2]}, "寿司"),
+    ({"$substrBytes": ["$nope", 0, 2]}, ""),
+    ({"$toLower": "$item"}, "abc1"),
+    ({"$toUpper": "$description"}, "PRODUCT 1"),
+    ({"$toUpper": "éa"}, "éA"),          # ASCII only, as on the server
+    ({"$toLower": 15}, "15"),
+    ({"$toLower": None}, ""),
+    ({"$strLenBytes": "cafétéria"}, 11),
+    ({"$strLenCP": "cafétéria"}, 9),
+    ({"$strcasecmp": ["$quarter", "13q4"]}, -1),
+    ({"$strcasecmp": ["$quarter", "13q1"]}, 0),
+    ({"$strcasecmp": ["$quarter", "12Q3"]}, 1),
+    ({"$split": ["June-15-2013", "-"]}, ["June", "15", "2013"]),
+    ({"$split": ["Hanover, NH", ", "]}, ["Hanover", "NH"]),
+    ({"$split": ["$nope", "-"]}, None),
+    ({"$trim": {"input": "  \n good  bye \t  "}}, "good  bye"),
+    ({"$ltrim": {"input": "  abc  "}}, "abc  "),
+    ({"$rtrim": {"input": "xxabcxx", "chars": "x"}}, "xxabc"),
+    ({"$trim": {"input": None}}, None),
+    ({"$indexOfBytes": ["cafeteria", "e"]}, 3),
+    ({"$indexOfBytes": ["cafétéria", "t"]}, 5),
+    ({"$indexOfCP": ["cafétéria", "t"]}, 4),
+    ({"$indexOfCP": ["foo.bar.fi", ".", 5]}, 7),
+    ({"$indexOfCP": ["vanilla", "ll", 0, 2]}, -1),
+    ({"$indexOfCP": ["vanilla", "nilla", 3, 5]}, -1),
+    ({"$indexOfCP": [None, "a"]}, None),
+    ({"$replaceOne": {"input": "blue paint", "find": "blue", "replacement": "red"}},
+     "red paint"),
+    ({"$replaceAll": {"input": "blue paint with blue paintbrush", "find": "blue", "replacement": "red"}},
+     "red paint with red paintbrush"),
+    ({"$replaceAll": {"input": None, "find": "a", "replacement": "b"}}, None),
+])
+def test_strings(expr, expected):
+    assert_same(ev(expr, {"item": "ABC1", "description": "product 1", "quarter": "13Q1"}), expected)
+
+
+def test_regex_operators():
+    # $regexFind docs: { description: "Single LINE description." } with /line/i.
+    doc = {"description": "Single LINE description."}
+    assert_same(ev({"$regexFind": {"input": "$description", "regex": "line", "options": "i"}}, doc),
+                {"match": "LINE", "idx": 7, "captures": []})
+    assert_same(ev({"$regexFind": {"input": "$description", "regex": Regex("line", "i")}}, doc),
+                {"match": "LINE", "idx": 7, "captures": []})
+    assert ev({"$regexFind": {"input": "$description", "regex": "xyz"}}, doc) is None
+    assert_same(ev({"$regexFindAll": {"input": "banana", "regex": "(a)(n)?"}}),
+                [{"match": "an", "idx": 1, "captures": ["a", "n"]},
+                 {"match": "an", "idx": 3, "captures": ["a", "n"]},
+                 {"match": "a", "idx": 5, "captures": ["a", None]}])
+    assert ev({"$regexMatch": {"input": "$description", "regex": "^single"}}, doc) is False
+    assert ev({"$regexMatch": {"input": "$description", "regex": "^single", "options": "i"}}, doc) is True
+    assert ev({"$regexMatch": {"input": "$nope", "regex": "a"}}, doc) is False
+    # idx counts code points.
+    assert ev({"$regexFind": {"input": "cafétéria", "regex": "t"}})["idx"] == 4
+
+
+@pytest.mark.parametrize("expr,code", [
+    ({"$concat": ["a", 1]}, 16702),
+    ({"$strLenCP": None}, 34471),
+    ({"$strLenBytes": 1}, 34473),
+    ({"$split": [1, "a"]}, 40085),
+    ({"$split": ["a", ""]}, 40087),
+    ({"$substrCP": ["abc", -1, 1]}, 34455),
+    ({"$substrCP": ["abc", 0, -1]}, 34454),
+    ({"$substrBytes": ["éa", 1, 1]}, 28656),
+    ({"$indexOfBytes": [1, "a"]}, 40091),
+    ({"$trim": {"input": 1}}, 50699),
+    ({"$trim": {"chars": "a"}}, 50695),
+    ({"$regexMatch": {"input": 1, "regex": "a"}}, 51104),
+    ({"$replaceOne": {"input": 1, "find": "a", "replacement": "b"}}, 51746),
+])
+def test_string_errors(expr, code):
+    assert error_code(expr) == code
+
+
+# ---------------------------------------------------------------------------
+# Arrays and sets
+# ---------------------------------------------------------------------------
+
+ITEMS = {"items": [{"item_id": 43, "quantity": 2, "price": 10},
+                   {"item_id": 2, "quantity": 1, "price": 240},
+                   {"item_id": 23, "quantity": 3, "price": 110}]}
+
+
+@pytest.mark.parametrize("expr,expected", [
+    ({"$arrayElemAt": [[1, 2, 3], 0]}, 1),
+    ({"$arrayElemAt": [[1, 2, 3], -1]}, 3),
+    ({"$first": [[1, 2, 3]]}, 1),
+    ({"$last": [[1, 2, 3]]}, 3),
+    ({"$first": [None]}, None),
+    ({"$concatArrays": [["hello", " "], [["world"], "again"]]}, ["hello", " ", ["world"], "again"]),
+    ({"$concatArrays": [[1], None]}, None),
+    ({"$filter": {"input": "$items", "as": "item", "cond": {"$gte": ["$$item.price", 100]}}},
+     [{"item_id": 2, "quantity": 1, "price": 240}, {"item_id": 23, "quantity": 3, "price": 110}]),
+    ({"$filter": {"input": "$items", "cond": {"$gte": ["$$this.price", 100]}, "limit": 1}},
+     [{"item_id": 2, "quantity": 1, "price": 240}]),
+    ({"$filter": {"input": "$nope", "cond": True}}, None),
+    ({"$map": {"input": "$items", "as": "i", "in": "$$i.item_id"}}, [43, 2, 23]),
+    ({"$map": {"input": [1, 2], "in": {"$add": ["$$this", 1]}}}, [2, 3]),
+    ({"$reduce": {"input": ["a", "b", "c"], "initialValue": "",
+                  "in": {"$concat": ["$$value", "$$this"]}}}, "abc"),
+    ({"$reduce": {"input": [[3, 4], [5, 6]], "initialValue": [1, 2],
+                  "in": {"$concatArrays": ["$$value", "$$this"]}}}, [1, 2, 3, 4, 5, 6]),
+    ({"$reduce": {"input": [1, 2, 3, 4], "initialValue": {"sum": 5, "product": 2},
+                  "in": {"sum": {"$add": ["$$value.sum", "$$this"]},
+                         "product": {"$multiply": ["$$value.product", "$$this"]}}}},
+     {"sum": 15, "product": 48}),
+    ({"$in": ["abc", ["xyz", "abc"]]}, True),
+    ({"$in": [[1], [1, [1]]]}, True),
+    ({"$in": [2.0, [1, 2]]}, True),
+    ({"$indexOfArray": [["a", "abc", "b"], "b"]}, 2),
+    ({"$indexOfArray": [[1, 2, 3, 2], 2, 2]}, 3),
+    ({"$indexOfArray": [None, 2]}, None),
+    ({"$isArray": ["$items"]}, True),
+    ({"$isArray": "$nope"}, False),
+    ({"$size": "$items"}, 3),
+    ({"$reverseArray": [[1, 2, 3]]}, [3, 2, 1]),
+    ({"$slice": [[1, 2, 3], 1, 1]}, [2]),
+    ({"$slice": [[1, 2, 3], -2]}, [2, 3]),
+    ({"$slice": [[1, 2, 3], 15, 2]}, []),
+    ({"$slice": [[1, 2, 3], -15, 2]}, [1, 2]),
+    ({"$range": [0, 10, 2]}, [0, 2, 4, 6, 8]),
+    ({"$range": [10, 0, -2]}, [10, 8, 6, 4, 2]),
+    ({"$range": [0, 10, -2]}, []),
+    ({"$range": [0, 5]}, [0, 1, 2, 3, 4]),
+    ({"$zip": {"inputs": [["a", "b"], [1, 2, 3]]}}, [["a", 1], ["b", 2]]),
+    ({"$zip": {"inputs": [["a"], [1, 2]], "useLongestLength": True, "defaults": ["x", 0]}},
+     [["a", 1], ["x", 2]]),
+    ({"$arrayToObject": [[["item", "abc123"], ["qty", 25]]]}, {"item": "abc123", "qty": 25}),
+    ({"$arrayToObject": [[{"k": "item", "v": "abc123"}, {"k": "qty", "v": 25}]]},
+     {"item": "abc123", "qty": 25}),
+    ({"$arrayToObject": [[["a", 1], ["a", 2]]]}, {"a": 2}),
+    ({"$objectToArray": {"item": "foo", "qty": 25, "size": {"len": 25}}},
+     [{"k": "item", "v": "foo"}, {"k": "qty", "v": 25}, {"k": "size", "v": {"len": 25}}]),
+    ({"$sortArray": {"input": [20, 4, {"a": "Free"}, 6, 21, 5, "Gratis", {"a": None}, {"a": {"sale": True,
+                     "price": 19}}, Decimal128("10.23"), {"a": "On sale"}], "sortBy": 1}},
+     [4, 5, 6, Decimal128("10.23"), 20, 21, "Gratis", {"a": None}, {"a": "Free"}, {"a": "On sale"},
+      {"a": {"sale": True, "price": 19}}]),
+    ({"$sortArray": {"input": [3, 1, 2], "sortBy": -1}}, [3, 2, 1]),
+    ({"$setUnion": [["a", "b"], ["b", "c", "a"]]}, ["a", "b", "c"]),
+    ({"$setIntersection": [["a", "b", "a"], ["b", "a"]]}, ["a", "b"]),
+    ({"$setIntersection": [["a", "b"], []]}, []),
+    ({"$setDifference": [["a", "b", "c"], ["b"]]}, ["a", "c"]),
+    ({"$setEquals": [["a", "b", "a"], ["b", "a"]]}, True),
+    ({"$setEquals": [["a", "b"], ["a", "b", "c"]]}, False),
+    ({"$setIsSubset": [["a", "b", "a"], [["a", "b"], "a", "b"]]}, True),
+    ({"$setUnion": [["a"], None]}, None),
+    ({"$anyElementTrue": [[True, False]]}, True),
+    ({"$anyElementTrue": [[[False]]]}, True),
+    ({"$anyElementTrue": [[None, False, 0]]}, False),
+    ({"$allElementsTrue": [[]]}, True),
+    ({"$allElementsTrue": [[True, 1, "someString"]]}, True),
+    ({"$allElementsTrue": [[None, False, 0]]}, False),
+])
+def test_arrays(expr, expected):
+    assert_same(ev(expr, ITEMS), expected)
+
+
+def test_array_elem_at_out_of_range_is_missing():
+    assert ev({"$arrayElemAt": [[1, 2], 15]}) is MISSING
+    assert ev({"$arrayElemAt": [[1, 2], -3]}) is MISSING
+    assert ev({"$last": [[]]}) is MISSING
+
+
+def test_sort_array_by_document():
+    team = [{"name": "pat", "age": 30, "address": {"city": "London"}},
+            {"name": "dallas", "age": 36, "address": {"city": "Paris"}},
+            {"name": "charlie", "age": 42, "address": {"city": "Bogota"}}]
+    result = ev({"$sortArray": {"input": "$team", "sortBy": {"address.city": 1}}}, {"team": team})
+    assert [m["name"] for m in result] == ["charlie", "pat", "dallas"]
+    result = ev({"$sortArray": {"input": "$team", "sortBy": {"age": -1, "name": 1}}}, {"team": team})
+    assert [m["name"] for m in result] == ["charlie", "dallas", "pat"]
+
+
+@pytest.mark.parametrize("expr,code", [
+    ({"$arrayElemAt": ["a", 0]}, 28689),
+    ({"$arrayElemAt": [[1], "a"]}, 28690),
+    ({"$arrayElemAt": [[1], 1.5]}, 28691),
+    ({"$concatArrays": [[1], "a"]}, 28664),
+    ({"$filter": {"input": "a", "cond": True}}, 28651),
+    ({"$filter": {"input": [1]}}, 28650),
+    ({"$filter": {"input": [1], "cond": True, "x": 1}}, 28647),
+    ({"$filter": {"input": [1], "cond": True, "limit": 0}}, 327392),
+    ({"$map": {"input": "a", "in": 1}}, 16883),
+    ({"$map": {"input": [1], "in": "$$nope"}}, 17276),
+    ({"$reduce": {"input": "a", "initialValue": 0, "in": 1}}, 40080),
+    ({"$in": [1, "a"]}, 40081),
+    ({"$in": [1, "$nope"]}, 40081),
+    ({"$indexOfArray": ["a", 1]}, 40090),
+    ({"$size": "$nope"}, 17124),
+    ({"$size": 1}, 17124),
+    ({"$reverseArray": 1}, 34435),
+    ({"$slice": ["a", 1]}, 28724),
+    ({"$slice": [[1], 0, 0]}, 28729),
+    ({"$range": [0, 5, 0]}, 34449),
+    ({"$range": ["a", 5]}, 34443),
+    ({"$zip": {"inputs": [[1]], "defaults": [1]}}, 34466),
+    ({"$arrayToObject": [[["a", 1, 2]]]}, 40397),
+    ({"$arrayToObject": "a"}, 40386),
+    ({"$objectToArray": 1}, 40390),
+    ({"$setUnion": [[1], 1]}, 17043),
+    ({"$setDifference": [1, [1]]}, 17048),
+    ({"$setEquals": [[1], None]}, 17044),
+    ({"$setIsSubset": [[1], "$nope"]}, 17042),
+    ({"$anyElementTrue": 1}, 17041),
+    ({"$allElementsTrue": "$nope"}, 17040),
+])
+def test_array_errors(expr, code):
+    assert error_code(expr) == code
+
+
+def test_array_expression_accumulators():
+    doc = {"quizzes": [10, 6, 7], "labs": [5, 8], "final": 80, "midterm": 75, "s": ["a", 1]}
+    assert_same(ev({"$sum": "$quizzes"}, doc), 23)
+    assert_same(ev({"$sum": ["$final", "$midterm"]}, doc), 155)
+    assert_same(ev({"$sum": "$s"}, doc), 1)
+    assert_same(ev({"$sum": "$nope"}, doc), 0)
+    assert_same(ev({"$avg": "$quizzes"}, doc), 23 / 3)
+    assert_same(ev({"$avg": ["$final", "$midterm"]}, doc), 77.5)
+    assert ev({"$avg": "$nope"}, doc) is None
+    assert_same(ev({"$max": "$quizzes"}, doc), 10)
+    assert_same(ev({"$min": ["$final", "$midterm"]}, doc), 75)
+    assert ev({"$max": [None, "$nope"]}, doc) is None
+    assert_same(ev({"$stdDevPop": [1, 2, 3, 4]}), 1.118033988749895)
+    assert_same(ev({"$stdDevSamp": [1, 2, 3, 4]}), 1.2909944487358056)
+    assert ev({"$stdDevSamp": [1]}) is None
+    assert_same(ev({"$maxN": {"n": 2, "input": [None, 2, 4, 3]}}), [4, 3])
+    assert_same(ev({"$minN": {"n": 2, "input": [None, 2, 4, 3]}}), [2, 3])
+    assert_same(ev({"$firstN": {"n": 2, "input": [1, 2, 3]}}), [1, 2])
+    assert_same(ev({"$lastN": {"n": 2, "input": [1, 2, 3]}}), [2, 3])
+
+
+# ---------------------------------------------------------------------------
+# Objects
+# ---------------------------------------------------------------------------
+
+
+def test_objects():
+    assert_same(ev({"$mergeObjects": [{"a": 1, "b": 1}, None, {"b": 2, "c": 3}]}), {"a": 1, "b": 2, "c": 3})
+    assert_same(ev({"$mergeObjects": "$nope"}), {})
+    assert error_code({"$mergeObjects": [{"a": 1}, 1]}) == 40400
+    doc = {"price.usd": 45, "$price": 3, "a": {"b": 1}}
+    assert ev({"$getField": "price.usd"}, doc) == 45
+    assert ev({"$getField": {"$literal": "$price"}}, doc) == 3
+    assert ev({"$getField": {"field": "b", "input": "$a"}}, doc) == 1
+    assert ev({"$getField": {"field": "b", "input": None}}, doc) is None
+    assert_same(ev({"$setField": {"field": "price.usd", "input": "$$ROOT", "value": 49.99}}, {"price.usd": 45}),
+                {"price.usd": 49.99})
+    assert_same(ev({"$setField": {"field": "x", "input": {"x": 1, "y": 2}, "value": "$$REMOVE"}}), {"y": 2})
+    assert_same(ev({"$unsetField": {"field": "x", "input": {"x": 1, "y": 2}}}), {"y": 2})
+
+
+# ---------------------------------------------------------------------------
+# Types and conversion
+# ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("value,name", [
+    ("a", "string"), (1, "int"), (2**40, "long"), (Int64(1), "long"), (1.5, "double"),
+    (Decimal128("1"), "decimal"), (None, "null"), ([1], "array"), ({"a": 1}, "object"),
+    (True, "bool"), (D(2020, 1, 1), "date"), (ObjectId("5ab9cbfa31c2ab715d42129e"), "objectId"),
+    (Regex("a"), "regex"),
+])
+def test_type(value, name):
+    assert ev({"$type": {"$literal": value}}) == name
+
+
+def test_type_of_missing():
+    assert ev({"$type": "$nope"}) == "missing"
+    assert ev({"$isNumber": "$nope"}) is False
+    assert ev({"$isNumber": Int64(1)}) is True
+    assert ev({"$isNumber": "1"}) is False
+
+
+@pytest.mark.parametrize("expr,expected", [
+    ({"$toBool": 0}, False), ({"$toBool": "false"}, True), ({"$toBool": ""}, True),
+    ({"$toBool": None}, None), ({"$toBool": Decimal128("0")}, False),
+    ({"$toInt": 5.7}, 5), ({"$toInt": -5.7}, -5), ({"$toInt": "100"}, 100), ({"$toInt": True}, 1),
+    ({"$toInt": Int64(5)}, 5),
+    ({"$toLong": 5}, Int64(5)), ({"$toLong": D(2018, 3, 27, 5, 4, 47, 890000)}, Int64(1522127087890)),
+    ({"$toLong": "-100"}, Int64(-100)),
+    ({"$toDouble": "5"}, 5.0), ({"$toDouble": True}, 1.0), ({"$toDouble": D(1970, 1, 1, 0, 0, 1)}, 1000.0),
+    ({"$toDouble": "1.5e3"}, 1500.0),
+    ({"$toDecimal": 2.5}, Decimal128("2.50000000000000")), ({"$toDecimal": 5}, Decimal128("5")),
+    ({"$toDecimal": "-5.5"}, Decimal128("-5.5")), ({"$toDecimal": True}, Decimal128("1")),
+    ({"$toString": 2.5}, "2.5"), ({"$toString": 1.0}, "1"), ({"$toString": Int64(5)}, "5"),
+    ({"$toString": True}, "true"), ({"$toString": ObjectId("5ab9cbfa31c2ab715d42129e")},
+                                    "5ab9cbfa31c2ab715d42129e"),
+    ({"$toString": D(2018, 3, 27, 5, 4, 47, 890000)}, "2018-03-27T05:04:47.890Z"),
+    ({"$toString": Decimal128("2.50")}, "2.50"),
+    ({"$toDate": Int64(1522127087890)}, D(2018, 3, 27, 5, 4, 47, 890000)),
+    ({"$toDate": 120000000000.5}, D(1973, 10, 20, 21, 20)),
+    ({"$toDate": "2018-03-03"}, D(2018, 3, 3)),
+    ({"$toDate": "2018-03-20 11:00:06 +0500"}, D(2018, 3, 20, 6, 0, 6)),
+    ({"$toDate": ObjectId("5ab9cbfa31c2ab715d42129e")}, D(2018, 3, 27, 4, 43, 38)),
+    ({"$toBool": [1]}, True), ({"$toBool": {}}, True),
+    ({"$toObjectId": "5ab9cbfa31c2ab715d42129e"}, ObjectId("5ab9cbfa31c2ab715d42129e")),
+    ({"$convert": {"input": "abc", "to": "int", "onError": "bad"}}, "bad"),
+    ({"$convert": {"input": None, "to": "int", "onNull": 0}}, 0),
+    ({"$convert": {"input": "$nope", "to": "int"}}, None),
+    ({"$convert": {"input": "5", "to": 16}}, 5),
+    ({"$convert": {"input": 1, "to": "bool"}}, True),
+])
+def test_conversions(expr, expected):
+    assert_same(ev(expr), expected)
+
+
+@pytest.mark.parametrize("expr", [
+    {"$toInt": "abc"}, {"$toInt": "1.5"}, {"$toInt": 2**31 + 0.0}, {"$toInt": float("nan")},
+    {"$toObjectId": "abc"}, {"$toDate": 5}, {"$toInt": [[1]]}, {"$toDouble": "x"},
+    {"$convert": {"input": "abc", "to": "int"}},
+])
+def test_conversion_failures_are_code_241(expr):
+    assert error_code(expr) == 241
+
+
+def test_convert_unknown_target():
+    assert error_code({"$convert": {"input": 1, "to": "nope"}}) == 2
+
+
+# ---------------------------------------------------------------------------
+# Dates
+# ---------------------------------------------------------------------------
+
+DATE_DOC = {"date": D(2014, 1, 1, 8, 15, 39, 736000)}
+
+
+@pytest.mark.parametrize("op,expected", [
+    # The $year/$month/... docs example on ISODate("2014-01-01T08:15:39.736Z").
+    ("$year", 2014), ("$month", 1), ("$dayOfMonth", 1), ("$hour", 8), ("$minute", 15), ("$second", 39),
+    ("$millisecond", 736), ("$dayOfYear", 1), ("$dayOfWeek", 4), ("$week", 0),
+    ("$isoWeek", 1), ("$isoWeekYear", 2014), ("$isoDayOfWeek", 3),
+])
+def test_date_parts(op, expected):
+    assert_same(ev({op: "$date"}, DATE_DOC), expected)
+
+
+def test_date_parts_with_timezone_and_null():
+    assert ev({"$hour": {"date": "$date", "timezone": "America/Chicago"}}, DATE_DOC) == 2
+    assert ev({"$hour": {"date": "$date", "timezone": "+05:30"}}, DATE_DOC) == 13
+    assert ev({"$minute": {"date": "$date", "timezone": "+0530"}}, DATE_DOC) == 45
+    assert ev({"$year": "$nope"}) is None
+    assert ev({"$year": ObjectId("5ab9cbfa31c2ab715d42129e")}) == 2018
+    assert error_code({"$year": "abc"}) == 16006
+    assert error_code({"$hour": {"date": "$date", "timezone": "Mars/Base"}}, DATE_DOC) == 40485
+    assert error_code({"$hour": {"date": "$date", "tz": "UTC"}}) == 40535
+
+
+def test_iso_week_year_boundary():
+    # 2016-01-01 is a Friday: ISO week 53 of 2015.
+    doc = {"date": D(2016, 1, 1)}
+    assert ev({"$isoWeek": "$date"}, doc) == 53
+    assert ev({"$isoWeekYear": "$date"}, doc) == 2015
+    assert ev({"$isoDayOfWeek": "$date"}, doc) == 5
+    assert ev({"$week": "$date"}, doc) == 0
+
+
+def test_date_to_string_docs_example():
+    doc = DATE_DOC
+    assert ev({"$dateToString": {"format": "%Y-%m-%d", "date": "$date"}}, doc) == "2014-01-01"
+    assert ev({"$dateToString": {"format": "%H:%M:%S:%L%z", "date": "$date"}}, doc) == "08:15:39:736+0000"
+    assert ev({"$dateToString": {"format": "%H:%M:%S:%L%z", "date": "$date", "timezone": "America/New_York"}},
+              doc) == "03:15:39:736-0500"
+    assert ev({"$dateToString": {"format": "%Z", "date": "$date", "timezone": "+04:45"}}, doc) == "+285"
+    assert ev({"$dateToString": {"format": "%j %w %u %U %V %G", "date": "$date"}}, doc) == "001 4 3 00 01 2014"
+    assert ev({"$dateToString": {"date": "$date"}}, doc) == "2014-01-01T08:15:39.736Z"
+    assert ev({"$dateToString": {"date": "$nope", "onNull": "none"}}, doc) == "none"
+    assert ev({"$dateToString": {"date": "$nope"}}, doc) is None
+    assert error_code({"$dateToString": {"date": "$date", "format": "%Q"}}) == 18536
+    assert error_code({"$dateToString": {"date": "$date", "format": "abc%"}}) == 18535
+
+
+def test_date_from_string():
+    assert_same(ev({"$dateFromString": {"dateString": "2017-02-08T12:10:40.787"}}),
+                D(2017, 2, 8, 12, 10, 40, 787000))
+    assert_same(ev({"$dateFromString": {"dateString": "2017-02-08T12:10:40.787",
+                                        "timezone": "America/New_York"}}), D(2017, 2, 8, 17, 10, 40, 787000))
+    assert_same(ev({"$dateFromString": {"dateString": "2017-02-08T12:10:40.787Z"}}),
+                D(2017, 2, 8, 12, 10, 40, 787000))
+    assert_same(ev({"$dateFromString": {"dateString": "2017-02-08T12:10:40+05:00"}}), D(2017, 2, 8, 7, 10, 40))
+    assert_same(ev({"$dateFromString": {"dateString": "15-06-2018", "format": "%d-%m-%Y"}}), D(2018, 6, 15))
+    assert_same(ev({"$dateFromString": {"dateString": "2018-06-15 04:05", "format": "%Y-%m-%d %H:%M"}}),
+                D(2018, 6, 15, 4, 5))
+    assert ev({"$dateFromString": {"dateString": "nope", "onError": "bad"}}) == "bad"
+    assert ev({"$dateFromString": {"dateString": None, "onNull": "null!"}}) == "null!"
+    assert error_code({"$dateFromString": {"dateString": "nope"}}) == 241
+
+
+def test_date_from_parts_and_to_parts():
+    assert_same(ev({"$dateFromParts": {"year": 2017, "month": 2, "day": 8, "hour": 12}}), D(2017, 2, 8, 12))
+    assert_same(ev({"$dateFromParts": {"isoWeekYear": 2017, "isoWeek": 6, "isoDayOfWeek": 3, "hour": 12}}),
+                D(2017, 2, 8, 12))
+    assert_same(ev({"$dateFromParts": {"year": 2016, "month": 12, "day": 31, "hour": 23, "minute": 46,
+                                       "second": 12, "timezone": "America/New_York"}}), D(2017, 1, 1, 4, 46, 12))
+    # Out-of-range values carry over (docs: month 14 -> February of the next year).
+    assert_same(ev({"$dateFromParts": {"year": 2017, "month": 14, "day": 1, "hour": 12}}), D(2018, 2, 1, 12))
+    assert_same(ev({"$dateFromParts": {"year": 2017, "month": 0, "day": 1}}), D(2016, 12, 1))
+    assert_same(ev({"$dateFromParts": {"year": 2017, "month": 2, "day": 0}}), D(2017, 1, 31))
+    assert error_code({"$dateFromParts": {"year": 0}}) == 40523
+    assert error_code({"$dateFromParts": {"year": 2017, "isoWeek": 1}}) == 40489
+    assert error_code({"$dateFromParts": {"month": 1}}) == 40516
+    assert ev({"$dateFromParts": {"year": "$nope"}}) is None
+    parts = ev({"$dateToParts": {"date": D(2017, 1, 1, 1, 29, 9, 123000)}})
+    assert_same(parts, {"year": 2017, "month": 1, "day": 1, "hour": 1, "minute": 29, "second": 9,
+                        "millisecond": 123})
+    parts = ev({"$dateToParts": {"date": D(2017, 1, 1, 1, 29, 9, 123000), "timezone": "America/New_York"}})
+    assert_same(parts, {"year": 2016, "month": 12, "day": 31, "hour": 20, "minute": 29, "second": 9,
+                        "millisecond": 123})
+    parts = ev({"$dateToParts": {"date": D(2017, 1, 1, 1, 29, 9, 123000), "iso8601": True}})
+    assert_same(parts, {"isoWeekYear": 2016, "isoWeek": 52, "isoDayOfWeek": 7, "hour": 1, "minute": 29,
+                        "second": 9, "millisecond": 123})
+
+
+def test_date_add_subtract_diff_trunc():
+    assert_same(ev({"$dateAdd": {"startDate": D(2020, 10, 31, 12, 10, 5), "unit": "month", "amount": 1}}),
+                D(2020, 11, 30, 12, 10, 5))
+    assert_same(ev({"$dateAdd": {"startDate": D(2021, 3, 31), "unit": "quarter", "amount": -1}}),
+                D(2020, 12, 31))
+    assert_same(ev({"$dateAdd": {"startDate": D(2020, 12, 31, 12, 10, 5), "unit": "day", "amount": 3}}),
+                D(2021, 1, 3, 12, 10, 5))
+    assert_same(ev({"$dateSubtract": {"startDate": D(2021, 1, 1, 0, 0), "unit": "hour", "amount": 1}}),
+                D(2020, 12, 31, 23, 0))
+    # Days added in a zone with daylight saving keep the wall-clock time.
+    assert_same(ev({"$dateAdd": {"startDate": D(2021, 3, 13, 17), "unit": "day", "amount": 1,
+                                 "timezone": "America/New_York"}}), D(2021, 3, 14, 16))
+    assert ev({"$dateAdd": {"startDate": None, "unit": "day", "amount": 1}}) is None
+    assert_same(ev({"$dateDiff": {"startDate": D(2020, 12, 31, 23), "endDate": D(2021, 1, 1, 1), "unit": "year"}}),
+                Int64(1))
+    assert_same(ev({"$dateDiff": {"startDate": D(2021, 1, 1), "endDate": D(2021, 3, 5), "unit": "day"}}),
+                Int64(63))
+    assert_same(ev({"$dateDiff": {"startDate": D(2021, 3, 5), "endDate": D(2021, 1, 1), "unit": "month"}}),
+                Int64(-2))
+    # Weeks count Sunday boundaries by default; 2021-01-02 is a Saturday.
+    assert_same(ev({"$dateDiff": {"startDate": D(2021, 1, 2), "endDate": D(2021, 1, 3), "unit": "week"}}),
+                Int64(1))
+    assert_same(ev({"$dateDiff": {"startDate": D(2021, 1, 2), "endDate": D(2021, 1, 3), "unit": "week",
+                                  "startOfWeek": "monday"}}), Int64(0))
+    assert_same(ev({"$dateTrunc": {"date": D(2020, 11, 18, 14, 30, 5), "unit": "month"}}), D(2020, 11, 1))
+    assert_same(ev({"$dateTrunc": {"date": D(2020, 11, 18, 14, 30, 5), "unit": "hour", "binSize": 2}}),
+                D(2020, 11, 18, 14))
+    assert_same(ev({"$dateTrunc": {"date": D(2020, 11, 18, 14, 30, 5), "unit": "quarter"}}), D(2020, 10, 1))
+    assert_same(ev({"$dateTrunc": {"date": D(2020, 11, 18, 14, 30, 5), "unit": "week"}}), D(2020, 11, 15))
+    assert_same(ev({"$dateTrunc": {"date": D(2020, 11, 18, 14, 30, 5), "unit": "week",
+                                   "startOfWeek": "Monday"}}), D(2020, 11, 16))
+    assert_same(ev({"$dateTrunc": {"date": D(2020, 11, 18, 14, 30, 5), "unit": "day",
+                                   "timezone": "+05:00"}}), D(2020, 11, 17, 19))
+    assert error_code({"$dateTrunc": {"date": D(2020, 1, 1), "unit": "fortnight"}}) == 9
+    assert error_code({"$dateAdd": {"startDate": 1, "unit": "day", "amount": 1}}) == 5166403
+
+
+# ---------------------------------------------------------------------------
+# Accumulators
+# ---------------------------------------------------------------------------
+
+
+def accumulate(name, arg, docs):
+    state = compile_accumulator(name, arg).new()
+    for d in docs:
+        state.add(d, {})
+    return state.result()
+
+
+SALES = [{"item": "abc", "price": Decimal128("10"), "quantity": 2},
+         {"item": "jkl", "price": Decimal128("20"), "quantity": 1},
+         {"item": "xyz", "price": Decimal128("5"), "quantity": 10}]
+
+
+def test_accumulators():
+    assert_same(accumulate("$sum", "$quantity", SALES), 13)
+    assert_same(accumulate("$sum", 1, SALES), 3)
+    assert_same(accumulate("$sum", {"$multiply": ["$price", "$quantity"]}, SALES), Decimal128("90"))
+    assert_same(accumulate("$sum", "$x", [{"x": 2147483647}, {"x": 1}]), Int64(2147483648))
+    assert_same(accumulate("$sum", "$x", [{"x": "a"}, {}]), 0)
+    assert_same(accumulate("$avg", "$quantity", SALES), 13 / 3)
+    assert accumulate("$avg", "$nope", SALES) is None
+    assert_same(accumulate("$avg", "$price", SALES), Decimal128("11.66666666666666666666666666666667"))
+    assert_same(accumulate("$max", "$quantity", SALES), 10)
+    assert_same(accumulate("$min", "$x", [{"x": None}, {"x": 3}, {}]), 3)
+    assert accumulate("$min", "$x", [{}, {"x": None}]) is None
+    assert_same(accumulate("$first", "$item", SALES), "abc")
+    assert_same(accumulate("$last", "$item", SALES), "xyz")
+    assert accumulate("$first", "$nope", SALES) is None
+    assert_same(accumulate("$push", "$x", [{"x": 1}, {}, {"x": None}]), [1, None])
+    assert_same(accumulate("$addToSet", "$x", [{"x": 1}, {"x": 1.0}, {"x": [1]}, {}]), [1, [1]])
+    assert_same(accumulate("$count", {}, SALES), 3)
+    assert_same(accumulate("$mergeObjects", "$q", [{"q": {"a": 1}}, {"q": None}, {"q": {"a": 2, "b": 1}}]),
+                {"a": 2, "b": 1})
+    assert_same(accumulate("$stdDevPop", "$q", [{"q": 2}, {"q": 4}, {"q": 4}, {"q": 4}, {"q": 5}, {"q": 5},
+                                                  {"q": 7}, {"q": 9}]), 2.0)
+    assert accumulate("$stdDevSamp", "$q", [{"q": 1}]) is None
+
+
+def test_n_accumulators():
+    games = [{"playerId": "PlayerA", "score": 31}, {"playerId": "PlayerB", "score": 33},
+             {"playerId": "PlayerC", "score": 99}, {"playerId": "PlayerD", "score": 1}]
+    assert_same(accumulate("$top", {"output": ["$playerId", "$score"], "sortBy": {"score": -1}}, games),
+                ["PlayerC", 99])
+    assert_same(accumulate("$bottom", {"output": ["$playerId", "$score"], "sortBy": {"score": -1}}, games),
+                ["PlayerD", 1])
+    assert_same(accumulate("$topN", {"n": 3, "output": ["$playerId", "$score"], "sortBy": {"score": -1}},
+                           games), [["PlayerC", 99], ["PlayerB", 33], ["PlayerA", 31]])
+    assert_same(accumulate("$bottomN", {"n": 3, "output": ["$playerId", "$score"], "sortBy": {"score": -1}},
+                           games), [["PlayerB", 33], ["PlayerA", 31], ["PlayerD", 1]])
+    assert_same(accumulate("$firstN", {"input": "$score", "n": 2}, games), [31, 33])
+    assert_same(accumulate("$lastN", {"input": "$score", "n": 2}, games), [99, 1])
+    assert_same(accumulate("$maxN", {"input": "$score", "n": 2}, games), [99, 33])
+    assert_same(accumulate("$minN", {"input": "$score", "n": 2}, games + [{"score": None}]), [1, 31])
+    assert_same(accumulate("$firstN", {"input": "$nope", "n": 2}, games), [None, None])
+    with pytest.raises(ServerError) as info:
+        accumulate("$firstN", {"input": "$score", "n": 0}, games)
+    assert info.value.code == 5787908
+
+
+def test_accumulator_errors():
+    with pytest.raises(ServerError) as info:
+        compile_accumulator("$foo", 1)
+    assert info.value.code == 15952
+    with pytest.raises(ServerError) as info:
+        compile_accumulator("$sum", [1, 2])
+    assert info.value.code == 40237
+    with pytest.raises(ServerError):
+        compile_accumulator("$accumulator", {"init": "function() {}"})
