@@ -14,6 +14,7 @@ import uuid
 from datetime import datetime
 from typing import Any, List, Optional, TextIO
 
+from . import refs
 from . import (
     DongoCollection,
     DongoLookupError,
@@ -278,6 +279,10 @@ def _story(t: _Tour) -> None:
 def run_tour(uri: str = "memory://", out: Optional[TextIO] = None) -> int:
     """Run the tour against ``uri``; return 0 if every step checked out, 1 otherwise."""
     out = out or sys.stdout
+    for model in (MusicArtist, Person, Setlist):
+        # Other code in this process may map the same collection names to its
+        # own classes; while the tour runs, deref() must find the tour's.
+        refs.register(model)
     database = "dongo_demo_" + uuid.uuid4().hex[:8]
     out.write(f"dongo tour on {uri} (database {database})\n")
     tour = _Tour(out)

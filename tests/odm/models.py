@@ -6,11 +6,11 @@ from dongo import DongoCollection
 
 
 class MusicArtist(DongoCollection):
-    collection = "music_artists"
+    collection = "odm_music_artists"
 
 
 class Person(DongoCollection):
-    collection = "persons"
+    collection = "odm_persons"
 
     def print_name(self):
         print(self.get("name", "unknown"))
@@ -36,11 +36,11 @@ class Base(DongoCollection):
 
 
 class Tagged(Base):
-    collection = "tagged"
+    collection = "odm_tagged"
 
 
 class Other(DongoCollection):
-    collection = "others"
+    collection = "odm_others"
 
 
 START = datetime(1996, 1, 1)

@@ -135,7 +135,7 @@ def test_one_bulk_write_per_collection(conn, monkeypatch):
     lazy_m["y"] = 2
     lazy_p["z"] = 3
     results = (lazy_p + lazy_m).save()
-    assert [name for name, _ in calls_p] == ["persons", "music_artists"]
+    assert [name for name, _ in calls_p] == ["odm_persons", "odm_music_artists"]
     assert [len(ops) for _, ops in calls_p] == [2, 1]
     assert [r.modified_count for r in results] == [2, 1]
     assert stored(p) == {"name": "p", "x": 1, "z": 3}

@@ -283,7 +283,7 @@ def test_classes_may_be_declared_before_connect_and_follow_connect(conn):
         assert Person.get_collection().database.name == other_db
     finally:
         dongo.get_client().drop_database(other_db)
-    assert conn.client[conn.database_name]["persons"].find_one({"_id": p.id})["name"] == "first"
+    assert conn.client[conn.database_name]["odm_persons"].find_one({"_id": p.id})["name"] == "first"
 
 
 def test_class_database_attribute(conn):

@@ -12,15 +12,15 @@ from .models import MusicArtist, Person, Tagged
 
 def test_ref_shape_uses_id_without_uuid(conn):
     p = Person.new(name="joe")
-    assert p.ref() == {"_dref": p.id, "_coll": "persons"}
+    assert p.ref() == {"_dref": p.id, "_coll": "odm_persons"}
 
 
 @pytest.mark.xfail_backend("mongomock", reason="mongomock cannot store uuid.UUID (UNSPECIFIED representation only)")
 def test_ref_shape_prefers_uuid_and_derefs(conn):
     t = Tagged.new(name="t")
-    assert t.ref() == {"_dref": t.uuid, "_coll": "tagged"}
+    assert t.ref() == {"_dref": t.uuid, "_coll": "odm_tagged"}
     assert deref(t.ref()) == t
-    assert deref({"_dref": str(t.uuid), "_coll": "tagged"}) == t
+    assert deref({"_dref": str(t.uuid), "_coll": "odm_tagged"}) == t
 
 
 def test_deref_one_and_list_in_order_one_query_per_collection(conn, monkeypatch):
@@ -46,7 +46,7 @@ def test_deref_one_and_list_in_order_one_query_per_collection(conn, monkeypatch)
         counting._counting = True
         monkeypatch.setattr(coll_type, "find", counting)
     assert deref(refs) == [b, m, a, None]
-    assert sorted(calls) == ["music_artists", "persons"]
+    assert sorted(calls) == ["odm_music_artists", "odm_persons"]
     assert deref([]) == []
 
 
@@ -54,8 +54,8 @@ def test_deref_one_and_list_in_order_one_query_per_collection(conn, monkeypatch)
     "bad",
     [
         {"_dref": "x"},
-        {"_coll": "persons"},
-        {"_dref": None, "_coll": "persons"},
+        {"_coll": "odm_persons"},
+        {"_dref": None, "_coll": "odm_persons"},
         {"_dref": 1, "_coll": 5},
         "not a ref",
         [{"_dref": 1}],
@@ -72,5 +72,5 @@ def test_unknown_collection(conn):
 
 
 def test_registry():
-    assert class_for("persons") is Person
-    assert class_for("tagged") is Tagged
+    assert class_for("odm_persons") is Person
+    assert class_for("odm_tagged") is Tagged
