@@ -294,15 +294,21 @@ def _show(v: Any) -> str:
 # ---------------------------------------------------------------------------
 
 
-def _contains_where(spec: Any) -> bool:
-    if isinstance(spec, dict):
-        for key, value in spec.items():
-            if key == "$where":
-                return True
-            if key in ("$and", "$or", "$nor") and isinstance(value, list):
-                if any(_contains_where(sub) for sub in value):
-                    return True
-    return False
+def _check_match_clauses(spec: Any) -> None:
+    """The clauses $match refuses: $where, and geo $near/$nearSphere (server codes 16395/16424/16426)."""
+    if not isinstance(spec, dict):
+        return
+    for key, value in spec.items():
+        if key == "$where":
+            raise _fail(16395, "$where is not allowed inside of a $match aggregation expression")
+        if key in ("$and", "$or", "$nor") and isinstance(value, list):
+            for sub in value:
+                _check_match_clauses(sub)
+        elif isinstance(value, dict):
+            if "$near" in value:
+                raise _fail(16424, "$near is not allowed inside of a $match aggregation expression")
+            if "$nearSphere" in value:
+                raise _fail(16426, "$nearSphere is not allowed inside of a $match aggregation expression")
 
 
 def _compile_filter(spec: dict, collation: Any, variables: dict | None):
@@ -315,8 +321,7 @@ def _compile_filter(spec: dict, collation: Any, variables: dict | None):
 def _match(spec, c: _Compile) -> Stage:
     if not isinstance(spec, dict):
         raise _fail(15959, "the match filter must be an expression in an object")
-    if _contains_where(spec):
-        raise _fail(16395, "$where is not allowed inside of a $match aggregation expression")
+    _check_match_clauses(spec)
     # Validate now (names only); the run compiles again when variables carry values.
     _compile_filter(spec, c.collation, {name: None for name in c.scope})
     uses_variables = "$$" in repr(spec) or "$expr" in repr(spec)
