@@ -83,6 +83,12 @@ def _as_text(value: Any, lookup: str) -> str:
     return value
 
 
+# The absolute end of the text. `$` would also match before a final newline
+# (in PCRE and Python alike) and PCRE's `\z` is not Python's; a negative
+# lookahead for any character means the same in both.
+_END = "(?![\\s\\S])"
+
+
 def _regex(pattern: str, insensitive: bool) -> Dict[str, Any]:
     return {"$regex": pattern, "$options": "i"} if insensitive else {"$regex": pattern}
 
@@ -181,13 +187,13 @@ LOOKUPS: Dict[str, Callable[[Any], Dict[str, Any]]] = {
     "type": _simple("$type"),
     "elemmatch": _elemmatch,
     "not": _not,
-    "iexact": _text("iexact", "^", "$", True),
+    "iexact": _text("iexact", "^", _END, True),
     "contains": _text("contains", "", "", False),
     "icontains": _text("icontains", "", "", True),
     "startswith": _text("startswith", "^", "", False),
     "istartswith": _text("istartswith", "^", "", True),
-    "endswith": _text("endswith", "", "$", False),
-    "iendswith": _text("iendswith", "", "$", True),
+    "endswith": _text("endswith", "", _END, False),
+    "iendswith": _text("iendswith", "", _END, True),
 }
 
 # Lookups that only make sense as the last segment of a field keyword (they

@@ -15,6 +15,8 @@ from dongo.lookups import (
     regex_escape,
 )
 
+END = "(?![\\s\\S])"  # absolute end of text, in PCRE and Python
+
 
 @pytest.mark.parametrize(
     "lookups, expected",
@@ -49,13 +51,13 @@ from dongo.lookups import (
         ({"age__not__gt": 5}, {"age": {"$not": {"$gt": 5}}}),
         ({"age__not": {"gt": 5, "lt": 1}}, {"age": {"$not": {"$gt": 5, "$lt": 1}}}),
         ({"age__not": 5}, {"age": {"$not": {"$eq": 5}}}),
-        ({"name__iexact": "Joe"}, {"name": {"$regex": "^Joe$", "$options": "i"}}),
+        ({"name__iexact": "Joe"}, {"name": {"$regex": "^Joe" + END, "$options": "i"}}),
         ({"name__contains": "a.b"}, {"name": {"$regex": "a\\.b"}}),
         ({"name__icontains": "x"}, {"name": {"$regex": "x", "$options": "i"}}),
         ({"name__startswith": "q("}, {"name": {"$regex": "^q\\("}}),
         ({"name__istartswith": "q"}, {"name": {"$regex": "^q", "$options": "i"}}),
-        ({"name__endswith": "$"}, {"name": {"$regex": "\\$$"}}),
-        ({"name__iendswith": "e"}, {"name": {"$regex": "e$", "$options": "i"}}),
+        ({"name__endswith": "$"}, {"name": {"$regex": "\\$" + END}}),
+        ({"name__iendswith": "e"}, {"name": {"$regex": "e" + END, "$options": "i"}}),
         (
             {"results__elemmatch": {"product": "xyz", "score__gte": 8}},
             {"results": {"$elemMatch": {"product": "xyz", "score": {"$gte": 8}}}},
@@ -66,11 +68,11 @@ from dongo.lookups import (
         ),
         (
             {"name__startswith": "a", "name__endswith": "z"},
-            {"name": {"$regex": "^a"}, "$and": [{"name": {"$regex": "z$"}}]},
+            {"name": {"$regex": "^a"}, "$and": [{"name": {"$regex": "z" + END}}]},
         ),
         (
             {"name__icontains": "a", "name__endswith": "z"},
-            {"name": {"$regex": "a", "$options": "i"}, "$and": [{"name": {"$regex": "z$"}}]},
+            {"name": {"$regex": "a", "$options": "i"}, "$and": [{"name": {"$regex": "z" + END}}]},
         ),
     ],
 )
@@ -184,3 +186,28 @@ def test_merge_filters():
         "$and": [{"$or": [{"a": 1}]}, {"$or": [{"b": 2}]}]
     }
     assert merge_filters() == {}
+
+
+# --------------------------------------------------------------- properties
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+def _python_flags(spec):
+    return re.IGNORECASE if spec.get("$options") == "i" else 0
+
+
+@settings(max_examples=200, deadline=None)
+@given(needle=st.text(max_size=8), hay=st.text(max_size=12))
+def test_string_lookups_match_exactly_the_literal_text(needle, hay):
+    """The compiled patterns mean what the lookup names say, for any text."""
+    checks = {
+        "contains": needle in hay,
+        "startswith": hay.startswith(needle),
+        "endswith": hay.endswith(needle),
+    }
+    if needle.isascii() and hay.isascii():  # Unicode case folding differs between engines
+        checks["iexact"] = needle.lower() == hay.lower()
+    for lookup, expected in checks.items():
+        spec = compile_filter({f"f__{lookup}": needle})["f"]
+        assert bool(re.search(spec["$regex"], hay, _python_flags(spec))) is expected
