@@ -122,12 +122,13 @@ def _eq_intervals(value: Any) -> list | None:
     if value is MISSING:
         return None
     if isinstance(value, (list, tuple)):
+        # {a: [1, 2]} matches a == [1, 2] (keyed by its first element, or
+        # undefined when empty) and arrays holding [1, 2] as an element.
         first = _point(sort_key(value[0]), format_value(value[0])) if value else \
             _point(UNDEFINED_KEY, "undefined")
-        return [first, _point(sort_key(value), format_value(value))]
+        return sorted([first, _point(sort_key(value), format_value(value))], key=lambda i: i[0][0])
     if value is None:
-        # Missing fields and nulls are keyed null; undefined is kept for safety.
-        return [_point(UNDEFINED_KEY, "undefined"), _point(NULL_KEY, "null")]
+        return [_point(NULL_KEY, "null")]  # missing fields are keyed null too
     return [_point(sort_key(value), format_value(value))]
 
 
@@ -764,7 +765,7 @@ def plan(index_set: Any, filter_spec: Mapping, *, sort: Any = None, hint: Any = 
         if unsorted and sort_index is not None and limit:
             # A sorted full scan stops after ~limit / selectivity entries.
             total = max(1, len(index_set.id_index))
-            if estimate and limit * total / estimate < estimate:
+            if estimate and abs(limit) * total / estimate < estimate:
                 return index_plan(*sort_index)
         return index_plan(index, scan)
     if sort_index is not None:
