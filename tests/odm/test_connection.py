@@ -137,3 +137,16 @@ def test_client_delegates_and_repr():
     assert client.list_database_names() == []
     assert repr(client) == "DongoClient('MongoClient', database='db')"
     assert client["other"].name == "other"
+
+
+def test_memory_connections_share_one_server_and_dongo_uri_switches_to_it(memory_ready, monkeypatch):
+    from dongo.backends.memory import MemoryClient
+
+    first = connect("shared_db", uri="memory://")
+    assert isinstance(first.client, MemoryClient)
+    first["shared_db"]["things"].insert_one({"_id": 1})
+    monkeypatch.setenv("DONGO_URI", "memory://")
+    second = connect("shared_db", host="10.0.0.1", replica_set="rs0")
+    assert second.client is first.client
+    assert second.get_database()["things"].find_one() == {"_id": 1}
+    second.drop_database()
