@@ -36,6 +36,10 @@ from .wire import raise_command_error
 
 FIRST_BATCH = 101
 
+# First stages a database-level aggregate ({aggregate: 1}) accepts.
+_COLLECTIONLESS = frozenset({"$documents", "$currentOp", "$listLocalSessions",
+                             "$changeStream", "$listSessions"})
+
 
 class CollectionContext(PipelineContext):
     """The PipelineContext of one database: reads and writes its collections."""
@@ -213,7 +217,7 @@ def run_collection_pipeline(coll: Any, pipeline: Any, *, let: Any = None, **kwar
     try:
         normalized = coll._normalize(pipeline)
         context = CollectionContext(coll.database, collation=parse_collation(collation),
-                                    variables=coll._normalize(let) if let else None)
+                                    variables=coll._let_values(let))
         results = run_pipeline(normalized, _source(coll, normalized, hint), context=context)
     except ServerError as err:
         raise_command_error(err)
@@ -227,13 +231,13 @@ def run_database_pipeline(db: Any, pipeline: Any, *, let: Any = None, **kwargs: 
     coll = db["$cmd.aggregate"]
     try:
         first = pipeline[0] if pipeline else None
-        if not (isinstance(first, dict) and "$documents" in first):
+        if not (isinstance(first, dict) and first and next(iter(first)) in _COLLECTIONLESS):
             name = next(iter(first)) if isinstance(first, dict) and first else "$match"
             raise ServerError(73, f"{{aggregate: 1}} is not valid for '{name}'; a collection "
                                   "is required.")
         normalized = coll._normalize(pipeline)
         context = CollectionContext(db, collation=parse_collation(collation),
-                                    variables=coll._normalize(let) if let else None)
+                                    variables=coll._let_values(let))
         results = run_pipeline(normalized, iter(()), context=context)
     except ServerError as err:
         raise_command_error(err)

@@ -38,7 +38,7 @@ from pymongo.results import BulkWriteResult
 
 from .collection import Statement, normalize_hint
 from .errors import ServerError
-from .wire import new_bulk_result, write_error_document
+from .wire import new_bulk_result, raise_command_error, write_error_document
 
 _INSERT, _UPDATE, _DELETE = 0, 1, 2
 
@@ -153,6 +153,7 @@ class BulkRun:
         ns = coll._namespace(create=any(kind == _INSERT for kind, _o, _a in self.ops))
         del ns  # inserts create the collection even when every insert fails
         for run in self._runs():
+            self._check_run(run)
             for idx in run:
                 kind, op, arg = self.ops[idx]
                 try:
@@ -167,6 +168,14 @@ class BulkRun:
                 break
         result["writeErrors"].sort(key=lambda error: error["index"])
         return result
+
+    def _check_run(self, run: list[int]) -> None:
+        """Command-level validation of one run (a 7.0 server has no update ``sort``)."""
+        for idx in run:
+            kind, _op, arg = self.ops[idx]
+            if kind == _UPDATE and arg.sort is not None:
+                raise_command_error(ServerError(
+                    40415, "BSON field 'update.updates.sort' is an unknown field."))
 
     def execute_result(self) -> BulkWriteResult:
         return BulkWriteResult(self.execute(), self.collection._acknowledged)

@@ -334,17 +334,19 @@ class MemoryCollection:
         if sort and not plan.provides_sort:
             from .sort import compile_sort
 
-            key = compile_sort(sort, collation=collation).key
+            sorter = compile_sort(sort, collation=collation)
+            key, reverse = sorter.key, sorter.reverse
             matched = []
             for rid in plan.record_ids:
                 rec = records.get(rid)
                 if rec is not None and matcher(rec[0]):
                     matched.append((rid, rec))
             item_key = lambda item: key(item[1][0])  # noqa: E731
-            if limit:
-                ordered = heapq.nsmallest(skip + limit, matched, key=item_key)
+            if limit and skip + limit < len(matched):
+                pick = heapq.nlargest if reverse else heapq.nsmallest
+                ordered = pick(skip + limit, matched, key=item_key)
             else:
-                ordered = sorted(matched, key=item_key)
+                ordered = sorted(matched, key=item_key, reverse=reverse)
             yield from ordered[skip:]
             return
         produced = skipped = 0
@@ -360,12 +362,23 @@ class MemoryCollection:
             if limit and produced >= limit:
                 return
 
+    def _let_values(self, let: Any) -> Optional[dict]:
+        """A command's ``let``: each variable's expression evaluated once."""
+        if not let:
+            return None
+        from .expressions import compile_expression, validate_variable_name
+
+        values = {}
+        for name, expr in self._normalize(let).items():
+            validate_variable_name(name)
+            values[name] = compile_expression(expr)({}, {})
+        return values
+
     def _prepare_query(self, filter: Any, collation: Any, let: Any) -> tuple:
         """Normalize and compile a filter: ``(spec, matcher, collation)``."""
         spec = self._normalize(filter)
         coll = parse_collation(collation)
-        let_vars = self._normalize(let) if let else None
-        return spec, compile_filter(spec, coll, let_vars), coll
+        return spec, compile_filter(spec, coll, self._let_values(let)), coll
 
     # -- reads ------------------------------------------------------------------
 
@@ -546,9 +559,10 @@ class MemoryCollection:
         on unchanged (documents of a multi-update before it stay updated, as
         on a server).
         """
+        if stmt.sort is not None:
+            raise ServerError(40415, "BSON field 'update.updates.sort' is an unknown field.")
         spec, matcher, coll = self._prepare_query(stmt.q, stmt.collation, let)
-        let_vars = self._normalize(let) if let else None
-        updater = self._compile_updater(stmt, coll, let_vars)
+        updater = self._compile_updater(stmt, coll, self._let_values(let))
         sort = normalize_sort(stmt.sort) if not stmt.multi else None
         ns = self._namespace(create=stmt.upsert)
         if ns is None:
@@ -607,6 +621,11 @@ class MemoryCollection:
         return ns.insert(bson.decode(raw, ns.store_options), raw)
 
     def _update(self, stmt: Statement, let: Any) -> UpdateResult:
+        if stmt.sort is not None:
+            # MongoDB 7.0 has no "sort" in update statements (8.0 added it): the whole
+            # command fails, so pymongo raises OperationFailure, not WriteError.
+            raise_command_error(ServerError(40415, "BSON field 'update.updates.sort' is an "
+                                                   "unknown field."))
         try:
             n, modified, upserted_id = self._execute_update(stmt, let)
         except ServerError as err:
@@ -622,7 +641,12 @@ class MemoryCollection:
                    bypass_document_validation: Optional[bool] = None, collation: Any = None,
                    array_filters: Any = None, hint: Any = None, session: Any = None,
                    let: Any = None, sort: Any = None, comment: Any = None) -> UpdateResult:
-        """Update the first matching document (by ``sort`` when given)."""
+        """Update the first matching document.
+
+        ``sort`` is a MongoDB 8.0 option: a 7.0 server (which this engine is)
+        rejects it with ``OperationFailure`` 40415, as recorded in the driver
+        specification tests.
+        """
         common.validate_is_mapping("filter", filter)
         common.validate_ok_for_update(update)
         common.validate_list_or_none("array_filters", array_filters)
@@ -652,7 +676,8 @@ class MemoryCollection:
                     upsert: bool = False, bypass_document_validation: Optional[bool] = None,
                     collation: Any = None, hint: Any = None, session: Any = None,
                     let: Any = None, sort: Any = None, comment: Any = None) -> UpdateResult:
-        """Replace the first matching document (keeping its ``_id``)."""
+        """Replace the first matching document (keeping its ``_id``); ``sort`` is
+        rejected like on a 7.0 server (see :meth:`update_one`)."""
         common.validate_is_mapping("filter", filter)
         common.validate_ok_for_replace(replacement)
         common.validate_boolean("upsert", upsert)
@@ -722,17 +747,18 @@ class MemoryCollection:
                          collation=collation, array_filters=array_filters,
                          hint=normalize_hint(hint), sort=sort_doc)
         try:
-            return self._find_and_modify_statement(stmt, projection, remove, return_document,
-                                                   let)
+            value = self._find_and_modify_statement(stmt, projection, remove, return_document,
+                                                    let)
         except ServerError as err:
             raise_command_error(err)
+        # An unacknowledged findAndModify reply carries no document.
+        return value if self._acknowledged else None
 
     def _find_and_modify_statement(self, stmt: Statement, projection: Any, remove: bool,
                                    return_new: bool, let: Any) -> Any:
         spec, matcher, coll = self._prepare_query(stmt.q, stmt.collation, let)
         reader = self._reader(projection, matcher)
-        updater = None if remove else self._compile_updater(
-            stmt, coll, self._normalize(let) if let else None)
+        updater = None if remove else self._compile_updater(stmt, coll, self._let_values(let))
         ns = self._namespace(create=stmt.upsert)
         if ns is None:
             return None

@@ -313,7 +313,18 @@ def _rename_collection(db: Any, cmd: dict) -> dict:
     return {"ok": 1.0}
 
 
+def _unsupported(name: str) -> Callable[[Any, dict], dict]:
+    def handler(db: Any, cmd: dict) -> dict:
+        raise NotImplementedError(f"the {name} command is not supported by the memory engine")
+
+    return handler
+
+
 _COMMANDS: dict[str, Callable[[Any, dict], dict]] = {
+    "collMod": _unsupported("collMod"),
+    "explain": _unsupported("explain"),
+    "getMore": _unsupported("getMore"),
+    "killCursors": _unsupported("killCursors"),
     "ping": _ping,
     "hello": _hello,
     "isMaster": _hello,
