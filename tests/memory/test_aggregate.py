@@ -592,3 +592,59 @@ def test_now_is_stable_within_a_run():
     now = D(2021, 5, 6, 7, 8, 9)
     result = agg([{"$set": {"t": "$$NOW"}}], [{"_id": 1}, {"_id": 2}], now=now)
     assert [d["t"] for d in result] == [now, now]
+
+
+# ---------------------------------------------------------------------------
+# $sort, $sortByCount
+# ---------------------------------------------------------------------------
+
+EXHIBITS = [
+    {"_id": 1, "title": "The Pillars of Society", "artist": "Grosz", "year": 1926,
+     "tags": ["painting", "satire", "Expressionism", "caricature"]},
+    {"_id": 2, "title": "Melancholy III", "artist": "Munch", "year": 1902, "tags": ["woodcut", "Expressionism"]},
+    {"_id": 3, "title": "Dancer", "artist": "Miro", "year": 1925, "tags": ["oil", "Surrealism", "painting"]},
+    {"_id": 4, "title": "The Great Wave off Kanagawa", "artist": "Hokusai", "tags": ["woodblock", "ukiyo-e"]},
+    {"_id": 5, "title": "The Persistence of Memory", "artist": "Dali", "year": 1931,
+     "tags": ["Surrealism", "painting", "oil"]},
+    {"_id": 6, "title": "Composition VII", "artist": "Kandinsky", "year": 1913, "tags": ["oil", "painting", "abstract"]},
+    {"_id": 7, "title": "The Scream", "artist": "Munch", "year": 1893, "tags": ["Expressionism", "painting", "oil"]},
+    {"_id": 8, "title": "Blue Flower", "artist": "O'Keefe", "year": 1918, "tags": ["abstract", "painting"]},
+]
+
+
+def test_sort_by_count_docs_example():
+    result = agg([{"$unwind": "$tags"}, {"$sortByCount": "$tags"}], EXHIBITS)
+    assert {d["_id"]: d["count"] for d in result} == {
+        "painting": 6, "oil": 4, "Expressionism": 3, "Surrealism": 2, "abstract": 2, "woodblock": 1,
+        "woodcut": 1, "ukiyo-e": 1, "satire": 1, "caricature": 1}
+    assert [d["count"] for d in result] == sorted((d["count"] for d in result), reverse=True)
+    assert result[:3] == [{"_id": "painting", "count": 6}, {"_id": "oil", "count": 4},
+                          {"_id": "Expressionism", "count": 3}]
+    assert error_code([{"$sortByCount": "tags"}]) == 40148
+    assert error_code([{"$sortByCount": {"a": 1}}]) == 40147
+
+
+def test_sort_and_top_k():
+    by_year = agg([{"$match": {"year": {"$exists": True}}}, {"$sort": {"year": -1, "_id": 1}}], EXHIBITS)
+    assert [d["year"] for d in by_year] == [1931, 1926, 1925, 1918, 1913, 1902, 1893]
+    top = agg([{"$sort": {"year": 1}}, {"$limit": 2}], EXHIBITS)
+    assert [d["_id"] for d in top] == [4, 7]  # a missing year sorts first
+    ties = agg([{"$sort": {"artist": 1}}, {"$project": {"_id": 1}}], EXHIBITS)
+    assert [d["_id"] for d in ties] == [5, 1, 4, 6, 3, 2, 7, 8]  # stable within equal keys
+    assert error_code([{"$sort": {}}]) == 15976
+    assert error_code([{"$sort": 1}]) == 15973
+
+
+def test_facet_docs_example():
+    result = agg([{"$facet": {
+        "categorizedByTags": [{"$unwind": "$tags"}, {"$sortByCount": "$tags"}, {"$limit": 2}],
+        "categorizedByYears": [{"$match": {"year": {"$exists": 1}}},
+                               {"$bucket": {"groupBy": "$year", "boundaries": [1890, 1910, 1920, 1940]}}],
+        "categorizedByYears(Auto)": [{"$bucketAuto": {"groupBy": "$year", "buckets": 4}}]}}], EXHIBITS)
+    assert result == [{
+        "categorizedByTags": [{"_id": "painting", "count": 6}, {"_id": "oil", "count": 4}],
+        "categorizedByYears": [{"_id": 1890, "count": 2}, {"_id": 1910, "count": 2}, {"_id": 1920, "count": 3}],
+        "categorizedByYears(Auto)": [{"_id": {"min": None, "max": 1902}, "count": 2},
+                                     {"_id": {"min": 1902, "max": 1918}, "count": 2},
+                                     {"_id": {"min": 1918, "max": 1926}, "count": 2},
+                                     {"_id": {"min": 1926, "max": 1931}, "count": 2}]}]

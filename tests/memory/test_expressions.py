@@ -806,6 +806,14 @@ def test_n_accumulators():
                            games), [["PlayerC", 99], ["PlayerB", 33], ["PlayerA", 31]])
     assert_same(accumulate("$bottomN", {"n": 3, "output": ["$playerId", "$score"], "sortBy": {"score": -1}},
                            games), [["PlayerB", 33], ["PlayerA", 31], ["PlayerD", 1]])
+    # The $bottom/$bottomN docs example: missing and null scores tie; the earlier document wins.
+    players = [{"playerId": "PlayerA", "score": 1}, {"playerId": "PlayerB", "score": 2},
+               {"playerId": "PlayerC", "score": 3}, {"playerId": "PlayerD"},
+               {"playerId": "PlayerE", "score": None}]
+    assert_same(accumulate("$bottom", {"output": ["$playerId", "$score"], "sortBy": {"score": -1}}, players),
+                ["PlayerD", None])
+    assert_same(accumulate("$bottomN", {"output": ["$playerId", "$score"], "sortBy": {"score": -1}, "n": 3},
+                           players), [["PlayerA", 1], ["PlayerD", None], ["PlayerE", None]])
     assert_same(accumulate("$firstN", {"input": "$score", "n": 2}, games), [31, 33])
     assert_same(accumulate("$lastN", {"input": "$score", "n": 2}, games), [99, 1])
     assert_same(accumulate("$maxN", {"input": "$score", "n": 2}, games), [99, 33])

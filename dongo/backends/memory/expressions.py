@@ -1884,7 +1884,7 @@ def _sort_by_key(sort_by: Any, name: str):
     from .sort import compile_sort
 
     sorter = compile_sort(sort_by)
-    return sorter.key, False
+    return sorter.sort_key, False
 
 
 # --- sets ---------------------------------------------------------------------
@@ -3404,7 +3404,11 @@ class _NAcc(Accumulator):
         if spec.mode in ("first", "last"):
             out = self.items
         else:
-            self._trim() if self.n is not None else None
+            if self.n is not None:
+                self._trim()
+            if spec.name in ("$bottom", "$bottomN"):
+                # Chosen from the end (ties keep the earlier input), output in sort order.
+                self.items.sort(key=lambda t: (t[0].k, t[1]))
             out = [v for _, _, v in self.items]
         if spec.single:
             return out[0] if out else None
@@ -3444,9 +3448,9 @@ def _compile_n_accumulator(name: str, arg: Any, scope: frozenset) -> _AccSpec:
         descending = name in ("$bottom", "$bottomN")
         if descending:
             # bottom = the last n in sort order: reverse each key component.
-            spec.key = lambda doc, v, k=sorter.key: _Reversed(k(doc))
+            spec.key = lambda doc, v, k=sorter.sort_key: _Reversed(k(doc))
         else:
-            spec.key = lambda doc, v, k=sorter.key: k(doc)
+            spec.key = lambda doc, v, k=sorter.sort_key: k(doc)
     else:
         spec.f_value = _compile(arg["input"], scope)
         spec.skip_null = name in ("$maxN", "$minN")
