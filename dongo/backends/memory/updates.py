@@ -75,7 +75,6 @@ from .errors import (
     EMPTY_FIELD_NAME,
     FAILED_TO_PARSE,
     IMMUTABLE_FIELD,
-    INVALID_OPTIONS,
     PATH_NOT_VIABLE,
     TYPE_MISMATCH,
     ServerError,
@@ -95,8 +94,6 @@ _INVALID_ID_FIELD = 53
 _NOT_SINGLE_VALUE_FIELD = 54
 _INVALID_DBREF = 55
 _NOT_EXACT_VALUE_FIELD = 111
-_UNRECOGNIZED_STAGE = 40324
-_STAGE_NOT_ONE_FIELD = 40323
 
 _MAX_PADDING = 1_500_000
 _I32_MIN, _I32_MAX = -(2**31), 2**31 - 1
@@ -1803,51 +1800,44 @@ class _ReplacementUpdater(Updater):
         return True
 
 
-_PIPELINE_STAGES = frozenset(["$addFields", "$set", "$project", "$unset", "$replaceRoot", "$replaceWith"])
-_OTHER_STAGES = frozenset(
-    [
-        "$bucket", "$bucketAuto", "$changeStream", "$collStats", "$count", "$currentOp", "$densify",
-        "$documents", "$facet", "$fill", "$geoNear", "$graphLookup", "$group", "$indexStats", "$limit",
-        "$listLocalSessions", "$listSessions", "$lookup", "$match", "$merge", "$out", "$planCacheStats",
-        "$redact", "$sample", "$search", "$searchMeta", "$setWindowFields", "$skip", "$sort",
-        "$sortByCount", "$unionWith", "$unwind", "$vectorSearch", "$listSearchIndexes",
-    ]
-)
-
-
 class _PipelineUpdater(Updater):
-    __slots__ = ("_pipeline", "_collation", "_variables")
+    """A pipeline-style update, run by the aggregation engine on one document."""
+
+    __slots__ = ("_pipeline", "_collation", "_variables", "_aggregate")
 
     def __init__(self, spec: list, collation: Any, variables: Any) -> None:
         super().__init__(spec)
         self.is_pipeline = True
-        for stage in spec:
-            if not isinstance(stage, Mapping) or len(stage) != 1:
-                raise _fail(_STAGE_NOT_ONE_FIELD, "A pipeline stage specification object must contain exactly one field.")
-            name = next(iter(stage))
-            if name in _PIPELINE_STAGES:
-                continue
-            if name in _OTHER_STAGES:
-                raise _fail(INVALID_OPTIONS, f"{name} is not allowed to be used within an update")
-            raise _fail(_UNRECOGNIZED_STAGE, f"Unrecognized pipeline stage name: '{name}'")
-        self._pipeline = [dict(stage) for stage in spec]
-        self._collation = collation
-        self._variables = variables
-
-    def apply(self, doc: dict, *, position: int | None = None, is_insert: bool = False) -> bool:
         try:
             from . import aggregate
-        except ImportError:
+        except ImportError:  # pragma: no cover - the aggregation engine ships with us
             raise NotImplementedError("pipeline-style updates are not supported by the memory engine") from None
-        context = _pipeline_context(aggregate, self._collation, self._variables)
-        results = list(aggregate.run_pipeline(self._pipeline, [doc], context=context))
+        self._aggregate = aggregate
+        if collation is not None and isinstance(collation, Mapping):
+            from .collation import parse_collation
+
+            collation = parse_collation(collation)
+        self._collation = collation
+        self._variables = dict(variables or {})
+        # Validates the stages (only $addFields/$set/$project/$unset/
+        # $replaceRoot/$replaceWith) and every expression now.
+        self._pipeline = aggregate.compile_pipeline(
+            [dict(stage) if isinstance(stage, Mapping) else stage for stage in spec],
+            variables=frozenset(self._variables),
+            collation=collation,
+            allowed=aggregate.UPDATE_STAGES,
+        )
+
+    def apply(self, doc: dict, *, position: int | None = None, is_insert: bool = False) -> bool:
+        context = self._aggregate.PipelineContext(collation=self._collation, variables=self._variables)
+        results = list(self._pipeline.run([bson.decode(bson.encode(doc, codec_options=_CODEC), codec_options=_CODEC)],
+                                          context))
         result = results[0] if results else {}
         if not is_insert and _identical(doc, result):
             return False
         original_id = doc.get("_id", MISSING)
-        has_id = "_id" in result
         doc.clear()
-        if not has_id and original_id is not MISSING:
+        if "_id" not in result and original_id is not MISSING:
             doc["_id"] = original_id
         doc.update(result)
         new_id = doc.get("_id", MISSING)
@@ -1865,35 +1855,27 @@ class _PipelineUpdater(Updater):
         return True
 
 
-def _pipeline_context(aggregate: Any, collation: Any, variables: Any) -> Any:
-    """The ``context`` argument of ``aggregate.run_pipeline`` for an update."""
-    factory = getattr(aggregate, "PipelineContext", None) or getattr(aggregate, "Context", None)
-    if factory is not None:
-        try:
-            return factory(collation=collation, variables=variables or {})
-        except TypeError:
-            pass
-    from types import SimpleNamespace
-
-    return SimpleNamespace(collation=collation, variables=variables or {}, let=variables or {}, resolve=None)
-
-
 # ===========================================================================
 # Public entry points.
 # ===========================================================================
 
-_CACHE: dict[bytes, Updater] = {}
+_CACHE: dict[Any, Updater] = {}
 _CACHE_MAX = 1024
 _cache_lock = threading.Lock()
 
 
-def _cache_key(update: Any, array_filters: Any, collation: Any, variables: Any) -> bytes | None:
+def _cache_key(update: Any, array_filters: Any, collation: Any, variables: Any) -> Any:
+    """An exact, hashable image of the arguments (None: do not cache)."""
     try:
-        return bson.encode(
-            {"u": update, "f": array_filters, "c": collation, "v": variables}, codec_options=_CODEC
-        )
-    except Exception:  # noqa: BLE001 - unencodable (or a parsed collation): no caching
+        raw = bson.encode({"u": update, "f": array_filters, "v": variables}, codec_options=_CODEC)
+        if collation is None or isinstance(collation, Mapping):
+            coll = bson.encode({"c": collation}, codec_options=_CODEC) if collation is not None else None
+        else:
+            hash(collation)  # a parsed (frozen) collation is its own key
+            coll = collation
+    except Exception:  # noqa: BLE001 - unencodable or unhashable: compile without caching
         return None
+    return raw, coll
 
 
 def compile_update(
