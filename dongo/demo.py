@@ -184,6 +184,10 @@ def _story(t: _Tour) -> None:
     ms += Person.filter(age=22)
     ms += Person.filter(age=31)
     t.check(_names(ms) == ["jack", "jill"], "age 22 or 31")
+    reds = Person.filter_and()
+    reds += Person.filter(color="red")
+    reds += Person.filter(age__gt=30)
+    t.check(_names(reds) == ["jack"], "red and older than 30")
 
     t.step("Chaining, exclude, order_by, slicing, exists, distinct, values, aggregate, map")
     adults = Person.filter(age__gte=18).exclude(color="blue").order_by("-age", "name")
@@ -219,7 +223,7 @@ def _story(t: _Tour) -> None:
         raise TourFailure(f"step {t.number}: age__gtt was accepted")
     t.check(Person.filter(name={"$ne": None}).count() == 0, "a dict value is matched literally")
 
-    t.step("Counters: inc() on one document, QuerySet.inc() on many")
+    t.step("Counters: inc() on one document, also on a field it does not have yet")
     joe = Person.get_one(name="joe")
     joe.inc("age")
     joe.inc("money", amt=100)
@@ -269,6 +273,10 @@ def _story(t: _Tour) -> None:
     t.step("Indexes")
     name = Person.create_index([("name", 1), ("age", -1)])
     t.check(name == "name_1_age_-1", "create_index() returns the index name", name)
+
+    t.step("Deleting one document")
+    result = setlist.delete()
+    t.check(result.deleted_count == 1 and Setlist.by_id(setlist.id) is None, "the setlist is gone")
 
     t.step("JSON-ready output")
     text = json.dumps(setlist.json())
