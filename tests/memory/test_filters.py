@@ -622,7 +622,7 @@ specs = st.recursive(
 )
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=120, deadline=None)
 @given(doc=documents, spec=specs)
 def test_matcher_agrees_with_reference(doc, spec):
     assert compile_filter(spec)(doc) == _ref_match(doc, spec)

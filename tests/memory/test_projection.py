@@ -189,3 +189,13 @@ def test_positional_errors():
 def test_meta_not_implemented():
     with pytest.raises(NotImplementedError):
         compile_projection({"score": {"$meta": "textScore"}})
+
+
+def test_variables_in_computed_fields():
+    p = compile_projection({"v": "$$x", "_id": 0}, for_find=False, variables=frozenset({"x"}))
+    assert p({"a": 1}, {"x": 7}) == {"v": 7}
+    p = compile_projection({"v": {"$add": ["$$x", "$a"]}, "_id": 0}, variables={"x": 2})
+    assert p({"a": 1}) == {"v": 3}
+    with pytest.raises(ServerError) as info:
+        compile_projection({"v": "$$nope"})
+    assert info.value.code == 17276

@@ -40,11 +40,11 @@ EXCLUSION = "exclusion"
 
 
 class _Computed:
-    """A leaf computing its value from the root document."""
+    """A leaf computing its value from the root document: ``fn(root, vars)``."""
 
     __slots__ = ("fn",)
 
-    def __init__(self, fn: Callable[[Any], Any]):
+    def __init__(self, fn: Callable[[Any, dict], Any]):
         self.fn = fn
 
 
@@ -191,8 +191,9 @@ def _is_inclusion_or_exclusion(value: Any) -> bool:
 class _Parser:
     """Builds the projection tree (projection_parser.cpp, in Python)."""
 
-    def __init__(self, spec: Mapping, matcher: Any, for_find: bool):
+    def __init__(self, spec: Mapping, matcher: Any, for_find: bool, scope: frozenset = frozenset()):
         self.spec = spec
+        self.scope = scope
         self.matcher = matcher
         self.for_find = for_find
         self.root = _PathNode()
@@ -286,7 +287,7 @@ class _Parser:
 
     def _literal(self, name: str, value: Any, parent: _PathNode, parent_path: tuple[str, ...] | None) -> None:
         parts = _field_path(name)
-        _add(parent, parts, _Computed(_operand(value)))
+        _add(parent, parts, _Computed(_operand(value, self.scope)))
         self._flag_path(parent_path, parts, "has_computed")
         if self.type == EXCLUSION:
             raise _err(31310, f"Cannot use an expression {name}: {_fmt(value)} in an exclusion projection")
@@ -338,7 +339,7 @@ class _Parser:
                 raise _err(INVALID_PIPELINE_OPERATOR, "Cannot use $elemMatch in this context")
             self._elem_match(name, parts, arg, parent)
             return True
-        compiled = _compile_expression_or_none(obj)
+        compiled = _compile_expression_or_none(obj, self.scope)
         if compiled is None:
             return False
         if self.type == EXCLUSION:
@@ -392,27 +393,25 @@ def _number_int(value: Any) -> int:
     return max(-(2**31), min(2**31 - 1, n))
 
 
-def _compile_expression_or_none(obj: Mapping) -> Callable[[Any], Any] | None:
+def _compile_expression_or_none(obj: Mapping, scope: frozenset) -> Callable[[Any, dict], Any] | None:
     """Compile ``{$op: ...}`` as an aggregation expression; None if ``$op`` is unknown."""
     from .expressions import compile_expression  # lazy: owned by the aggregation module
 
     try:
-        fn = compile_expression(obj)
+        return compile_expression(obj, variables=scope)
     except ServerError as exc:
         if exc.code in (INVALID_PIPELINE_OPERATOR, 31325) and "nrecognized expression" in exc.errmsg:
             return None
         raise
-    return lambda doc: fn(doc, {})
 
 
-def _operand(value: Any) -> Callable[[Any], Any]:
+def _operand(value: Any, scope: frozenset) -> Callable[[Any, dict], Any]:
     """A literal projection value: constant, or an expression for '$paths' and arrays."""
     if (isinstance(value, str) and value.startswith("$")) or isinstance(value, (list, tuple)):
         from .expressions import compile_expression
 
-        fn = compile_expression(value)
-        return lambda doc: fn(doc, {})
-    return lambda doc: value
+        return compile_expression(value, variables=scope)
+    return lambda doc, vars_: value
 
 
 # ==========================================================================
@@ -426,12 +425,13 @@ def _is_array(v: Any) -> bool:
 
 
 class _Run:
-    """Per-document state: the root (for expressions) and the positional index."""
+    """Per-document state: root and variables (for expressions), positional index."""
 
-    __slots__ = ("root", "position")
+    __slots__ = ("root", "vars", "position")
 
-    def __init__(self, root: Any, position: int | None):
+    def __init__(self, root: Any, vars_: dict, position: int | None):
         self.root = root
+        self.vars = vars_
         self.position = position
 
 
@@ -455,7 +455,7 @@ def _include(node: _PathNode, doc: Mapping, run: _Run) -> dict:
     if node.has_computed:
         for name, child in children.items():
             if isinstance(child, _Computed):
-                value = child.fn(run.root)
+                value = child.fn(run.root, run.vars)
                 if value is not MISSING:
                     out[name] = value
             elif isinstance(child, _PathNode) and child.has_computed and name not in doc:
@@ -538,10 +538,11 @@ class Projector:
     ``is_identity`` is true when the projection returns documents unchanged.
     """
 
-    __slots__ = ("spec", "type", "is_identity", "_root", "_matcher", "_needs_position")
+    __slots__ = ("spec", "type", "is_identity", "_root", "_matcher", "_needs_position", "_vars")
 
-    def __init__(self, spec: Mapping, parser: _Parser | None):
+    def __init__(self, spec: Mapping, parser: _Parser | None, vars_: dict | None = None):
         self.spec = spec
+        self._vars = vars_ or {}
         if parser is None:
             self.type = EXCLUSION
             self.is_identity = True
@@ -555,7 +556,8 @@ class Projector:
         self._needs_position = parser.has_positional
         self.is_identity = self.type == EXCLUSION and not self._root.children
 
-    def __call__(self, doc: Any) -> dict:
+    def __call__(self, doc: Any, vars: dict | None = None) -> dict:
+        """Project ``doc``; ``vars`` are the variable values expressions see."""
         if self.is_identity:
             return doc
         if self.type == EXCLUSION:
@@ -565,18 +567,22 @@ class Projector:
         position = None
         if self._needs_position:
             _, position = self._matcher.match_position(doc)
-        return _include(self._root, doc, _Run(doc, position))
+        return _include(self._root, doc, _Run(doc, self._vars if vars is None else vars, position))
 
     def __repr__(self) -> str:
         return f"Projector({self.spec!r}, {self.type})"
 
 
-def compile_projection(spec: Any, *, matcher: Any = None, for_find: bool = True) -> Projector:
+def compile_projection(spec: Any, *, matcher: Any = None, for_find: bool = True,
+                       variables: Any = None) -> Projector:
     """Compile a projection, validating it like the server.
 
     ``matcher`` is the query's :class:`filters.Matcher` (needed by ``field.$``);
     ``for_find=False`` gives the aggregation ``$project`` rules (no positional,
     ``$elemMatch`` or find ``$slice``; ``$slice`` is then the expression).
+    ``variables`` names the user variables in scope (a set), or gives their
+    values (a mapping, e.g. find's ``let``); call ``projector(doc, vars)`` to
+    supply values per run.
 
         >>> compile_projection({"a": {"$slice": -1}})({"_id": 0, "a": [1, 2, 3], "b": 1})
         {'_id': 0, 'a': [3], 'b': 1}
@@ -589,6 +595,8 @@ def compile_projection(spec: Any, *, matcher: Any = None, for_find: bool = True)
         if for_find:
             return Projector(spec, None)
         raise _err(51272, "Invalid $project :: caused by :: projection specification must have at least one field")
-    parser = _Parser(spec, matcher, for_find)
+    values = dict(variables) if isinstance(variables, Mapping) else None
+    scope = frozenset(variables) if variables is not None else frozenset()
+    parser = _Parser(spec, matcher, for_find, scope)
     parser.parse()
-    return Projector(spec, parser)
+    return Projector(spec, parser, values)
