@@ -345,22 +345,28 @@ def _project(spec, c: _Compile) -> Stage:
                            "one field")
     from .projection import compile_projection
 
-    projector = _with_variables(compile_projection, spec, c)
-    return lambda docs, run: (_call_projector(projector, d, run) for d in docs)
+    projector, takes_vars = _projector_for(compile_projection, spec, c)
+    if takes_vars:
+        return lambda docs, run: (projector(d, run.vars) for d in docs)
+    return lambda docs, run: (projector(d) for d in docs)
 
 
-def _with_variables(compile_projection, spec: dict, c: _Compile):
-    try:
-        return compile_projection(spec, for_find=False, variables=c.scope)
-    except TypeError:
-        return compile_projection(spec, for_find=False)
+def _projector_for(compile_projection, spec: dict, c: _Compile):
+    """(projector, whether it takes the run's variables).
 
+    ``projection.compile_projection`` may accept ``variables`` (names in scope)
+    and its projector a ``vars`` argument; older signatures take neither, and
+    then computed fields see no ``let`` variables.
+    """
+    import inspect
 
-def _call_projector(projector, doc: dict, run: _Run) -> dict:
-    try:
-        return projector(doc, run.vars)
-    except TypeError:
-        return projector(doc)
+    params = inspect.signature(compile_projection).parameters
+    if "variables" in params:
+        projector = compile_projection(spec, for_find=False, variables=c.scope)
+    else:
+        projector = compile_projection(spec, for_find=False)
+    call_params = inspect.signature(projector.__call__).parameters
+    return projector, len(call_params) >= 2
 
 
 @_stage("$unset")
@@ -414,7 +420,7 @@ class _FieldTree:
         """A copy of ``doc`` with the fields set (copy-on-write along changed paths)."""
         out = dict(doc)
         for name, child in self.children.items():
-            if isinstance(child, _FieldTree):
+            if type(child) is _FieldTree:
                 out[name] = child._apply_value(doc.get(name, MISSING), root, vars)
             else:
                 v = child(root, vars)

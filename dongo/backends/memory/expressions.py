@@ -731,6 +731,20 @@ def _multiply_values(values: list) -> Any:
 @_operator("$multiply")
 def _c_multiply(spec, scope):
     fns = _args("$multiply", spec, scope)
+    if len(fns) == 2:
+        f0, f1 = fns
+
+        def multiply2(doc, vars):
+            a = f0(doc, vars)
+            b = f1(doc, vars)
+            ta, tb = type(a), type(b)
+            if ta is float and (tb is float or tb is int):
+                return a * b
+            if tb is float and ta is int:
+                return a * b
+            return _multiply_values([a, b])
+
+        return multiply2
     return lambda doc, vars: _multiply_values([f(doc, vars) for f in fns])
 
 
@@ -981,6 +995,9 @@ _simple("$atan2", 2, _atan2)
 # ---------------------------------------------------------------------------
 
 
+_PLAIN_NUMBERS = (int, float)  # exact types only: bool and Int64 take the general path
+
+
 def _comparison(name: str, test) -> None:
     def compile_cmp(spec, scope):
         f0, f1 = _args(name, spec, scope, n=2)
@@ -988,6 +1005,12 @@ def _comparison(name: str, test) -> None:
         def evaluate(doc, vars):
             a = f0(doc, vars)
             b = f1(doc, vars)
+            ta = type(a)
+            # Fast path: same-kind scalars whose Python order is the BSON order
+            # (str code points order like UTF-8 bytes; NaN is excluded).
+            if (ta is type(b) and (ta is int or ta is str)) or (
+                    ta in _PLAIN_NUMBERS and type(b) in _PLAIN_NUMBERS and a == a and b == b):
+                return test((a > b) - (a < b))
             return test(bsontypes.compare(None if a is MISSING else a, None if b is MISSING else b))
 
         return evaluate
@@ -1138,9 +1161,10 @@ def _number_to_string(v: Any) -> str:
         return "NaN"
     if math.isinf(v):
         return "Infinity" if v > 0 else "-Infinity"
-    if v == int(v) and abs(v) < 1e15:
-        return str(int(v)) if v != 0 or math.copysign(1, v) > 0 else "-0"
-    return repr(v)
+    if v == 0:
+        return "0" if math.copysign(1, v) > 0 else "-0"
+    text = repr(v)  # shortest round-trip digits, like the server's fmt::format("{}")
+    return text[:-2] if text.endswith(".0") else text
 
 
 @_operator("$concat")
@@ -3014,16 +3038,31 @@ def _c_date_trunc(spec, scope):
 class _Sum:
     """Running sum with the server's widening: int32 -> long -> double, any decimal -> decimal."""
 
-    __slots__ = ("kind", "ints", "floats", "dec", "count")
+    # Doubles are summed with Neumaier compensation (``floats`` + ``comp``): the
+    # server sums doubles in double-double precision, so naive addition would
+    # differ from it in the last bits.
+    __slots__ = ("kind", "ints", "floats", "comp", "dec", "count")
 
     def __init__(self):
         self.kind = 0
         self.ints = 0
-        self.floats = 0.0  # math.fsum-like precision is not what the server does; plain adds
+        self.floats = 0.0
+        self.comp = 0.0
         self.dec = None
         self.count = 0
 
     def add(self, v) -> None:
+        t = type(v)
+        if t is int and INT32_MIN <= v <= INT32_MAX:  # the common cases first
+            self.ints += v
+            self.count += 1
+            return
+        if t is float:
+            self._add_float(v)
+            self.count += 1
+            if self.kind < 2:
+                self.kind = 2
+            return
         k = _num_kind(v)
         if k < 0:
             return  # non-numeric values are ignored by $sum/$avg
@@ -3032,21 +3071,33 @@ class _Sum:
             self.kind = k
         if k <= 1:
             self.ints += int(v)
-        elif k == 2:
-            self.floats += v
         else:
             d = v.to_decimal()
             self.dec = d if self.dec is None else _DEC_CTX.add(self.dec, d)
+
+    def _add_float(self, x: float) -> None:
+        s = self.floats
+        total = s + x
+        if math.isfinite(total):
+            if abs(s) >= abs(x):
+                self.comp += (s - total) + x
+            else:
+                self.comp += (x - total) + s
+        self.floats = total
+
+    def _float_total(self) -> float:
+        total = self.floats + self.comp if math.isfinite(self.floats) else self.floats
+        return total + self.ints if self.ints else total
 
     def total(self):
         if self.kind <= 1:
             return _int_result(self.ints, self.kind)
         if self.kind == 2:
-            return float(self.ints) + self.floats
+            return self._float_total()
         d = self.dec if self.dec is not None else Decimal(0)
         d = _DEC_CTX.add(d, Decimal(self.ints))
         if self.floats:
-            d = _DEC_CTX.add(d, _to_decimal(self.floats))
+            d = _DEC_CTX.add(d, _to_decimal(self.floats + self.comp))
         return _dec(d)
 
     def average(self):
@@ -3054,7 +3105,9 @@ class _Sum:
             return None
         if self.kind == 3:
             return _dec(_DEC_CTX.divide(self.total().to_decimal(), Decimal(self.count)))
-        return (self.ints + self.floats) / self.count
+        if self.kind <= 1:
+            return self.ints / self.count
+        return self._float_total() / self.count
 
 
 class _StdDev:
@@ -3213,26 +3266,50 @@ class _AccSpec:
         return self.factory()
 
 
+class _CountingSumAcc(Accumulator):
+    """``{$sum: 1}``: counts documents (an int32 count widening to long)."""
+
+    __slots__ = ("n",)
+
+    def __init__(self):
+        self.n = 0
+
+    def add(self, doc, vars):
+        self.n += 1
+
+    def result(self):
+        return _int_result(self.n, 0)
+
+
 def _simple_acc(name: str, arg: Any, scope: frozenset, make):
+    if name == "$sum" and type(arg) is int and arg == 1:
+        return _AccSpec(name, _CountingSumAcc)
     f = _compile(arg, scope)
     if isinstance(arg, list) and name not in ("$push", "$addToSet", "$first", "$last", "$mergeObjects"):
         raise _fail(40237, f"The {name} accumulator is a unary operator")
     return _AccSpec(name, lambda: make(f))
 
 
-class _SumAcc(Accumulator):
-    __slots__ = ("f", "s", "avg")
+class _SumAcc(_Sum):
+    """$sum / $avg over the group (a _Sum fed by an expression)."""
+
+    __slots__ = ("f", "avg")
 
     def __init__(self, f, avg=False):
+        _Sum.__init__(self)
         self.f = f
-        self.s = _Sum()
         self.avg = avg
 
     def add(self, doc, vars):
-        self.s.add(self.f(doc, vars))
+        v = self.f(doc, vars)
+        if type(v) is int and INT32_MIN <= v <= INT32_MAX:
+            self.ints += v
+            self.count += 1
+        else:
+            _Sum.add(self, v)
 
     def result(self):
-        return self.s.average() if self.avg else self.s.total()
+        return self.average() if self.avg else self.total()
 
 
 class _ExtremeAcc(Accumulator):
