@@ -726,33 +726,37 @@ def _value_key(v: Any) -> Any:
 class Index:
     """One index: its spec and its entries.
 
-    ``entries`` is a SortedList of ``(key, rid)``; ``keys_by_rid`` maps each
-    indexed record to its tuple of distinct keys; ``unique_map`` maps key ->
-    rid for unique indexes. ``multikey_paths[i]`` is the set of path prefixes
-    (dotted) of field ``i`` where an array was ever met (sticky, as on the
-    server).
+    * ``entries`` — a SortedList of ``key + (rid,)`` tuples (``key`` is the
+      tuple of per-field key components), in index order then record id;
+    * ``buckets`` — ``key -> rid`` (one record) or ``key -> set of rids``:
+      O(1) equality lookups, counts and unique checks;
+    * ``keys_by_rid`` — each indexed record's tuple of distinct keys (so a
+      record is unindexed without recomputing anything);
+    * ``multikey_paths[i]`` — the dotted prefixes of field ``i`` where an
+      array was ever met (sticky, like the server's multikey metadata).
     """
 
     def __init__(self, spec: IndexSpec) -> None:
         self.spec = spec
         self.name = spec.name
         self.fields = spec.fields
+        self.unique = spec.unique or spec.is_id
         self.entries: SortedList = SortedList()
+        self.buckets: dict[tuple, Any] = {}
         self.keys_by_rid: dict[int, tuple] = {}
-        self.unique_map: dict[Any, int] | None = {} if (spec.unique or spec.is_id) else None
         self.multikey_paths: list[set[str]] = [set() for _ in spec.fields]
         self._partial_matcher = None
         if spec.partial is not None:
             from .filters import compile_filter
 
             self._partial_matcher = compile_filter(spec.partial)
-        # Fast path: one top-level ascending/descending field.
-        parts0, desc0 = spec.fields[0]
+        parts0, _ = spec.fields[0]
+        # Fast path: one top-level field (the common case).
         self._simple_field = parts0[0] if len(spec.fields) == 1 and len(parts0) == 1 else None
         self._desc = tuple(d for _, d in spec.fields)
         self._any_desc = any(self._desc)
 
-    # -- properties the planner reads ---------------------------------------
+    # -- what the planner reads -------------------------------------------------
 
     @property
     def multikey(self) -> bool:
@@ -760,6 +764,24 @@ class Index:
 
     def field_is_multikey(self, i: int) -> bool:
         return bool(self.multikey_paths[i])
+
+    def lookup(self, key: tuple) -> tuple:
+        """Record ids whose key is exactly ``key``, ascending. O(1) (+ sort of the bucket)."""
+        found = self.buckets.get(key)
+        if found is None:
+            return ()
+        if type(found) is int:
+            return (found,)
+        return tuple(sorted(found))
+
+    def count(self, key: tuple) -> int:
+        found = self.buckets.get(key)
+        if found is None:
+            return 0
+        return 1 if type(found) is int else len(found)
+
+    def __len__(self) -> int:
+        return len(self.entries)
 
     # -- key generation ---------------------------------------------------------
 
@@ -783,7 +805,33 @@ class Index:
             else:
                 k = sort_key(value)
             return ((Desc(k),) if self._any_desc else (k,),), None
-        return self._general_keys(doc)
+        # Compound or dotted: follow each path strictly; any array (or a
+        # non-dict document) takes the general fan-out.
+        components = []
+        all_missing = True
+        for (parts, desc) in self.fields:
+            cur: Any = doc
+            for part in parts:
+                if type(cur) is dict:
+                    cur = cur.get(part, MISSING)
+                    if cur is MISSING:
+                        break
+                elif _is_array(cur) or _is_doc(cur):
+                    return self._general_keys(doc)
+                else:
+                    cur = MISSING
+                    break
+            if cur is MISSING:
+                k = NULL_KEY
+            elif _is_array(cur):
+                return self._general_keys(doc)
+            else:
+                all_missing = False
+                k = sort_key(cur)
+            components.append(Desc(k) if desc else k)
+        if all_missing and self.spec.sparse:
+            return None, None
+        return (tuple(components),), None
 
     def _field_values(self, doc: Mapping) -> tuple[list[list], list[set]]:
         values, depths = [], []
@@ -814,6 +862,7 @@ class Index:
         return keys, depths
 
     def _check_parallel(self, depths: list[set]) -> None:
+        """171 when two fields meet arrays that are not a shared path prefix."""
         if len(depths) < 2:
             return
         prefix_sets = [{parts[:d] for d in ds} for (parts, _), ds in zip(self.fields, depths)]
@@ -848,12 +897,12 @@ class Index:
     # -- maintenance ------------------------------------------------------------
 
     def find_conflict(self, keys: tuple, rid: int | None) -> tuple | None:
-        """The first key (index order) already owned by another record, if unique."""
-        umap = self.unique_map
-        if umap is None or not keys:
+        """For a unique index: the first key (index order) another record owns."""
+        if not self.unique or not keys:
             return None
+        buckets = self.buckets
         for key in sorted(keys) if len(keys) > 1 else keys:
-            owner = umap.get(key)
+            owner = buckets.get(key)
             if owner is not None and owner != rid:
                 return key
         return None
@@ -862,22 +911,34 @@ class Index:
         if keys is None:
             return
         self.keys_by_rid[rid] = keys
-        entries = self.entries
+        buckets = self.buckets
         if len(keys) == 1:
-            entries.add((keys[0], rid))
+            key = keys[0]
+            self.entries.add(key + (rid,))
+            self._bucket_add(buckets, key, rid)
         else:
-            entries.update([(k, rid) for k in keys])
-        if self.unique_map is not None:
-            for k in keys:
-                self.unique_map[k] = rid
-        self._note_arrays(depths)
+            self.entries.update([k + (rid,) for k in keys])
+            for key in keys:
+                self._bucket_add(buckets, key, rid)
+        if depths:
+            self._note_arrays(depths)
+
+    @staticmethod
+    def _bucket_add(buckets: dict, key: tuple, rid: int) -> None:
+        found = buckets.get(key)
+        if found is None:
+            buckets[key] = rid
+        elif type(found) is int:
+            buckets[key] = {found, rid}
+        else:
+            found.add(rid)
 
     def update(self, rid: int, keys: tuple | None, depths: list | None) -> None:
-        """Re-key record ``rid``; no entry moves when its keys are unchanged."""
+        """Re-key record ``rid``; nothing moves when its keys are unchanged."""
         old = self.keys_by_rid.get(rid)
         if old is not None and keys is not None and (
                 old == keys or (len(old) == len(keys) and set(old) == set(keys))):
-            self._note_arrays(depths)  # e.g. a: 1 -> a: [1] has the same keys
+            self._note_arrays(depths)  # a: 1 -> a: [1] keeps the keys but is multikey
             return
         self.delete(rid)
         self.insert(rid, keys, depths)
@@ -893,17 +954,41 @@ class Index:
         if keys is None:
             return
         entries = self.entries
-        for k in keys:
-            entries.remove((k, rid))
-        if self.unique_map is not None:
-            for k in keys:
-                if self.unique_map.get(k) == rid:
-                    del self.unique_map[k]
+        buckets = self.buckets
+        for key in keys:
+            entries.remove(key + (rid,))
+            found = buckets[key]
+            if type(found) is int:
+                del buckets[key]
+            else:
+                found.discard(rid)
+                if len(found) == 1:
+                    buckets[key] = next(iter(found))
 
-    # -- scanning ---------------------------------------------------------------
+    def _check(self, records: Mapping) -> None:
+        """Assert this index's invariants against ``records`` (rid -> doc or (doc, raw))."""
+        self.entries._check()
+        expected_by_rid = {}
+        expected_entries = []
+        expected_buckets: dict = {}
+        for rid, record in records.items():
+            keys, _ = self.keys_for(_record_doc(record))
+            if keys is None:
+                continue
+            expected_by_rid[rid] = set(keys)
+            for key in keys:
+                expected_entries.append(key + (rid,))
+                expected_buckets.setdefault(key, set()).add(rid)
+        actual_by_rid = {rid: set(keys) for rid, keys in self.keys_by_rid.items()}
+        assert actual_by_rid == expected_by_rid, f"{self.name}: keys_by_rid out of date"
+        assert sorted(expected_entries) == list(self.entries), f"{self.name}: entries out of date"
+        actual_buckets = {k: ({v} if type(v) is int else set(v)) for k, v in self.buckets.items()}
+        assert actual_buckets == expected_buckets, f"{self.name}: buckets out of date"
+        assert all(type(v) is int or len(v) > 1 for v in self.buckets.values()), f"{self.name}: bucket shape"
+        if self.unique:
+            for key, rids in expected_buckets.items():
+                assert len(rids) == 1, f"{self.name}: duplicate key {key}"
 
-    def __len__(self) -> int:
-        return len(self.entries)
 
 
 # --------------------------------------------------------------------------
@@ -958,7 +1043,7 @@ class IndexSet:
         computed = []
         for index in self.indexes.values():
             keys, depths = index.keys_for(doc)
-            if keys is not None and index.unique_map is not None:
+            if keys is not None and index.unique:
                 conflict = index.find_conflict(keys, rid)
                 if conflict is not None:
                     raise self._duplicate_error(index, doc, conflict)
@@ -1086,7 +1171,7 @@ class IndexSet:
             except ServerError as err:
                 raise self._build_failed(err) from None
             prepared.append((rid, doc, keys, depths))
-        if index.unique_map is not None:
+        if index.unique:
             owners: dict = {}
             dups = []
             for rid, doc, keys, _ in prepared:
@@ -1159,29 +1244,12 @@ class IndexSet:
     def _check(self, records: Mapping | None = None) -> None:
         """Assert every invariant against ``records`` (default: the owner's).
 
-        Entries equal the keys recomputed from the documents, the lists are
-        sorted, unique maps are exact and unique constraints hold.
+        Entries, buckets and remembered keys equal what the documents produce
+        now, the sorted lists are sorted, unique constraints hold.
         """
         records = self._records() if records is None else records
         for index in self.indexes.values():
-            index.entries._check()
-            expected_entries = []
-            expected_by_rid = {}
-            for rid, record in records.items():
-                keys, _ = index.keys_for(_record_doc(record))
-                if keys is None:
-                    continue
-                expected_by_rid[rid] = set(keys)
-                expected_entries.extend((k, rid) for k in keys)
-            actual_by_rid = {rid: set(keys) for rid, keys in index.keys_by_rid.items()}
-            assert actual_by_rid == expected_by_rid, f"{index.name}: keys_by_rid out of date"
-            assert sorted(expected_entries) == list(index.entries), f"{index.name}: entries out of date"
-            if index.unique_map is not None:
-                expected_map = {}
-                for k, rid in expected_entries:
-                    assert k not in expected_map or expected_map[k] == rid, f"{index.name}: duplicate {k}"
-                    expected_map[k] = rid
-                assert expected_map == index.unique_map, f"{index.name}: unique map out of date"
+            index._check(records)
 
 
 def _request_doc(spec: IndexSpec) -> dict:

@@ -364,12 +364,18 @@ def _query_implies(conjuncts: list, partial: Mapping) -> bool:
 
 
 class _Scan:
-    """A planned scan of one index: per-field constraints resolved at run time."""
+    """A planned scan of one index.
+
+    ``constraints[i]`` lists, for index field ``i``, the interval lists of the
+    predicates on it ([] when unconstrained). They are resolved into bounds
+    (:meth:`ranges`) against the index's current multikey state, so a plan
+    stays a superset even if the index became multikey after planning.
+    """
 
     def __init__(self, index: Index, constraints: list) -> None:
         self.index = index
-        # constraints[i]: list of interval lists (one per predicate) or [] (none).
         self.constraints = constraints
+        self._cache: tuple | None = None
 
     def field_intervals(self) -> list[list | None]:
         """Per field: the intervals to scan (value order) or None (unconstrained)."""
@@ -390,14 +396,22 @@ class _Scan:
                 result.append(merged)
         return result
 
-    def ranges(self) -> tuple[list, list]:
-        """``(probes, per-field index-order intervals)``; probes are (low, high) bisect keys."""
+    def ranges(self) -> tuple[list | None, list, list]:
+        """``(keys, probes, per-field intervals)`` of the scan, in index order.
+
+        ``keys`` lists full index keys when every field is pinned to points
+        (answered from the index's hash buckets), else None; ``probes`` are
+        ``(low, high)`` bisection bounds over the SortedList entries
+        (``key + (rid,)``): a point prefix, then one field's intervals.
+        """
+        state = tuple(map(bool, self.index.multikey_paths))
+        if self._cache is not None and self._cache[0] == state:
+            return self._cache[1]
         fields = self.index.fields
         per_field = [
             _to_index_order(iv, desc) if iv is not None else None
             for iv, (_, desc) in zip(self.field_intervals(), fields)
         ]
-        # Point prefix, then at most one interval field.
         prefix: list = []
         combos = 1
         j = 0
@@ -407,24 +421,63 @@ class _Scan:
             combos *= len(per_field[j])
             prefix.append([lo[0] for lo, _ in per_field[j]])
             j += 1
-        tail = per_field[j] if j < len(per_field) and per_field[j] is not None else None
-        if tail is not None and combos * len(tail) > _MAX_COMBINATIONS:
-            tail = None
+        keys = None
         probes = []
-        for points in itertools.product(*prefix):
-            if tail is None:
-                probes.append(((points,), (points + (TOP,),)))
-                continue
-            for lo, hi in tail:
-                low = (points + (lo[0],),) if lo[1] else (points + (lo[0], TOP),)
-                high = (points + (hi[0], TOP),) if hi[1] else (points + (hi[0],),)
-                probes.append((low, high))
-        return probes, per_field
+        if j == len(per_field):
+            keys = list(itertools.product(*prefix))
+        else:
+            tail = per_field[j]
+            if tail is not None and combos * len(tail) > _MAX_COMBINATIONS:
+                tail = None
+            for points in itertools.product(*prefix):
+                if tail is None:
+                    probes.append((points, points + (TOP,)))
+                    continue
+                for lo, hi in tail:
+                    low = points + (lo[0],) if lo[1] else points + (lo[0], TOP)
+                    high = points + (hi[0], TOP) if hi[1] else points + (hi[0],)
+                    probes.append((low, high))
+        result = (keys, probes, per_field)
+        self._cache = (state, result)
+        return result
 
     def estimate(self) -> int:
-        entries = self.index.entries
-        probes, _ = self.ranges()
+        """Entries inside the bounds: O(1) per point key, O(log n) per interval."""
+        keys, probes, _ = self.ranges()
+        index = self.index
+        if keys is not None:
+            return sum(index.count(k) for k in keys)
+        entries = index.entries
         return sum(max(0, entries.bisect_left(hi) - entries.bisect_left(lo)) for lo, hi in probes)
+
+    def record_ids(self, backward: bool) -> Iterator[int]:
+        """The scan's record ids in index order (reversed when ``backward``)."""
+        index = self.index
+        keys, probes, _ = self.ranges()
+        seen: set | None = set() if index.multikey else None
+        if keys is not None:
+            for key in (reversed(keys) if backward else keys):
+                rids = index.lookup(key)
+                for rid in (reversed(rids) if backward else rids):
+                    if seen is not None:
+                        if rid in seen:
+                            continue
+                        seen.add(rid)
+                    yield rid
+            return
+        entries = index.entries
+        for lo, hi in (reversed(probes) if backward else probes):
+            start = entries.bisect_left(lo)
+            stop = entries.bisect_left(hi)
+            if start >= stop:
+                continue
+            for entry in entries.islice(start, stop, reverse=backward):
+                rid = entry[-1]
+                if seen is not None:
+                    if rid in seen:
+                        continue
+                    seen.add(rid)
+                yield rid
 
     def single_point_prefix(self) -> int:
         """How many leading fields are pinned to exactly one point."""
@@ -468,33 +521,12 @@ class Plan:
     def candidates(self, records: Mapping | None = None) -> Iterator[int]:
         """Record ids to examine, in order (a superset of the matches). Lazy."""
         if self.stage == "IDHACK":
-            rid = self.index.unique_map.get(self._id_key)
-            return iter(() if rid is None else (rid,))
+            return iter(self.index.lookup(self._id_key))
         if self.stage == "COLLSCAN":
             if records is None:
                 records = self._index_set._records()
             return iter(records) if self.direction > 0 else reversed(records)
-        return self._index_scan()
-
-    def _index_scan(self) -> Iterator[int]:
-        index = self.index
-        entries = index.entries
-        probes, _ = self._scan.ranges()
-        backward = self.direction < 0
-        if backward:
-            probes = probes[::-1]
-        seen: set | None = set() if index.multikey else None
-        for lo, hi in probes:
-            start = entries.bisect_left(lo)
-            stop = entries.bisect_left(hi)
-            if start >= stop:
-                continue
-            for _, rid in entries.islice(start, stop, reverse=backward):
-                if seen is not None:
-                    if rid in seen:
-                        continue
-                    seen.add(rid)
-                yield rid
+        return self._scan.record_ids(self.direction < 0)
 
     @property
     def record_ids(self) -> list[int]:
@@ -534,7 +566,7 @@ class Plan:
     def _ixscan_stage(self) -> dict:
         index = self.index
         spec = index.spec
-        _, per_field = self._scan.ranges()
+        _, _, per_field = self._scan.ranges()
         bounds = {}
         for (field, _), (_, desc), iv in zip(spec.key, index.fields, per_field):
             intervals = iv if iv is not None else [_to_index_order([_FULL], desc)[0]]
@@ -606,11 +638,16 @@ def _normalize_sort(sort: Any) -> list | None:
 
 
 def _is_simple_collation(collation: Any) -> bool:
+    """Whether ``collation`` (None, a spec, pymongo's or our Collation) is binary."""
     if collation is None:
         return True
-    if hasattr(collation, "document"):
+    if hasattr(collation, "string_key"):  # an already parsed collation.Collation
+        return False
+    if hasattr(collation, "document"):  # pymongo.collation.Collation
         collation = collation.document
-    return isinstance(collation, Mapping) and dict(collation) == {"locale": "simple"}
+    from .collation import parse_collation
+
+    return parse_collation(collation) is None
 
 
 def _constraints_for(index: Index, conjuncts: list, simple_collation: bool) -> list:
@@ -729,7 +766,7 @@ def plan(index_set: Any, filter_spec: Mapping, *, sort: Any = None, hint: Any = 
     if id_key is not None:
         return make("IDHACK", index=index_set.id_index, id_key=id_key, provides_sort=True)
 
-    best = None
+    usable = []  # (index, scan, constrained field count, provides sort)
     for index in index_set:
         spec = index.spec
         if spec.hidden:
@@ -744,10 +781,8 @@ def plan(index_set: Any, filter_spec: Mapping, *, sort: Any = None, hint: Any = 
             intervals = [iv for iv in scan.field_intervals() if iv is not None]
             if all(_contains_key(iv, NULL_KEY) or _contains_key(iv, UNDEFINED_KEY) for iv in intervals):
                 continue
-        direction = _sort_direction(index, scan, sort_pairs, simple)
-        score = (scan.estimate(), -sum(1 for c in constraints if c), 0 if direction else 1)
-        if best is None or score < best[0]:
-            best = (score, index, scan)
+        sorted_ = bool(_sort_direction(index, scan, sort_pairs, simple))
+        usable.append((index, scan, sum(1 for c in constraints if c), sorted_))
 
     sort_index = None
     if sort_pairs:
@@ -760,14 +795,17 @@ def plan(index_set: Any, filter_spec: Mapping, *, sort: Any = None, hint: Any = 
                 sort_index = (index, scan)
                 break
 
-    if best is not None:
-        (estimate, _, unsorted), index, scan = best
-        if unsorted and sort_index is not None and limit:
-            # A sorted full scan stops after ~limit / selectivity entries.
-            total = max(1, len(index_set.id_index))
-            if estimate and abs(limit) * total / estimate < estimate:
-                return index_plan(*sort_index)
-        return index_plan(index, scan)
-    if sort_index is not None:
-        return index_plan(*sort_index)
-    return make("COLLSCAN")
+    if not usable:
+        return index_plan(*sort_index) if sort_index is not None else make("COLLSCAN")
+    if len(usable) == 1 and (usable[0][3] or sort_index is None or not limit):
+        return index_plan(usable[0][0], usable[0][1])  # nothing to compare: skip the estimate
+    # Fewest entries in bounds wins; then more constrained fields; then sorted.
+    scored = [((scan.estimate(), -fields, not sorted_), n, index, scan)
+              for n, (index, scan, fields, sorted_) in enumerate(usable)]
+    (estimate, _, unsorted), _, index, scan = min(scored, key=lambda s: (s[0], s[1]))
+    if unsorted and sort_index is not None and limit:
+        # A sorted full scan stops after about limit / selectivity entries.
+        total = max(1, len(index_set.id_index))
+        if estimate and abs(limit) * total / estimate < estimate:
+            return index_plan(*sort_index)
+    return index_plan(index, scan)
