@@ -145,3 +145,19 @@ def test_one_bulk_write_per_collection(conn, monkeypatch):
 def test_bulk_needs_inserted_instances(conn):
     with pytest.raises(DongoCollectionError, match="insert"):
         Person.bulk().update_one(Person({"name": "x"}), age=1)
+
+
+@BULK_XFAIL
+def test_bulk_seeded_with_write_models(conn):
+    p = Person.new(name="joe")
+    bulk = Person.bulk([UpdateOne({"_id": p.id}, {"$set": {"seeded": True}})])
+    assert len(bulk) == 1
+    bulk.save()
+    assert stored(p) == {"name": "joe", "seeded": True}
+
+
+def test_take_refuses_other_things(conn):
+    from dongo import DongoError
+
+    with pytest.raises(DongoError):
+        Person.bulk().take("nope")

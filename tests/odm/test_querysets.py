@@ -181,3 +181,25 @@ def test_dict_equality_is_literal(conn):
     MusicArtist.new(name="a", meta={"$gt": 1})
     MusicArtist.new(name="b", meta=5)
     assert names(MusicArtist.filter(meta={"$gt": 1})) == ["a"]
+
+
+def test_iter_maps_options_to_find(conn, monkeypatch):
+    seen = []
+    coll_type = type(Person.get_collection())
+    real = coll_type.find
+
+    def recording(self, *args, **kwargs):
+        seen.append((args, kwargs))
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(coll_type, "find", recording)
+    Person.filter(age__gt=1).order_by("name")[2:5].list(timeout=False, projection={"name": 1})
+    assert seen == [
+        (
+            ({"age": {"$gt": 1}},),
+            {"sort": [("name", 1)], "skip": 2, "limit": 3, "no_cursor_timeout": True, "projection": {"name": 1}},
+        )
+    ]
+    seen.clear()
+    list(Person.filter().iter(sort="-age", limit=10))
+    assert seen == [(({},), {"sort": [("age", -1)], "limit": 10})]
