@@ -105,7 +105,20 @@ class Unsupported:
 # raise NotImplementedError (strict xfail); everything else must pass.
 # Keep this short and honest: an entry is a product decision, not a way to
 # hide a bug.
-EXPECTED_UNSUPPORTED: tuple[Unsupported, ...] = ()
+EXPECTED_UNSUPPORTED: tuple[Unsupported, ...] = (
+    Unsupported(
+        feature="$listLocalSessions stage",
+        reason="an in-process engine keeps no server sessions to list",
+        case_ids=("db-aggregate::Aggregate with $listLocalSessions*",)),
+    Unsupported(
+        feature="views (create_collection(viewOn=...))",
+        reason="read-only views are not implemented by the memory engine",
+        case_ids=("estimatedDocumentCount::estimatedDocumentCount works correctly on views",)),
+    Unsupported(
+        feature="collMod command",
+        reason="collection options (here: a validator) cannot be changed after creation",
+        case_ids=("findOneAndUpdate-errorResponse::findOneAndUpdate document validation errInfo is accessible",)),
+)
 
 
 class RunnerError(Exception):
