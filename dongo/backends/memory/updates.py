@@ -1755,20 +1755,22 @@ class _ModifierUpdater(Updater):
 
 
 class _ReplacementUpdater(Updater):
-    __slots__ = ("_value", "_has_id")
+    __slots__ = ("_raw", "_replacement", "_has_id")
 
     def __init__(self, spec: Any) -> None:
         super().__init__(spec)
         self.is_replacement = True
-        self._value = _Value(dict(spec))
+        # Encoded as a top-level document, so a DBRef-shaped replacement
+        # ({$ref, $id, ...}) stays a document when decoded.
+        self._raw = bson.encode(spec, codec_options=_CODEC)
+        self._replacement = bson.decode(self._raw, codec_options=_CODEC)
         self._has_id = "_id" in spec
 
     def apply(self, doc: dict, *, position: int | None = None, is_insert: bool = False) -> bool:
-        replacement = self._value.value
-        if not is_insert and _identical(doc, replacement):
+        if not is_insert and _identical(doc, self._replacement):
             return False
         original_id = doc.get("_id", MISSING)
-        new = self._value.get()
+        new = bson.decode(self._raw, codec_options=_CODEC)
         # Zero timestamps become the current time (except in _id).
         for name, value in new.items():
             if type(value) is Timestamp and value.time == 0 and value.inc == 0 and name != "_id":
