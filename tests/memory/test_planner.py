@@ -321,7 +321,7 @@ def random_doc(rng: random.Random, _id: int) -> dict:
     return doc
 
 
-PATHS = ["a", "b", "c", "a.x", "b.y", "_id"]
+PATHS = ["a", "b", "c", "a.x", "b.y", "_id", "a.0", "c.1.x"]
 
 
 def random_conjunct(rng: random.Random) -> dict:
@@ -409,6 +409,7 @@ INDEX_LAYOUTS = [
     [ix([("a", -1), ("b", 1)]), ix([("c", 1), ("a", 1)])],
     [ix("a.x"), ix([("b.y", 1), ("c", -1)]), ix("c", sparse=True)],
     [ix([("a", 1), ("b", -1), ("c", 1)]), ix([("b", "hashed")])],
+    [ix("a.0"), ix([("c.1.x", -1)]), ix([("a.x", 1), ("a.y", 1)])],
 ]
 
 
@@ -453,6 +454,17 @@ def test_candidates_are_a_superset_of_the_matches(seed, layout):
             assert len(candidates) == len(set(candidates)), (spec, hint)
             missing = expected - set(candidates)
             assert not missing, (spec, hint, plan.explain(), [owner.records[r][0] for r in missing])
+
+
+def test_plan_made_before_an_index_turns_multikey_stays_a_superset():
+    docs = [{"_id": 1, "t": 5}, {"_id": 2, "t": 2}]
+    owner, indexes = make(docs, ix("t"))
+    plan = indexes.plan({"t": {"$gt": 4, "$lt": 3}})  # empty intersection while not multikey
+    assert plan.record_ids == [] and indexes.plan({"t": {"$gt": 4, "$lt": 3}}).record_ids == []
+    plan = indexes.plan({"t": {"$gt": 4, "$lt": 3}})
+    indexes.add(3, {"_id": 3, "t": [1, 9]})
+    owner.records[3] = ({"_id": 3, "t": [1, 9]}, b"")
+    assert list(plan.candidates()) == [1, 3]  # now the (4, inf] bounds alone: t=5 and t=[1, 9]
 
 
 @pytest.mark.parametrize("seed", range(3))
