@@ -116,6 +116,8 @@ class CollectionContext(PipelineContext):
                     continue
                 rid, rec = existing
                 current = bson.decode(rec[1], ns.store_options)
+                if when_matched == "fail":
+                    raise _merge_duplicate(ns, on, values)
                 new = merge_matched_document(current, doc, when_matched, let, self)
                 if new is None:
                     continue
@@ -125,6 +127,19 @@ class CollectionContext(PipelineContext):
                 new = {"_id": current["_id"], **{k: v for k, v in new.items() if k != "_id"}}
                 raw = _encode(new, ns)
                 ns.replace(rid, bson.decode(raw, ns.store_options), raw)
+
+
+def _merge_duplicate(ns: Namespace, on: tuple, values: dict) -> ServerError:
+    """What ``whenMatched: "fail"`` reports: the duplicate key on the ``on`` index."""
+    from .indexes import format_value
+
+    index = "_id_" if on == ("_id",) else next(
+        d["name"] for d in ns.index_documents() if d.get("unique") and set(d["key"]) == set(on))
+    shown = ", ".join(f"{k}: {format_value(v)}" for k, v in values.items())
+    return ServerError(11000, "$merge failed due to a DuplicateKey error :: caused by :: E11000 "
+                              f"duplicate key error collection: {ns.full_name} index: {index} "
+                              f"dup key: {{ {shown} }}",
+                       keyPattern={k: 1 for k in on}, keyValue=dict(values))
 
 
 def _same(a: Any, b: Any) -> bool:
@@ -208,6 +223,15 @@ def _cursor(coll: Any, pipeline: list, results: Iterator[dict]) -> Any:
     return MemoryCommandCursor(coll, itertools.chain(first, decoded))
 
 
+def _check_read_concern(coll: Any, pipeline: list) -> None:
+    last = pipeline[-1] if pipeline else None
+    if coll.read_concern.level == "linearizable" and isinstance(last, dict):
+        for stage in ("$out", "$merge"):
+            if stage in last:
+                raise ServerError(72, f"{stage} cannot be used with a 'linearizable' read "
+                                      "concern level")
+
+
 def run_collection_pipeline(coll: Any, pipeline: Any, *, let: Any = None, **kwargs: Any) -> Any:
     """``Collection.aggregate``: a command cursor over the pipeline's results."""
     common.validate_list("pipeline", pipeline)
@@ -216,6 +240,7 @@ def run_collection_pipeline(coll: Any, pipeline: Any, *, let: Any = None, **kwar
     collation, hint = _parse_options(kwargs)
     try:
         normalized = coll._normalize(pipeline)
+        _check_read_concern(coll, normalized)
         context = CollectionContext(coll.database, collation=parse_collation(collation),
                                     variables=coll._let_values(let))
         results = run_pipeline(normalized, _source(coll, normalized, hint), context=context)
