@@ -308,12 +308,21 @@ class DongoCollection:
 
     def inc(self, field: str, amt: Union[int, float] = 1) -> Any:
         """``$inc`` a field (created at ``amt`` if absent): ``person.inc('money', amt=100)``."""
-        path = ".".join(_split(field.replace("__", ".")))
-        result = None
-        if "_id" in self._data:
-            result = self._write({"$inc": {path: amt}})
-        current = self.get(path, 0)
-        self._apply_set({path: current + amt})
+        parts = _split(field.replace("__", "."))
+        path = ".".join(parts)
+        current = _get_path(self._data, parts)
+        if "_id" not in self._data:
+            self._apply_set({path: (0 if current is _MISSING else current) + amt})
+            return None
+        result = self._write({"$inc": {path: amt}})
+        if current is _MISSING:
+            # Not loaded here (a projection, or a field another process added):
+            # the database knows the value it started from, so read the outcome.
+            stored = type(self).get_collection().find_one(self._filter_self(), {parts[0]: 1})
+            value = _get_path(stored or {}, parts)
+            self._apply_set({path: amt if value is _MISSING else value})
+        else:
+            self._apply_set({path: current + amt})
         return result
 
     def insert(self, use_uuid: Optional[bool] = None, **kwargs: Any) -> ObjectId:

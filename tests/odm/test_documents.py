@@ -108,6 +108,16 @@ def test_failed_set_leaves_memory_unchanged(conn):
     assert stored(p) == p.to_dict()
 
 
+def test_inc_on_a_field_not_loaded_reads_the_stored_outcome(conn):
+    p = Person.new(name="joe", money=5, nested={"n": 1})
+    partial = Person.filter(name="joe").first(projection={"name": 1})
+    assert "money" not in partial
+    partial.inc("money", amt=10)
+    partial.inc("nested__n")
+    assert partial["money"] == 15 and partial["nested"] == {"n": 2}
+    assert stored(p)["money"] == 15
+
+
 def test_failed_inc_leaves_memory_unchanged(conn):
     p = Person.new(name="joe")
     with pytest.raises(Exception):
