@@ -1,0 +1,127 @@
+"""$setWindowFields: the cakeSales examples of MongoDB's stage reference page."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from dongo.backends.memory.aggregate import run_pipeline
+from dongo.backends.memory.errors import ServerError
+
+D = dt.datetime
+
+CAKE_SALES = [
+    {"_id": 0, "type": "chocolate", "orderDate": D(2020, 5, 18, 14, 10, 30), "state": "CA", "price": 13,
+     "quantity": 120},
+    {"_id": 1, "type": "chocolate", "orderDate": D(2021, 3, 20, 11, 30, 5), "state": "WA", "price": 14,
+     "quantity": 140},
+    {"_id": 2, "type": "vanilla", "orderDate": D(2021, 1, 11, 6, 31, 15), "state": "CA", "price": 12,
+     "quantity": 145},
+    {"_id": 3, "type": "vanilla", "orderDate": D(2020, 2, 8, 13, 13, 23), "state": "WA", "price": 13,
+     "quantity": 104},
+    {"_id": 4, "type": "strawberry", "orderDate": D(2019, 5, 18, 16, 9, 1), "state": "CA", "price": 41,
+     "quantity": 162},
+    {"_id": 5, "type": "strawberry", "orderDate": D(2019, 1, 8, 6, 12, 3), "state": "WA", "price": 43,
+     "quantity": 134},
+]
+
+
+def window(output, partition_by="$state", sort_by=None, docs=CAKE_SALES):
+    spec = {"output": output}
+    if partition_by is not None:
+        spec["partitionBy"] = partition_by
+    if sort_by is not None:
+        spec["sortBy"] = sort_by
+    return list(run_pipeline([{"$setWindowFields": spec}], [dict(d) for d in docs]))
+
+
+def column(result, field):
+    return [(d["_id"], d[field]) for d in result]
+
+
+def test_cumulative_quantity_per_state():
+    result = window({"cumulativeQuantityForState": {"$sum": "$quantity",
+                                                    "window": {"documents": ["unbounded", "current"]}}},
+                    sort_by={"orderDate": 1})
+    assert column(result, "cumulativeQuantityForState") == [(4, 162), (0, 282), (2, 427), (5, 134), (3, 238),
+                                                            (1, 378)]
+    assert result[0] == {**CAKE_SALES[4], "cumulativeQuantityForState": 162}
+
+
+def test_cumulative_quantity_per_year():
+    result = window({"cumulativeQuantityForYear": {"$sum": "$quantity",
+                                                   "window": {"documents": ["unbounded", "current"]}}},
+                    partition_by={"$year": "$orderDate"}, sort_by={"orderDate": 1})
+    assert column(result, "cumulativeQuantityForYear") == [(5, 134), (4, 296), (3, 104), (0, 224), (2, 145),
+                                                           (1, 285)]
+
+
+def test_moving_average_per_year():
+    result = window({"averageQuantity": {"$avg": "$quantity", "window": {"documents": [-1, 0]}}},
+                    partition_by={"$year": "$orderDate"}, sort_by={"orderDate": 1})
+    assert column(result, "averageQuantity") == [(5, 134.0), (4, 148.0), (3, 104.0), (0, 112.0), (2, 145.0),
+                                                 (1, 142.5)]
+
+
+def test_whole_partition_and_multiple_outputs():
+    result = window({"cumulativeQuantityForYear": {"$sum": "$quantity",
+                                                   "window": {"documents": ["unbounded", "current"]}},
+                     "maximumQuantityForYear": {"$max": "$quantity",
+                                                "window": {"documents": ["unbounded", "unbounded"]}}},
+                    partition_by={"$year": "$orderDate"}, sort_by={"orderDate": 1})
+    assert column(result, "maximumQuantityForYear") == [(5, 162), (4, 162), (3, 120), (0, 120), (2, 145),
+                                                        (1, 145)]
+
+
+def test_range_window():
+    result = window({"quantityFromSimilarOrders": {"$sum": "$quantity", "window": {"range": [-10, 10]}}},
+                    sort_by={"price": 1})
+    assert column(result, "quantityFromSimilarOrders") == [(2, 265), (0, 265), (4, 162), (3, 244), (1, 244),
+                                                           (5, 134)]
+
+
+def test_time_range_window_with_unit():
+    # Months are not a valid range unit; weeks are.
+    with pytest.raises(ServerError):
+        window({"x": {"$push": "$orderDate", "window": {"range": ["unbounded", 10], "unit": "month"}}},
+               sort_by={"orderDate": 1})
+    result = window({"x": {"$push": "$_id", "window": {"range": [-60, 0], "unit": "week"}}},
+                    partition_by=None, sort_by={"orderDate": 1})
+    # Sorted by date: 5 (2019-01), 4 (2019-05), 3 (2020-02), 0 (2020-05), 2 (2021-01), 1 (2021-03).
+    # 60 weeks = 420 days back from each order date.
+    assert column(result, "x") == [(5, [5]), (4, [5, 4]), (3, [5, 4, 3]), (0, [4, 3, 0]), (2, [3, 0, 2]),
+                                   (1, [3, 0, 2, 1])]
+
+
+def test_rank_dense_rank_and_document_number():
+    docs = [{"_id": i, "q": q} for i, q in enumerate([5, 3, 5, 1])]
+    result = window({"r": {"$rank": {}}, "d": {"$denseRank": {}}, "n": {"$documentNumber": {}}},
+                    partition_by=None, sort_by={"q": -1}, docs=docs)
+    assert [(d["_id"], d["r"], d["d"], d["n"]) for d in result] == [(0, 1, 1, 1), (2, 1, 1, 2), (1, 3, 2, 3),
+                                                                   (3, 4, 3, 4)]
+
+
+def test_shift_locf_and_exp_moving_average():
+    docs = [{"_id": i, "v": v} for i, v in enumerate([10, None, 30, 40])]
+    result = window({"prev": {"$shift": {"output": "$v", "by": -1, "default": "none"}},
+                     "filled": {"$locf": "$v"},
+                     "ema": {"$expMovingAvg": {"input": "$v", "alpha": 0.5}}},
+                    partition_by=None, sort_by={"_id": 1}, docs=docs)
+    assert column(result, "prev") == [(0, "none"), (1, 10), (2, None), (3, 30)]
+    assert column(result, "filled") == [(0, 10), (1, 10), (2, 30), (3, 40)]
+    assert column(result, "ema") == [(0, 10.0), (1, 10.0), (2, 20.0), (3, 30.0)]
+
+
+def test_window_errors():
+    def code(output, **kw):
+        with pytest.raises(ServerError) as info:
+            window(output, **kw)
+        return info.value.code
+
+    assert code({"x": {"$summ": "$quantity"}}) == 9
+    assert code({"x": {"$sum": "$quantity", "window": {"documents": [-1, 0]}}}) == 5339901
+    assert code({"x": {"$rank": {}}}) == 5371602
+    with pytest.raises(ServerError) as info:
+        list(run_pipeline([{"$setWindowFields": {"sortBy": {"a": 1}}}], []))
+    assert info.value.code == 40414
