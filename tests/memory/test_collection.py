@@ -1,0 +1,435 @@
+"""MemoryCollection: storage fidelity, writes, reads, findAndModify, errors."""
+
+import datetime
+
+import pytest
+from bson import Int64, ObjectId
+from bson.codec_options import CodecOptions
+from bson.errors import InvalidDocument
+from bson.son import SON
+from pymongo import ReturnDocument
+from pymongo.errors import (
+    DocumentTooLarge,
+    DuplicateKeyError,
+    InvalidName,
+    OperationFailure,
+    WriteError,
+)
+from pymongo.results import DeleteResult, InsertOneResult, UpdateResult
+from pymongo.write_concern import WriteConcern
+
+from dongo.backends.memory import MemoryClient
+
+
+@pytest.fixture
+def coll():
+    return MemoryClient()["db"]["c"]
+
+
+# -- storage fidelity -------------------------------------------------------------
+
+
+def test_insert_one_sets_id_on_callers_document(coll):
+    doc = {"a": 1}
+    result = coll.insert_one(doc)
+    assert isinstance(result, InsertOneResult)
+    assert isinstance(doc["_id"], ObjectId)
+    assert result.inserted_id == doc["_id"]
+    assert coll.find_one() == {"_id": doc["_id"], "a": 1}
+
+
+def test_id_is_stored_first_and_field_order_is_kept(coll):
+    coll.insert_one({"z": 1, "a": 2, "_id": 7, "m": {"y": 1, "b": 2}})
+    assert list(coll.find_one()) == ["_id", "z", "a", "m"]
+    assert list(coll.find_one()["m"]) == ["y", "b"]
+
+
+def test_datetimes_are_truncated_to_milliseconds(coll):
+    coll.insert_one({"_id": 1, "t": datetime.datetime(2020, 1, 2, 3, 4, 5, 123456)})
+    assert coll.find_one()["t"] == datetime.datetime(2020, 1, 2, 3, 4, 5, 123000)
+
+
+def test_tuples_become_lists(coll):
+    coll.insert_one({"_id": 1, "t": (1, (2, 3))})
+    assert coll.find_one()["t"] == [1, [2, 3]]
+
+
+def test_callers_cannot_mutate_the_store(coll):
+    doc = {"_id": 1, "tags": ["a"], "sub": {"x": 1}}
+    coll.insert_one(doc)
+    doc["tags"].append("b")
+    doc["sub"]["x"] = 2
+    found = coll.find_one()
+    found["tags"].append("c")
+    found["sub"]["x"] = 3
+    assert coll.find_one() == {"_id": 1, "tags": ["a"], "sub": {"x": 1}}
+
+
+def test_unencodable_values_raise_invalid_document(coll):
+    with pytest.raises(InvalidDocument):
+        coll.insert_one({"s": {1, 2}})
+    assert coll.count_documents({}) == 0
+
+
+def test_documents_over_16_mib_raise_document_too_large(coll):
+    with pytest.raises(DocumentTooLarge):
+        coll.insert_one({"big": "x" * (16 * 1024 * 1024)})
+
+
+def test_large_ints_round_trip_as_int64(coll):
+    coll.insert_one({"_id": 1, "n": 2 ** 40, "m": 5})
+    doc = coll.find_one()
+    assert isinstance(doc["n"], Int64) and doc["n"] == 2 ** 40
+    assert type(doc["m"]) is int
+
+
+@pytest.mark.parametrize("bad_id, code, message", [
+    ([1, 2], 53, "The '_id' value cannot be of type array"),
+    ({"$a": 1}, 52, "_id fields may not contain '$'-prefixed fields: $a is not valid for "
+                    "storage."),
+])
+def test_invalid_ids_are_rejected(coll, bad_id, code, message):
+    with pytest.raises(WriteError) as info:
+        coll.insert_one({"_id": bad_id})
+    assert info.value.code == code
+    assert info.value.details["errmsg"] == message
+    assert coll.count_documents({}) == 0
+
+
+def test_dotted_and_dollar_fields_outside_id_are_stored(coll):
+    coll.insert_one({"_id": 1, "a.b": 1, "$c": 2, "d": {"$e": 3}})
+    assert coll.find_one() == {"_id": 1, "a.b": 1, "$c": 2, "d": {"$e": 3}}
+
+
+def test_codec_options_apply_to_reads(coll):
+    aware = coll.with_options(codec_options=CodecOptions(tz_aware=True, document_class=SON))
+    coll.insert_one({"_id": 1, "t": datetime.datetime(2020, 1, 1)})
+    doc = aware.find_one()
+    assert isinstance(doc, SON)
+    assert doc["t"] == datetime.datetime(2020, 1, 1, tzinfo=datetime.timezone.utc)
+    assert aware.find_one({"t": datetime.datetime(2020, 1, 1)})["_id"] == 1
+
+
+# -- inserts and duplicate keys ---------------------------------------------------
+
+
+def test_duplicate_id_raises_duplicate_key_error(coll):
+    coll.insert_one({"_id": 1})
+    with pytest.raises(DuplicateKeyError) as info:
+        coll.insert_one({"_id": 1.0})
+    assert info.value.code == 11000
+    assert info.value.details == {
+        "index": 0, "code": 11000, "keyPattern": {"_id": 1}, "keyValue": {"_id": 1.0},
+        "errmsg": "E11000 duplicate key error collection: db.c index: _id_ dup key: "
+                  "{ _id: 1.0 }"}
+
+
+def test_unique_secondary_index(coll):
+    coll.create_index("email", unique=True)
+    coll.insert_one({"_id": 1, "email": "a@x"})
+    with pytest.raises(DuplicateKeyError) as info:
+        coll.insert_one({"_id": 2, "email": "a@x"})
+    assert info.value.details["keyPattern"] == {"email": 1}
+    assert info.value.details["keyValue"] == {"email": "a@x"}
+    coll.update_one({"_id": 1}, {"$set": {"email": "b@x"}})
+    with pytest.raises(DuplicateKeyError):
+        coll.insert_one({"_id": 3, "email": "b@x"})
+    coll.insert_one({"_id": 3, "email": "a@x"})  # the old key was released
+    with pytest.raises(DuplicateKeyError):
+        coll.replace_one({"_id": 3}, {"email": "b@x"})
+    assert coll.find_one({"_id": 3}) == {"_id": 3, "email": "a@x"}
+
+
+def test_unacknowledged_writes(coll):
+    w0 = coll.with_options(write_concern=WriteConcern(w=0))
+    result = w0.insert_one({"_id": 1})
+    assert result.acknowledged is False
+    assert coll.count_documents({}) == 1
+
+
+# -- updates --------------------------------------------------------------------
+
+
+def test_update_one_result(coll):
+    coll.insert_many([{"_id": 1, "x": 1}, {"_id": 2, "x": 1}])
+    result = coll.update_one({"x": 1}, {"$inc": {"x": 1}})
+    assert isinstance(result, UpdateResult)
+    assert (result.matched_count, result.modified_count, result.upserted_id) == (1, 1, None)
+    assert result.raw_result == {"n": 1, "nModified": 1, "ok": 1.0, "updatedExisting": True}
+    assert [d["x"] for d in coll.find()] == [2, 1]
+
+
+def test_update_many_and_noop(coll):
+    coll.insert_many([{"_id": i, "x": i % 2} for i in range(5)])
+    result = coll.update_many({"x": 0}, {"$set": {"x": 0}})
+    assert (result.matched_count, result.modified_count) == (3, 0)
+    result = coll.update_many({"x": 0}, {"$set": {"y": True}})
+    assert (result.matched_count, result.modified_count) == (3, 3)
+    result = coll.update_many({"nope": 1}, {"$set": {"y": True}})
+    assert (result.matched_count, result.modified_count) == (0, 0)
+    assert result.raw_result == {"n": 0, "nModified": 0, "ok": 1.0, "updatedExisting": False}
+
+
+def test_upsert_seeds_from_filter_equalities(coll):
+    result = coll.update_one({"a": 1, "b.c": "x", "n": {"$gt": 3}}, {"$set": {"d": 1}},
+                             upsert=True)
+    assert result.matched_count == 0 and result.modified_count == 0
+    assert isinstance(result.upserted_id, ObjectId)
+    assert result.raw_result == {"n": 1, "nModified": 0, "upserted": result.upserted_id,
+                                 "ok": 1.0, "updatedExisting": False}
+    assert coll.find_one() == {"_id": result.upserted_id, "a": 1, "b": {"c": "x"}, "d": 1}
+
+
+def test_replace_one_upsert_takes_id_from_filter(coll):
+    result = coll.replace_one({"_id": 7}, {"x": 1}, upsert=True)
+    assert result.upserted_id == 7
+    assert coll.find_one() == {"_id": 7, "x": 1}
+    result = coll.replace_one({"_id": 7}, {"y": 2})
+    assert (result.matched_count, result.modified_count) == (1, 1)
+    assert coll.find_one() == {"_id": 7, "y": 2}
+
+
+def test_positional_operator_uses_the_matched_element(coll):
+    coll.insert_one({"_id": 1, "grades": [80, 85, 90]})
+    coll.update_one({"_id": 1, "grades": 85}, {"$set": {"grades.$": 100}})
+    assert coll.find_one()["grades"] == [80, 100, 90]
+
+
+def test_update_sort_is_rejected_like_a_7_0_server(coll):
+    # updateOne-sort.json / replaceOne-sort.json: "sort" needs MongoDB 8.0.
+    coll.insert_many([{"_id": 1, "n": 5}, {"_id": 2, "n": 9}])
+    for call in (lambda: coll.update_one({}, {"$set": {"top": True}}, sort={"n": -1}),
+                 lambda: coll.replace_one({}, {"top": True}, sort={"n": -1})):
+        with pytest.raises(OperationFailure) as info:
+            call()
+        assert info.value.code == 40415
+        assert info.value.details["errmsg"] == ("BSON field 'update.updates.sort' is an "
+                                                "unknown field.")
+    assert coll.count_documents({"top": True}) == 0
+
+
+def test_changing_id_is_a_write_error_and_changes_nothing(coll):
+    coll.insert_one({"_id": 1, "x": 1})
+    with pytest.raises(WriteError) as info:
+        coll.update_one({"_id": 1}, {"$set": {"_id": 2, "x": 2}})
+    assert info.value.code == 66
+    assert info.value.details["index"] == 0
+    assert coll.find_one() == {"_id": 1, "x": 1}
+
+
+def test_unknown_update_operator_is_a_write_error(coll):
+    coll.insert_one({"_id": 1})
+    with pytest.raises(WriteError) as info:
+        coll.update_one({}, {"$foo": {"x": 1}})
+    assert info.value.code == 9
+    assert "Unknown modifier: $foo" in info.value.details["errmsg"]
+
+
+def test_update_argument_validation(coll):
+    with pytest.raises(ValueError, match="update only works with \\$ operators"):
+        coll.update_one({}, {"x": 1})
+    with pytest.raises(ValueError, match="update cannot be empty"):
+        coll.update_many({}, {})
+    with pytest.raises(ValueError, match="replacement can not include \\$ operators"):
+        coll.replace_one({}, {"$set": {"x": 1}})
+    with pytest.raises(TypeError):
+        coll.update_one([("a", 1)], {"$set": {"x": 1}})
+    with pytest.raises(TypeError):
+        coll.delete_one("x")
+    with pytest.raises(TypeError):
+        coll.insert_one([("a", 1)])
+
+
+def test_pipeline_update(coll):
+    coll.insert_one({"_id": 1, "a": 2, "b": 3})
+    coll.update_one({"_id": 1}, [{"$set": {"sum": {"$add": ["$a", "$b"]}}}])
+    assert coll.find_one() == {"_id": 1, "a": 2, "b": 3, "sum": 5}
+
+
+def test_updated_document_keeps_natural_position(coll):
+    coll.insert_many([{"_id": 1}, {"_id": 2}, {"_id": 3}])
+    coll.update_one({"_id": 1}, {"$set": {"pad": "x" * 1000}})
+    assert [d["_id"] for d in coll.find()] == [1, 2, 3]
+
+
+# -- deletes -----------------------------------------------------------------------
+
+
+def test_delete_one_and_many(coll):
+    coll.insert_many([{"_id": i, "x": i % 2} for i in range(5)])
+    result = coll.delete_one({"x": 1})
+    assert isinstance(result, DeleteResult)
+    assert result.deleted_count == 1 and result.raw_result == {"n": 1, "ok": 1.0}
+    assert [d["_id"] for d in coll.find()] == [0, 2, 3, 4]
+    assert coll.delete_many({"x": 0}).deleted_count == 3
+    assert coll.delete_many({}).deleted_count == 1
+    assert coll.delete_many({}).deleted_count == 0
+
+
+def test_bad_hint_on_delete_is_a_write_error(coll):
+    coll.insert_one({"_id": 1})
+    with pytest.raises(WriteError) as info:
+        coll.delete_one({"_id": 1}, hint="nope_1")
+    assert info.value.code == 2
+    assert coll.count_documents({}) == 1
+
+
+# -- findAndModify ------------------------------------------------------------------
+
+
+def test_find_one_and_update_before_and_after(coll):
+    coll.insert_many([{"_id": 1, "n": 1}, {"_id": 2, "n": 2}])
+    before = coll.find_one_and_update({"n": {"$gte": 1}}, {"$inc": {"n": 10}},
+                                      sort=[("n", -1)])
+    assert before == {"_id": 2, "n": 2}
+    after = coll.find_one_and_update({"_id": 1}, {"$inc": {"n": 10}},
+                                     projection={"_id": 0},
+                                     return_document=ReturnDocument.AFTER)
+    assert after == {"n": 11}
+    assert coll.find_one_and_update({"_id": 9}, {"$set": {"n": 0}}) is None
+
+
+def test_find_one_and_update_upsert(coll):
+    assert coll.find_one_and_update({"_id": 5}, {"$set": {"n": 1}}, upsert=True) is None
+    assert coll.find_one({"_id": 5}) == {"_id": 5, "n": 1}
+    doc = coll.find_one_and_update({"k": "a"}, {"$set": {"n": 2}}, upsert=True,
+                                   return_document=ReturnDocument.AFTER)
+    assert doc["k"] == "a" and doc["n"] == 2 and isinstance(doc["_id"], ObjectId)
+
+
+def test_find_one_and_replace(coll):
+    coll.insert_one({"_id": 1, "a": 1})
+    assert coll.find_one_and_replace({"_id": 1}, {"b": 2}) == {"_id": 1, "a": 1}
+    assert coll.find_one_and_replace({"_id": 1}, {"c": 3}, projection=["c"],
+                                     return_document=ReturnDocument.AFTER) == {"_id": 1, "c": 3}
+
+
+def test_find_one_and_delete(coll):
+    coll.insert_many([{"_id": 1, "n": 3}, {"_id": 2, "n": 1}])
+    assert coll.find_one_and_delete({}, sort=[("n", 1)], projection={"n": 1, "_id": 0}) == {
+        "n": 1}
+    assert [d["_id"] for d in coll.find()] == [1]
+    assert coll.find_one_and_delete({"_id": 42}) is None
+
+
+def test_find_one_and_update_duplicate_key_is_a_command_error(coll):
+    coll.create_index("u", unique=True)
+    coll.insert_many([{"_id": 1, "u": 1}, {"_id": 2, "u": 2}])
+    with pytest.raises(DuplicateKeyError) as info:
+        coll.find_one_and_update({"_id": 2}, {"$set": {"u": 1}})
+    details = info.value.details
+    assert details["ok"] == 0.0 and details["codeName"] == "DuplicateKey"
+    assert details["keyValue"] == {"u": 1}
+
+
+def test_find_one_and_update_argument_errors(coll):
+    with pytest.raises(TypeError):
+        coll.find_one_and_update({}, {"$set": {"a": 1}}, return_document="after")
+    with pytest.raises(ValueError):
+        coll.find_one_and_update({}, {"a": 1})
+    with pytest.raises(ValueError):
+        coll.find_one_and_replace({}, {"$set": {"a": 1}})
+
+
+# -- counts and distinct -----------------------------------------------------------------
+
+
+def test_counts(coll):
+    assert coll.count_documents({}) == 0 and coll.estimated_document_count() == 0
+    coll.insert_many([{"_id": i, "x": i} for i in range(10)])
+    assert coll.count_documents({"x": {"$gte": 3}}) == 7
+    assert coll.count_documents({"x": {"$gte": 3}}, skip=2, limit=4) == 4
+    assert coll.count_documents({"x": {"$gte": 3}}, skip=5) == 2
+    assert coll.estimated_document_count() == 10
+    with pytest.raises(OperationFailure) as info:
+        coll.count_documents({"$bogus": 1})
+    assert info.value.code == 2
+
+
+def test_distinct_fans_out_arrays_and_dedupes_by_bson_equality(coll):
+    coll.insert_many([
+        {"_id": 1, "a": 1, "tags": ["x", "y"], "s": {"k": "p"}},
+        {"_id": 2, "a": 1.0, "tags": ["y", ["z"]], "s": [{"k": "q"}, {"k": "p"}]},
+        {"_id": 3, "a": "1", "tags": "w"},
+        {"_id": 4},
+    ])
+    assert coll.distinct("a") == [1, "1"]
+    assert coll.distinct("tags") == ["w", "x", "y", ["z"]]
+    assert coll.distinct("s.k") == ["p", "q"]
+    assert coll.distinct("tags", {"_id": {"$lt": 2}}) == ["x", "y"]
+    assert coll.distinct("missing") == []
+    with pytest.raises(TypeError):
+        coll.distinct(1)
+
+
+# -- collection level --------------------------------------------------------------
+
+
+def test_names_and_sub_collections():
+    db = MemoryClient()["db"]
+    sub = db.a.b
+    assert (sub.name, sub.full_name) == ("a.b", "db.a.b")
+    assert db["a"]["b"] == sub
+    assert sub.database == db
+    with pytest.raises(InvalidName):
+        db["bad$name"]
+    with pytest.raises(InvalidName):
+        db[""]
+    with pytest.raises(TypeError):
+        db[1]
+
+
+def test_rename(coll):
+    db = coll.database
+    coll.insert_one({"_id": 1})
+    db.other.insert_one({"_id": 2})
+    with pytest.raises(OperationFailure) as info:
+        coll.rename("other")
+    assert info.value.code == 48
+    coll.rename("other", dropTarget=True)
+    assert db.list_collection_names() == ["other"]
+    assert list(db.other.find()) == [{"_id": 1}]
+    with pytest.raises(InvalidName):
+        db.other.rename("$x")
+    with pytest.raises(OperationFailure) as info:
+        db.missing.rename("x")
+    assert info.value.code == 26
+
+
+def test_drop_and_options(coll):
+    coll.insert_one({"_id": 1})
+    assert coll.options() == {}
+    coll.drop()
+    assert coll.database.list_collection_names() == []
+    assert coll.find_one() is None
+    coll.drop()  # dropping a missing collection is fine
+
+
+def test_indexes_api(coll):
+    assert coll.create_index([("a", 1), ("b", -1)]) == "a_1_b_-1"
+    assert coll.create_indexes([]) if False else True
+    info = coll.index_information()
+    assert info["a_1_b_-1"]["key"] == [("a", 1), ("b", -1)]
+    assert [d["name"] for d in coll.list_indexes()] == ["_id_", "a_1_b_-1"]
+    coll.drop_index([("a", 1), ("b", -1)])
+    assert list(coll.index_information()) == ["_id_"]
+    with pytest.raises(OperationFailure) as info:
+        coll.drop_index("nope")
+    assert info.value.code == 27
+    coll.create_index("x")
+    coll.drop_indexes()
+    assert list(coll.index_information()) == ["_id_"]
+
+
+def test_unsupported_features_raise_not_implemented(coll):
+    with pytest.raises(NotImplementedError):
+        coll.watch()
+    with pytest.raises(NotImplementedError):
+        coll.find_raw_batches()
+
+
+def test_collection_is_not_iterable_or_callable(coll):
+    with pytest.raises(TypeError):
+        iter(coll)
+    with pytest.raises(TypeError):
+        coll.no_such_method()

@@ -1,0 +1,220 @@
+"""MemoryClient and MemoryDatabase: registry, commands, options, sessions."""
+
+import datetime
+import uuid
+
+import pytest
+from bson import Binary
+from bson.binary import UuidRepresentation
+from bson.son import SON
+from pymongo.errors import CollectionInvalid, ConfigurationError, InvalidName, OperationFailure
+
+from dongo.backends.memory import MemoryClient
+
+
+@pytest.fixture
+def client():
+    return MemoryClient()
+
+
+def test_each_client_starts_empty(client):
+    client.db.c.insert_one({"_id": 1})
+    assert MemoryClient().list_database_names() == []
+    assert client.list_database_names() == ["db"]
+
+
+def test_client_accepts_pymongo_arguments():
+    with MemoryClient("mongodb://localhost:27017/?retryWrites=true", 27017,
+                      serverSelectionTimeoutMS=10, connect=False) as client:
+        assert client.address == ("localhost", 27017)
+        assert client.is_primary
+        assert client.server_info()["version"] == "7.0.0"
+
+
+def test_codec_options_are_honoured():
+    client = MemoryClient(tz_aware=True, document_class=SON, uuidRepresentation="standard")
+    coll = client.db.c
+    value = uuid.uuid4()
+    coll.insert_one({"_id": 1, "u": value, "t": datetime.datetime(2021, 5, 1, 12)})
+    doc = coll.find_one()
+    assert isinstance(doc, SON)
+    assert doc["u"] == value
+    assert doc["t"] == datetime.datetime(2021, 5, 1, 12, tzinfo=datetime.timezone.utc)
+    assert coll.find_one({"u": value})["_id"] == 1
+    # Without a representation, a native UUID cannot be encoded (pymongo 4 default).
+    with pytest.raises(ValueError):
+        MemoryClient().db.c.insert_one({"u": value})
+    # ... and stored binary subtype 4 reads back as Binary.
+    plain = MemoryClient()
+    plain.db.c.insert_one({"_id": 1, "u": Binary.from_uuid(value)})
+    assert plain.db.c.find_one()["u"] == Binary(value.bytes, 4)
+    standard = client.db.c.with_options(codec_options=client.codec_options.with_options(
+        uuid_representation=UuidRepresentation.STANDARD))
+    assert standard.find_one()["u"] == value
+
+
+def test_database_names_and_attribute_access(client):
+    db = client.shop
+    assert db.name == "shop" and db.client is client
+    assert client["shop"] == db
+    assert client.get_database("shop") == db
+    assert client.get_default_database("shop") == db
+    with pytest.raises(ConfigurationError):
+        client.get_default_database()
+    with pytest.raises(InvalidName):
+        client["a.b"]
+    with pytest.raises(InvalidName):
+        client[""]
+
+
+def test_list_collections_and_filter(client):
+    db = client.db
+    db.b.insert_one({})
+    db.a.insert_one({})
+    db.create_collection("c")
+    assert sorted(db.list_collection_names()) == ["a", "b", "c"]
+    assert db.list_collection_names(filter={"name": {"$regex": "^[ab]$"}}) == ["b", "a"]
+    infos = {i["name"]: i for i in db.list_collections()}
+    assert infos["a"]["type"] == "collection"
+    assert infos["a"]["options"] == {}
+    assert infos["a"]["idIndex"] == {"v": 2, "key": {"_id": 1}, "name": "_id_"}
+    assert client.list_database_names() == ["db"]
+
+
+def test_reads_do_not_create_collections(client):
+    assert client.db.c.find_one() is None
+    assert client.db.c.count_documents({}) == 0
+    assert client.list_database_names() == []
+
+
+def test_create_collection_errors(client):
+    db = client.db
+    db.create_collection("c")
+    with pytest.raises(CollectionInvalid, match="collection c already exists"):
+        db.create_collection("c")
+    with pytest.raises(OperationFailure) as info:
+        db.create_collection("c", check_exists=False)
+    assert info.value.code == 48
+    assert info.value.details["errmsg"] == "Collection db.c already exists."
+    with pytest.raises(NotImplementedError):
+        db.create_collection("capped", capped=True, size=1000)
+
+
+def test_drop_collection_and_database(client):
+    db = client.db
+    db.a.insert_one({})
+    db.b.insert_one({})
+    assert db.drop_collection("a")["ns"] == "db.a"
+    assert db.list_collection_names() == ["b"]
+    assert db.drop_collection("missing") == {"ok": 1.0}
+    client.drop_database("db")
+    assert client.list_database_names() == []
+    db.b.insert_one({"_id": 1})
+    client.drop_database(db)
+    assert db.b.find_one() is None
+
+
+def test_commands(client):
+    db = client.db
+    assert db.command("ping") == {"ok": 1.0}
+    assert db.command("buildInfo")["version"] == "7.0.0"
+    assert db.command({"insert": "c", "documents": [{"_id": 1, "x": 1}, {"_id": 2, "x": 2}]}) \
+        == {"n": 2, "ok": 1.0}
+    reply = db.command({"insert": "c", "documents": [{"_id": 1}, {"_id": 3}],
+                        "ordered": False})
+    assert reply["n"] == 1 and [e["index"] for e in reply["writeErrors"]] == [0]
+    assert reply["writeErrors"][0]["code"] == 11000
+    assert db.command("count", "c") == {"n": 3, "ok": 1.0}
+    assert db.command("count", "c", query={"x": {"$gte": 1}}) == {"n": 2, "ok": 1.0}
+    assert db.command("distinct", "c", key="x") == {"values": [1, 2], "ok": 1.0}
+    reply = db.command({"update": "c", "updates": [
+        {"q": {"_id": 1}, "u": {"$set": {"x": 10}}},
+        {"q": {"_id": 9}, "u": {"$set": {"x": 9}}, "upsert": True}]})
+    assert reply == {"n": 2, "nModified": 1, "upserted": [{"index": 1, "_id": 9}], "ok": 1.0}
+    reply = db.command("find", "c", filter={"x": {"$gt": 5}}, sort={"x": -1})
+    assert reply["cursor"]["firstBatch"] == [{"_id": 1, "x": 10}, {"_id": 9, "x": 9}]
+    assert reply["cursor"]["ns"] == "db.c" and reply["cursor"]["id"] == 0
+    reply = db.command("aggregate", "c", pipeline=[{"$count": "n"}], cursor={})
+    assert reply["cursor"]["firstBatch"] == [{"n": 4}]
+    assert db.command({"delete": "c", "deletes": [{"q": {"x": 9}, "limit": 1}]}) == {
+        "n": 1, "ok": 1.0}
+    reply = db.command("createIndexes", "c", indexes=[{"key": {"x": 1}, "name": "x_1"}])
+    assert (reply["numIndexesBefore"], reply["numIndexesAfter"]) == (1, 2)
+    names = [i["name"] for i in db.command("listIndexes", "c")["cursor"]["firstBatch"]]
+    assert names == ["_id_", "x_1"]
+    assert db.command("dropIndexes", "c", index="x_1") == {"nIndexesWas": 2, "ok": 1.0}
+    assert db.command("drop", "c")["ok"] == 1.0
+    assert db.command("listCollections")["cursor"]["firstBatch"] == []
+
+
+def test_unknown_command_is_command_not_found(client):
+    with pytest.raises(OperationFailure) as info:
+        client.db.command("frobnicate")
+    assert info.value.code == 59
+    assert info.value.details == {"ok": 0.0, "errmsg": "no such command: 'frobnicate'",
+                                  "code": 59, "codeName": "CommandNotFound"}
+    reply = client.db.command("frobnicate", check=False)
+    assert reply["code"] == 59
+
+
+def test_command_errors(client):
+    with pytest.raises(OperationFailure) as info:
+        client.db.command("listIndexes", "missing")
+    assert info.value.code == 26
+    client.db.create_collection("c")
+    with pytest.raises(OperationFailure) as info:
+        client.db.command("create", "c")
+    assert info.value.code == 48
+
+
+def test_database_aggregate_documents(client):
+    cursor = client.db.aggregate([{"$documents": [{"x": 1}, {"x": 2}]},
+                                  {"$match": {"x": {"$gt": 1}}}])
+    assert list(cursor) == [{"x": 2}]
+    with pytest.raises(OperationFailure) as info:
+        client.db.aggregate([{"$match": {}}])
+    assert info.value.code == 73
+
+
+def test_aggregate_out_and_lookup(client):
+    db = client.db
+    db.orders.insert_many([{"_id": 1, "sku": "a", "qty": 2}, {"_id": 2, "sku": "b", "qty": 1},
+                           {"_id": 3, "sku": "a", "qty": 5}])
+    db.items.insert_many([{"_id": "a", "name": "apple"}, {"_id": "b", "name": "pear"}])
+    result = list(db.orders.aggregate([
+        {"$group": {"_id": "$sku", "qty": {"$sum": "$qty"}}},
+        {"$lookup": {"from": "items", "localField": "_id", "foreignField": "_id",
+                     "as": "item"}},
+        {"$sort": {"_id": 1}},
+        {"$out": "totals"},
+    ]))
+    assert result == []
+    assert list(db.totals.find()) == [
+        {"_id": "a", "qty": 7, "item": [{"_id": "a", "name": "apple"}]},
+        {"_id": "b", "qty": 1, "item": [{"_id": "b", "name": "pear"}]},
+    ]
+
+
+def test_aggregate_merge(client):
+    db = client.db
+    db.target.insert_many([{"_id": 1, "a": 1}, {"_id": 2, "a": 2}])
+    db.src.insert_many([{"_id": 2, "b": 20}, {"_id": 3, "b": 30}])
+    list(db.src.aggregate([{"$merge": {"into": "target"}}]))
+    assert list(db.target.find()) == [{"_id": 1, "a": 1}, {"_id": 2, "a": 2, "b": 20},
+                                      {"_id": 3, "b": 30}]
+
+
+def test_sessions_are_accepted_and_ignored(client):
+    with client.start_session() as session:
+        client.db.c.insert_one({"_id": 1}, session=session)
+        assert client.db.c.find_one({"_id": 1}, session=session) == {"_id": 1}
+        with pytest.raises(NotImplementedError):
+            session.start_transaction()
+    assert session.has_ended
+
+
+def test_database_is_not_iterable(client):
+    with pytest.raises(TypeError):
+        iter(client.db)
+    with pytest.raises(AttributeError):
+        client.db._private
