@@ -47,7 +47,7 @@ from .connection import current_generation, get_client
 from .errors import DongoCollectionError, DongoError, DongoLookupError, DongoResultError
 from .jsonify import to_jsonable
 from .lookups import compile_filter, compile_update
-from .queryset import QuerySet, SortSpec, normalize_sort
+from .queryset import QuerySet, normalize_sort
 
 __all__ = ["DongoCollection"]
 

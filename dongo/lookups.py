@@ -32,7 +32,7 @@ import difflib
 import functools
 import re
 from collections.abc import Mapping
-from typing import Any, Callable, Dict, List, NamedTuple, Optional, Tuple
+from typing import Any, Callable, Dict, List, NamedTuple, Optional
 
 from bson.regex import Regex
 

@@ -24,15 +24,12 @@ import threading
 import uuid
 from collections import OrderedDict
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, Dict, List, Optional, Tuple, Type
+from typing import Any, Dict, List, Optional, Tuple
 
 from bson import ObjectId
 from bson.binary import Binary
 
 from .errors import DongoDerefError
-
-if TYPE_CHECKING:  # pragma: no cover
-    from .collection import DongoCollection
 
 __all__ = ["deref", "is_ref", "register", "class_for", "registered_classes"]
 
