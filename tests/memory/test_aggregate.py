@@ -648,3 +648,12 @@ def test_facet_docs_example():
                                      {"_id": {"min": 1902, "max": 1918}, "count": 2},
                                      {"_id": {"min": 1918, "max": 1926}, "count": 2},
                                      {"_id": {"min": 1926, "max": 1931}, "count": 2}]}]
+
+
+def test_lookup_local_values_follow_the_server():
+    foreign = [{"_id": 1, "k": 1}, {"_id": 2, "k": None}, {"_id": 3}]
+    pipeline = [{"$lookup": {"from": "f", "localField": "a.b", "foreignField": "k", "as": "m"}}]
+    result = agg(pipeline, [{"_id": 1, "a": [{"b": 1}, {"c": 2}]}, {"_id": 2, "a": []}, {"_id": 3}],
+                 collections={"f": foreign})
+    # Only values that exist join; nothing at all joins as null (null and missing foreign keys).
+    assert [[m["_id"] for m in d["m"]] for d in result] == [[1], [2, 3], [2, 3]]

@@ -1017,10 +1017,10 @@ def _values_at(doc: dict, path: str) -> list:
     for v in iter_path_values(doc, split_path_lenient(path), expand_arrays=False):
         if isinstance(v, list):
             out.extend(v)  # an array matches by its elements
-        else:
-            out.append(None if v is MISSING else v)
+        elif v is not MISSING:
+            out.append(v)
     if not out:
-        out.append(None)
+        out.append(None)  # no value at all (missing, or an empty array) joins as null
     return out
 
 
