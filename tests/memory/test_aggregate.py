@@ -657,3 +657,14 @@ def test_lookup_local_values_follow_the_server():
                  collections={"f": foreign})
     # Only values that exist join; nothing at all joins as null (null and missing foreign keys).
     assert [[m["_id"] for m in d["m"]] for d in result] == [[1], [2, 3], [2, 3]]
+
+
+def test_collation_applies_to_group_keys_and_lookup_joins():
+    collation = {"locale": "en", "strength": 2}
+    docs = [{"_id": 1, "c": "Cat"}, {"_id": 2, "c": "cat"}, {"_id": 3, "c": "dog"}]
+    result = agg([{"$group": {"_id": "$c", "n": {"$sum": 1}}}], docs, collation=collation)
+    assert result == [{"_id": "Cat", "n": 2}, {"_id": "dog", "n": 1}]
+    assert len(agg([{"$group": {"_id": "$c"}}], docs)) == 3
+    result = agg([{"$lookup": {"from": "f", "localField": "c", "foreignField": "name", "as": "m"}}],
+                 docs[:1], collation=collation, collections={"f": [{"_id": 9, "name": "CAT"}]})
+    assert result[0]["m"] == [{"_id": 9, "name": "CAT"}]

@@ -685,14 +685,24 @@ def _group_spec(spec: Any, c: _Compile):
     return id_fn, fields
 
 
-def _group_docs(docs: Iterable[dict], id_fn, fields, vars: dict) -> Iterator[dict]:
-    """Group in first-seen order; O(n) with hashable BSON keys."""
+def _value_key(run: _Run) -> Callable[[Any], tuple]:
+    """The hashable equality key of values in this run: BSON equality under its collation."""
+    if run.collation is None:
+        return sort_key
+    from .collation import parse_collation, sort_key_for
+
+    return sort_key_for(parse_collation(run.collation))
+
+
+def _group_docs(docs: Iterable[dict], id_fn, fields, vars: dict,
+                key_of: Callable[[Any], tuple] = sort_key) -> Iterator[dict]:
+    """Group in first-seen order; O(n) with hashable BSON keys (collation-aware via ``key_of``)."""
     groups: dict = {}
     for d in docs:
         key_value = id_fn(d, vars)
         if key_value is MISSING:
             key_value = None
-        k = sort_key(key_value)
+        k = key_of(key_value)
         entry = groups.get(k)
         if entry is None:
             entry = groups[k] = (key_value, [acc.new() for _, acc in fields])
@@ -709,7 +719,7 @@ def _group_docs(docs: Iterable[dict], id_fn, fields, vars: dict) -> Iterator[dic
 @_stage("$group")
 def _group(spec, c: _Compile) -> Stage:
     id_fn, fields = _group_spec(spec, c)
-    return lambda docs, run: _group_docs(docs, id_fn, fields, run.vars)
+    return lambda docs, run: _group_docs(docs, id_fn, fields, run.vars, _value_key(run))
 
 
 @_stage("$sortByCount")
@@ -723,7 +733,7 @@ def _sort_by_count(spec, c: _Compile) -> Stage:
     id_fn, fields = _group_spec({"_id": spec, "count": {"$sum": 1}}, c)
 
     def sort_by_count(docs, run):
-        groups = list(_group_docs(docs, id_fn, fields, run.vars))
+        groups = list(_group_docs(docs, id_fn, fields, run.vars, _value_key(run)))
         groups.sort(key=lambda g: -g["count"])  # stable: ties keep first-seen order
         return iter(groups)
 
@@ -1024,7 +1034,7 @@ def _values_at(doc: dict, path: str) -> list:
     return out
 
 
-def _index_foreign(foreign: list[dict], path: str) -> dict:
+def _index_foreign(foreign: list[dict], path: str, key_of: Callable[[Any], tuple] = sort_key) -> dict:
     """Foreign documents by each value their ``path`` holds (array elements and arrays, missing as null)."""
     from .paths import iter_path_values, split_path_lenient
 
@@ -1033,7 +1043,7 @@ def _index_foreign(foreign: list[dict], path: str) -> dict:
     for pos, d in enumerate(foreign):
         seen = set()
         for v in iter_path_values(d, parts, expand_arrays=True):
-            k = sort_key(None if v is MISSING else v)
+            k = key_of(None if v is MISSING else v)
             if k not in seen:
                 seen.add(k)
                 index.setdefault(k, []).append(pos)
@@ -1085,12 +1095,13 @@ def _lookup(spec, c: _Compile) -> Stage:
 
     def lookup(docs, run):
         foreign = list(run.context.resolve(from_name)) if from_name is not None else []
-        index = _index_foreign(foreign, foreign_field) if has_local else None
+        key_of = _value_key(run)
+        index = _index_foreign(foreign, foreign_field, key_of) if has_local else None
         for d in docs:
             if has_local:
                 positions = set()
                 for v in _values_at(d, local_field):
-                    positions.update(index.get(sort_key(v), ()))
+                    positions.update(index.get(key_of(v), ()))
                 matches = [foreign[p] for p in sorted(positions)]
             else:
                 matches = foreign
