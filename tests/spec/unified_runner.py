@@ -895,8 +895,19 @@ def _check_outcome(client: Any, outcome: list[dict]) -> None:
                              f"  actual:   {_fmt(actual)}") from None
 
 
+def _check_pymongo_type(value: Any) -> None:
+    """Results must be ``pymongo.results`` classes, errors pymongo's (or builtins)."""
+    cls = type(value)
+    if isinstance(value, BaseException):
+        if cls.__module__ not in ("pymongo.errors", "bson.errors", "builtins"):
+            raise MatchError(f"raised {cls.__module__}.{cls.__name__}, not a pymongo/builtin"
+                             f" exception: {value}")
+    elif cls.__name__.endswith("Result") and cls.__module__ != "pymongo.results":
+        raise MatchError(f"returned {cls.__module__}.{cls.__name__}, not a pymongo.results class")
+
+
 def _run_operation(op: dict, entities: dict[str, Any], kinds: dict[str, str],
-                   matcher: Matcher) -> None:
+                   matcher: Matcher, pymongo_types: bool) -> None:
     name, target = op["name"], op["object"]
     if target == "testRunner":
         raise RunnerError(f"unsupported testRunner operation {name}")
@@ -915,12 +926,16 @@ def _run_operation(op: dict, entities: dict[str, Any], kinds: dict[str, str],
     except (NotImplementedError, RunnerError):
         raise  # unsupported by the engine or by this runner: never "expected"
     except Exception as exc:  # noqa: BLE001 - the operation's own error
+        if pymongo_types:
+            _check_pymongo_type(exc)
         if op.get("ignoreResultAndError"):
             return
         if "expectError" not in op:
             raise MatchError(f"unexpected error {type(exc).__name__}: {exc}") from exc
         _check_error(op["expectError"], exc, matcher)
         return
+    if pymongo_types:
+        _check_pymongo_type(result)
     if op.get("ignoreResultAndError"):
         return
     if "expectError" in op:
@@ -933,10 +948,12 @@ def _run_operation(op: dict, entities: dict[str, Any], kinds: dict[str, str],
         entities[op["saveResultAsEntity"]] = document
 
 
-def run_case(case: SpecCase, client_factory: ClientFactory) -> None:
+def run_case(case: SpecCase, client_factory: ClientFactory, *, pymongo_types: bool = False) -> None:
     """Run one test; raises ``AssertionError`` (a ``MatchError``) on failure.
 
     ``NotImplementedError`` from the client and ``RunnerError`` propagate.
+    With ``pymongo_types``, results and errors must also be pymongo's own
+    classes (the memory engine promises that; mongomock has its own).
     """
     client = client_factory()
     try:
@@ -947,7 +964,7 @@ def run_case(case: SpecCase, client_factory: ClientFactory) -> None:
         matcher = Matcher(entities)
         for index, op in enumerate(case.test["operations"]):
             try:
-                _run_operation(op, entities, kinds, matcher)
+                _run_operation(op, entities, kinds, matcher, pymongo_types)
             except MatchError as exc:
                 raise MatchError(f"operation {index} {op['name']}"
                                  f" {_fmt(op.get('arguments', {}))}: {exc}") from exc.__cause__
@@ -965,10 +982,11 @@ class CaseResult:
     message: str = ""
 
 
-def run_one(case: SpecCase, client_factory: ClientFactory) -> CaseResult:
+def run_one(case: SpecCase, client_factory: ClientFactory, *,
+            pymongo_types: bool = False) -> CaseResult:
     """Run a case and classify the outcome instead of raising."""
     try:
-        run_case(case, client_factory)
+        run_case(case, client_factory, pymongo_types=pymongo_types)
     except NotImplementedError as exc:
         return CaseResult(case, "unsupported", f"NotImplementedError: {exc}")
     except AssertionError as exc:
@@ -980,7 +998,8 @@ def run_one(case: SpecCase, client_factory: ClientFactory) -> CaseResult:
 
 
 def run_spec_file(path: str | Path, client_factory: ClientFactory, *,
-                  include_not_applicable: bool = False) -> list[CaseResult]:
+                  include_not_applicable: bool = False,
+                  pymongo_types: bool = False) -> list[CaseResult]:
     """Run every applicable test of one spec file against fresh clients.
 
     Not-applicable tests are reported with status ``not-applicable`` (and run
@@ -990,9 +1009,9 @@ def run_spec_file(path: str | Path, client_factory: ClientFactory, *,
     results = []
     for case in load_spec_file(path):
         if case.applicable:
-            results.append(run_one(case, client_factory))
+            results.append(run_one(case, client_factory, pymongo_types=pymongo_types))
         elif include_not_applicable and case.beyond_7:
-            result = run_one(case, client_factory)
+            result = run_one(case, client_factory, pymongo_types=pymongo_types)
             results.append(CaseResult(case, "not-applicable", f"(>7.x, run anyway: {result.status})"))
         else:
             results.append(CaseResult(case, "not-applicable", "; ".join(case.not_applicable)))
@@ -1022,7 +1041,8 @@ class _Session:
             factory = make_client(self.client_name)
         except ImportError as exc:
             return f"n/a ({exc})"
-        passed = sum(run_one(c, factory).status == "passed" for c in beyond)
+        strict = self.client_name == "memory"
+        passed = sum(run_one(c, factory, pymongo_types=strict).status == "passed" for c in beyond)
         return f"{passed}/{len(beyond)}"
 
 
@@ -1053,6 +1073,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="write every result as JSON lines to this file")
     options = parser.parse_args(argv)
     factory = make_client(options.client)
+    strict = options.client == "memory"  # results/errors must be pymongo's classes
     totals = {"passed": 0, "failed": 0, "unsupported": 0, "not-applicable": 0}
     beyond_pass = beyond_total = 0
     records = []
@@ -1067,12 +1088,12 @@ def main(argv: list[str] | None = None) -> int:
         lines = []
         for case in cases:
             if case.applicable:
-                result = run_one(case, factory)
+                result = run_one(case, factory, pymongo_types=strict)
             else:
                 result = CaseResult(case, "not-applicable", "; ".join(case.not_applicable))
                 if case.beyond_7:
                     beyond_total += 1
-                    beyond_pass += run_one(case, factory).status == "passed"
+                    beyond_pass += run_one(case, factory, pymongo_types=strict).status == "passed"
             counts[result.status] += 1
             records.append({"id": case.id, "status": result.status, "message": result.message})
             if result.status in ("failed", "unsupported") and options.verbose:
