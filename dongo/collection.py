@@ -171,7 +171,11 @@ class DongoCollection:
             )
         if name.startswith("system.") or "$" in name or "\x00" in name:
             raise DongoCollectionError(f"{name!r} is not a valid MongoDB collection name for {cls.__name__}")
-        refs.register(cls)
+        # A subclass that only inherits its parent's collection (to add methods)
+        # does not take the collection over: deref() keeps returning the class
+        # that named it.
+        if "collection" in cls.__dict__ or name not in refs.registered_classes():
+            refs.register(cls)
 
     # ------------------------------------------------------------ resolution
     @classmethod

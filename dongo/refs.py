@@ -13,9 +13,10 @@ instances of the class registered for that collection::
     True
     >>> Band.get_collection().drop()
 
-Every concrete ``DongoCollection`` subclass registers itself when its class
-statement runs; when two classes name the same collection, the one defined
-last wins (it is usually the more specific one).
+Every concrete ``DongoCollection`` subclass that names a ``collection``
+registers itself when its class statement runs; when two classes name the
+same collection, the one defined last wins. A subclass that merely inherits
+its parent's collection does not replace the parent.
 """
 
 from __future__ import annotations

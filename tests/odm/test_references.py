@@ -74,3 +74,16 @@ def test_unknown_collection(conn):
 def test_registry():
     assert class_for("odm_persons") is Person
     assert class_for("odm_tagged") is Tagged
+
+
+def test_subclass_inheriting_a_collection_does_not_take_it_over():
+    class VIP(Person):
+        def greet(self):
+            return "hello " + self["name"]
+
+    assert class_for("odm_persons") is Person
+
+    class Renamed(Person):
+        collection = "odm_renamed_people"
+
+    assert class_for("odm_renamed_people") is Renamed
