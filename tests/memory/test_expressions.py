@@ -669,6 +669,8 @@ def test_date_to_string_docs_example():
     assert ev({"$dateToString": {"format": "%Z", "date": "$date", "timezone": "+04:45"}}, doc) == "+285"
     assert ev({"$dateToString": {"format": "%j %w %u %U %V %G", "date": "$date"}}, doc) == "001 4 3 00 01 2014"
     assert ev({"$dateToString": {"date": "$date"}}, doc) == "2014-01-01T08:15:39.736Z"
+    assert ev({"$dateToString": {"date": "$date", "timezone": "UTC"}}, doc) == "2014-01-01T08:15:39.736Z"
+    assert ev({"$dateToString": {"date": "$date", "timezone": "+01:00"}}, doc) == "2014-01-01T09:15:39.736"
     assert ev({"$dateToString": {"date": "$nope", "onNull": "none"}}, doc) == "none"
     assert ev({"$dateToString": {"date": "$nope"}}, doc) is None
     assert error_code({"$dateToString": {"date": "$date", "format": "%Q"}}) == 18536

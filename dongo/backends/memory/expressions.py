@@ -2518,6 +2518,12 @@ def _check_format(fmt: str) -> None:
             i += 1
 
 
+def _is_utc(tz: Any) -> bool:
+    if tz is None or tz is _UTC:
+        return True
+    return isinstance(tz, _dt.timezone) and tz.utcoffset(None) == _dt.timedelta(0)
+
+
 def _format_date(date: _dt.datetime, fmt: str, tz: Any) -> str:
     """``$dateToString`` formatting of the naive-UTC ``date`` in ``tz``."""
     local = _to_local(date, tz)
@@ -2615,7 +2621,7 @@ def _c_date_to_string(spec, scope):
 
     def date_to_string(doc, vars):
         v = f_date(doc, vars)
-        fmt = "%Y-%m-%dT%H:%M:%S.%LZ"
+        fmt = None
         if f_format is not None:
             fmt = f_format(doc, vars)
             if _nullish(fmt):
@@ -2629,6 +2635,8 @@ def _c_date_to_string(spec, scope):
             return None
         if _nullish(v):
             return f_on_null(doc, vars) if f_on_null is not None else None
+        if fmt is None:  # the default drops the "Z" in a timezone other than UTC
+            fmt = "%Y-%m-%dT%H:%M:%S.%LZ" if _is_utc(tz) else "%Y-%m-%dT%H:%M:%S.%L"
         return _format_date(_date_arg(v), fmt, tz)
 
     return date_to_string
