@@ -173,3 +173,23 @@ def test_events_only_tests_are_not_applicable_and_others_ignore_events():
     assert not _case({"operations": [bare], "expectEvents": events}).applicable
     mixed = _case({"operations": [OP], "expectEvents": events})
     assert mixed.applicable and mixed.events_ignored
+
+
+def test_a_crash_never_satisfies_expect_error():
+    class Crashing:
+        def find(self, *args, **kwargs):
+            raise KeyError("oops")
+
+    op = {"name": "find", "object": "c", "arguments": {"filter": {}}, "expectError": {"isError": True}}
+    with pytest.raises(ur.MatchError, match="crashed with KeyError"):
+        ur._run_operation(op, {"c": Crashing()}, {"c": "collection"}, ur.Matcher({}), False)
+
+
+def test_memory_results_must_be_pymongo_classes():
+    class LookAlikeUpdateResult:  # a result class from somewhere else
+        acknowledged, matched_count, modified_count, upserted_id = True, 1, 1, None
+
+    with pytest.raises(ur.MatchError, match="not a pymongo.results class"):
+        ur._check_pymongo_type(LookAlikeUpdateResult())
+    ur._check_pymongo_type(UpdateResult({"n": 1}, True))
+    ur._check_pymongo_type(ValueError("update only works with $ operators"))

@@ -895,6 +895,10 @@ def _check_outcome(client: Any, outcome: list[dict]) -> None:
                              f"  actual:   {_fmt(actual)}") from None
 
 
+_BUG_ERRORS = (AttributeError, KeyError, IndexError, NameError, RecursionError,
+               ZeroDivisionError, AssertionError)
+
+
 def _check_pymongo_type(value: Any) -> None:
     """Results must be ``pymongo.results`` classes, errors pymongo's (or builtins)."""
     cls = type(value)
@@ -925,6 +929,10 @@ def _run_operation(op: dict, entities: dict[str, Any], kinds: dict[str, str],
             raise RunnerError(f"unsupported {kind} operation {name}")
     except (NotImplementedError, RunnerError):
         raise  # unsupported by the engine or by this runner: never "expected"
+    except _BUG_ERRORS as exc:
+        # Neither a driver nor a server reports a user error this way: it is
+        # a crash, and must not satisfy an ``expectError: {isError: true}``.
+        raise MatchError(f"crashed with {type(exc).__name__}: {exc}") from exc
     except Exception as exc:  # noqa: BLE001 - the operation's own error
         if pymongo_types:
             _check_pymongo_type(exc)
