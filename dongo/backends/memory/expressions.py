@@ -590,7 +590,8 @@ def _reject_javascript(name):
     return compile_js
 
 
-for _js in ("$function", "$accumulator", "$where"):
+# ($where is a query operator, not an expression: {$expr: {$where: ...}} is code 168 like on a server.)
+for _js in ("$function", "$accumulator"):
     _OPERATORS[_js] = _reject_javascript(_js)
 
 
@@ -1818,7 +1819,8 @@ def _c_zip(spec, scope):
             if not isinstance(v, list):
                 raise _fail(34468, f"$zip found a non-array expression in input: {_show(v)}")
             arrays.append(v)
-        fill = [d(doc, vars) for d in defaults] if defaults else [None] * len(arrays)
+        fill = [None if v is MISSING else v for v in (d(doc, vars) for d in defaults)] if defaults \
+            else [None] * len(arrays)
         if not arrays:
             return []
         n = max(map(len, arrays)) if longest else min(map(len, arrays))
