@@ -95,3 +95,13 @@ def test_collation_sort():
     assert order(docs, {"a": 1}, collation={"locale": "en", "strength": 1}) == [2, 3, 0, 1, 4]
     numeric = [{"_id": i, "a": v} for i, v in enumerate(["10", "9", "100"])]
     assert order(numeric, {"a": 1}, collation={"locale": "en", "numericOrdering": True}) == [1, 0, 2]
+
+
+def test_sorted_with_doc_of_and_plain_value_fast_path():
+    items = [(i, {"a": v}) for i, v in enumerate([3, 1.5, 2, float("nan"), True, "x"])]
+    sorter = compile_sort({"a": 1})
+    assert [i for i, _ in sorter.sorted(items, doc_of=lambda it: it[1])] == [3, 1, 2, 0, 5, 4]
+    plain = [(i, {"a": v}) for i, v in enumerate([3, 1.5, 2, -1])]
+    assert [i for i, _ in compile_sort({"a": -1}).sorted(plain, doc_of=lambda it: it[1])] == [0, 2, 1, 3]
+    strings = [{"_id": i, "a": v} for i, v in enumerate(["b", "a", "B"])]
+    assert [d["_id"] for d in compile_sort({"a": 1}).sorted(strings)] == [2, 1, 0]

@@ -206,11 +206,14 @@ def _field_key(path: str, direction: int, skey: Callable[[Any], tuple]) -> Calla
 class Sorter:
     """A compiled sort: ``key(doc)`` for ``sorted``/``heapq``, ``sorted(docs, limit)``."""
 
-    __slots__ = ("spec", "key", "_reverse", "_keys")
+    __slots__ = ("spec", "key", "_reverse", "_keys", "_top_field", "_strings_plain")
 
     def __init__(self, spec: list[tuple[str, int]], collation: Any = None):
         self.spec = spec
         skey = sort_key_for(collation)
+        # A single top-level field can often be sorted on its raw values.
+        self._top_field = spec[0][0] if len(spec) == 1 and "." not in spec[0][0] else None
+        self._strings_plain = collation is None
         keys = [_field_key(path, direction, skey) for path, direction in spec]
         self._keys = keys
         directions = {d for _, d in spec}
@@ -227,6 +230,14 @@ class Sorter:
             pairs = tuple(zip(keys, [d for _, d in spec]))
             self.key = lambda doc: tuple([f(doc) if d == 1 else _Desc(f(doc)) for f, d in pairs])
 
+    def _plain_top_level(self, items: list, get: Callable[[Any], Any] | None) -> list | None:
+        field = self._top_field
+        if get is None:
+            values = [d.get(field, MISSING) for d in items]
+        else:
+            values = [get(it).get(field, MISSING) for it in items]
+        return _plain_values(values, self._strings_plain)
+
     @property
     def reverse(self) -> bool:
         """Whether ``key`` must be used with ``reverse=True`` (all fields descending)."""
@@ -237,22 +248,87 @@ class Sorter:
         k = self.key(doc)
         return _Desc(k) if self._reverse else k
 
-    def sorted(self, docs: Iterable[Any], limit: int | None = None) -> list[Any]:
-        """The documents in sort order (stable); only the first ``limit`` if given.
+    def sorted(self, docs: Iterable[Any], limit: int | None = None, *,
+               doc_of: Callable[[Any], Any] | None = None) -> list[Any]:
+        """The items in sort order (stable); only the first ``limit`` if given.
+
+        ``doc_of`` extracts the document from each item (default: the item is
+        the document), e.g. ``lambda item: item[1]`` for ``(id, doc)`` pairs.
+        Keys are computed once per item; homogeneous numbers or strings are
+        compared as plain Python values, and mixed directions sort in stable
+        passes (least significant field first) instead of wrapping keys.
 
         Cost: O(n log n), or O(n log limit) with a small ``limit``.
         """
-        if not self.spec:
-            docs = list(docs)
-            return docs[:limit] if limit else docs
+        items = docs if isinstance(docs, list) else list(docs)
+        n = len(items)
+        if not self.spec or n < 2:
+            return items[:limit] if limit else list(items)
+        get = doc_of
+        if len(self._keys) == 1 or self._reverse or {d for _, d in self.spec} == {1}:
+            keys = None
+            if self._top_field is not None:
+                keys = self._plain_top_level(items, get)
+            if keys is None:
+                key = self.key
+                keys = [key(it) for it in items] if get is None else [key(get(it)) for it in items]
+                if len(self._keys) == 1:
+                    keys = _plain(keys)
+            if limit and limit < n // 4:
+                pick = heapq.nlargest if self._reverse else heapq.nsmallest
+                order = pick(limit, range(n), key=keys.__getitem__)
+            else:
+                order = sorted(range(n), key=keys.__getitem__, reverse=self._reverse)
+                if limit:
+                    order = order[:limit]
+            return [items[i] for i in order]
+        order = list(range(n))
+        docs_ = items if get is None else [get(it) for it in items]
+        for field_key, (_, direction) in reversed(list(zip(self._keys, self.spec))):
+            column = _plain([field_key(d) for d in docs_])
+            order.sort(key=column.__getitem__, reverse=direction == -1)
         if limit:
-            docs = list(docs)
-            if limit < len(docs) // 4:
-                if self._reverse:
-                    return heapq.nlargest(limit, docs, key=self.key)
-                return heapq.nsmallest(limit, docs, key=self.key)
-            return sorted(docs, key=self.key, reverse=self._reverse)[:limit]
-        return sorted(docs, key=self.key, reverse=self._reverse)
+            order = order[:limit]
+        return [items[i] for i in order]
+
+
+def _plain_values(values: list, strings: bool) -> list | None:
+    """``values`` themselves when they order like their keys (all numbers, no NaN
+    and no bool; or all str without a collation), else None."""
+    t0 = type(values[0])
+    if t0 is int or t0 is float:
+        for v in values:
+            t = type(v)
+            if t is not int and (t is not float or v != v):
+                return None
+        return values
+    if t0 is str and strings:
+        for v in values:
+            if type(v) is not str:
+                return None
+        return values
+    return None
+
+
+def _plain(keys: list) -> list:
+    """Keys as plain values when they are all non-NaN numbers or all strings.
+
+    Comparing ints/floats/strings is much cheaper than comparing key tuples,
+    and orders them identically.
+    """
+    first = keys[0]
+    rank = first[0]
+    if rank == _bt.RANK_NUMBER:
+        for k in keys:
+            if k[0] != rank or len(k) != 3:
+                return keys
+        return [k[2] for k in keys]
+    if rank == _bt.RANK_STRING:
+        for k in keys:
+            if k[0] != rank:
+                return keys
+        return [k[1] for k in keys]
+    return keys
 
 
 def compile_sort(spec: Any, *, collation: Any = None) -> Sorter:
