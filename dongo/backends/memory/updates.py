@@ -221,18 +221,29 @@ def _normalize(value: Any) -> Any:
 
 
 class _Value:
-    """A normalised spec value; ``get()`` returns a private copy of containers."""
+    """A normalised spec value; ``get()`` returns a private copy of containers.
 
-    __slots__ = ("value", "_raw")
+    Scalars are immutable and shared; a flat container of scalars is copied
+    shallowly; anything nested is copied by a (C-speed) BSON round trip.
+    """
+
+    __slots__ = ("value", "_raw", "_flat")
 
     def __init__(self, value: Any) -> None:
         self.value = _normalize(value)
-        if isinstance(self.value, (dict, list)):
-            self._raw = bson.encode({"v": self.value}, codec_options=_CODEC)
-        else:
-            self._raw = None
+        self._raw = None
+        self._flat = False
+        v = self.value
+        if isinstance(v, (dict, list)):
+            items = v.values() if isinstance(v, dict) else v
+            if all(not isinstance(x, (dict, list)) for x in items):
+                self._flat = True
+            else:
+                self._raw = bson.encode({"v": v}, codec_options=_CODEC)
 
     def get(self) -> Any:
+        if self._flat:
+            return self.value.copy()
         if self._raw is None:
             return self.value
         return bson.decode(self._raw, codec_options=_CODEC)["v"]
@@ -1736,16 +1747,31 @@ class Updater:
 
 
 class _ModifierUpdater(Updater):
-    __slots__ = ("_root",)
+    __slots__ = ("_root", "_flat")
 
     def __init__(self, spec: Any, root: _ObjectNode, positional: bool) -> None:
         super().__init__(spec)
         self._root = root
         self.needs_position = positional
+        # Fast path for the common case: only top-level fields, no positional
+        # operator, so every leaf hangs directly off the document.
+        if root.positional is None and all(isinstance(node, _Leaf) for _, node in root.ordered):
+            self._flat: list | None = [(name, (name,), node) for name, node in root.ordered]
+        else:
+            self._flat = None
 
     def apply(self, doc: dict, *, position: int | None = None, is_insert: bool = False) -> bool:
         ctx = _Ctx(doc, None if position is None else str(position), is_insert)
-        self._root.apply(ctx, (doc,), 0, (), ())
+        flat = self._flat
+        if flat is not None:
+            holder = (doc,)
+            for name, path, leaf in flat:
+                if name in doc:
+                    leaf.apply(ctx, doc, name, path, ())
+                else:
+                    leaf.apply(ctx, holder, 0, (), path)
+        else:
+            self._root.apply(ctx, (doc,), 0, (), ())
         if is_insert:
             _finish_insert(doc)
             return True
@@ -1866,18 +1892,44 @@ _CACHE_MAX = 1024
 _cache_lock = threading.Lock()
 
 
+_FREEZABLE = (str, int, float, bool, type(None))
+
+
+def _freeze(value: Any) -> Any:
+    """A hashable, type-exact image of a plain JSON-like value (fast path)."""
+    t = type(value)
+    if t is dict:
+        return (dict, tuple((k, _freeze(v)) for k, v in value.items()))
+    if t is list:
+        return (list, tuple(_freeze(v) for v in value))
+    if t in _FREEZABLE:
+        return (t, value)
+    raise TypeError  # anything else is keyed by its BSON bytes
+
+
 def _cache_key(update: Any, array_filters: Any, collation: Any, variables: Any) -> Any:
     """An exact, hashable image of the arguments (None: do not cache)."""
     try:
-        raw = bson.encode({"u": update, "f": array_filters, "v": variables}, codec_options=_CODEC)
         if collation is None or isinstance(collation, Mapping):
-            coll = bson.encode({"c": collation}, codec_options=_CODEC) if collation is not None else None
+            coll = _freeze_or_encode(collation)
         else:
             hash(collation)  # a parsed (frozen) collation is its own key
             coll = collation
+        return (
+            _freeze_or_encode(update),
+            _freeze_or_encode(array_filters),
+            _freeze_or_encode(variables),
+            coll,
+        )
     except Exception:  # noqa: BLE001 - unencodable or unhashable: compile without caching
         return None
-    return raw, coll
+
+
+def _freeze_or_encode(value: Any) -> Any:
+    try:
+        return _freeze(value)
+    except TypeError:
+        return bson.encode({"v": value}, codec_options=_CODEC)
 
 
 def compile_update(
