@@ -125,11 +125,13 @@ class DongoClient:
         self.client.drop_database(name or self.database_name)
 
     def close(self) -> None:
-        """Close the underlying client (a shared memory:// server keeps its data)."""
+        """Close the client dongo opened (a shared memory:// server keeps its data).
+
+        A client handed in with ``connect(client=...)`` belongs to the caller
+        and is left open.
+        """
         if self.backend is not None:
             self.backend.close()
-        elif hasattr(self.client, "close"):
-            self.client.close()
 
     def __getattr__(self, name: str) -> Any:
         if name.startswith("__") or name == "client":
@@ -170,7 +172,11 @@ def current_generation() -> int:
 
 
 def disconnect() -> None:
-    """Close and forget the current connection; models raise DongoConnectError until the next connect()."""
+    """Close and forget the current connection; models raise DongoConnectError until the next connect().
+
+    ``connect()`` does not close the previous connection (someone may still
+    hold it); call ``disconnect()`` first to release it.
+    """
     with _state.lock:
         client, _state.client = _state.client, None
         _state.generation += 1
