@@ -125,3 +125,29 @@ def test_window_errors():
     with pytest.raises(ServerError) as info:
         list(run_pipeline([{"$setWindowFields": {"sortBy": {"a": 1}}}], []))
     assert info.value.code == 40414
+
+
+def test_fill_docs_examples():
+    from dongo.backends.memory.aggregate import run_pipeline as run
+
+    dresses = [{"_id": 1, "date": D(2022, 2, 2), "bootsSold": 10, "sandalsSold": 20, "sneakersSold": 12},
+               {"_id": 2, "date": D(2022, 2, 3), "bootsSold": 7, "sneakersSold": 18},
+               {"_id": 3, "date": D(2022, 2, 4), "sneakersSold": 5}]
+    result = list(run([{"$fill": {"output": {"bootsSold": {"value": 0}, "sandalsSold": {"value": 0},
+                                             "sneakersSold": {"value": 0}}}}], [dict(d) for d in dresses]))
+    assert result == [{"_id": 1, "date": D(2022, 2, 2), "bootsSold": 10, "sandalsSold": 20, "sneakersSold": 12},
+                      {"_id": 2, "date": D(2022, 2, 3), "bootsSold": 7, "sneakersSold": 18, "sandalsSold": 0},
+                      {"_id": 3, "date": D(2022, 2, 4), "sneakersSold": 5, "bootsSold": 0, "sandalsSold": 0}]
+    stock = [{"time": D(2021, 3, 8, 9), "price": 500}, {"time": D(2021, 3, 8, 10)},
+             {"time": D(2021, 3, 8, 11)}, {"time": D(2021, 3, 8, 12), "price": 515},
+             {"time": D(2021, 3, 8, 13)}, {"time": D(2021, 3, 8, 14)}, {"time": D(2021, 3, 8, 15), "price": 560},
+             {"time": D(2021, 3, 8, 16), "price": 558}, {"time": D(2021, 3, 8, 17)},
+             {"time": D(2021, 3, 8, 18), "price": 545}]
+    result = list(run([{"$fill": {"sortBy": {"time": 1}, "output": {"price": {"method": "linear"}}}}],
+                      [dict(d) for d in stock]))
+    assert [d["price"] for d in result] == [500, 505.0, 510.0, 515, 530.0, 545.0, 560, 558, 551.5, 545]
+    result = list(run([{"$fill": {"sortBy": {"time": 1}, "output": {"price": {"method": "locf"}}}}],
+                      [dict(d) for d in stock]))
+    assert [d["price"] for d in result] == [500, 500, 500, 515, 515, 515, 560, 558, 558, 545]
+    with pytest.raises(ServerError):
+        list(run([{"$fill": {"output": {"price": {"method": "linear"}}}}], []))

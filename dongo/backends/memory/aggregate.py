@@ -185,7 +185,7 @@ def run_pipeline(pipeline: list, docs: Iterable[dict], *, context: PipelineConte
 # Stages with no memory-engine implementation: named, never silently ignored.
 _UNSUPPORTED = ("$geoNear", "$search", "$searchMeta", "$vectorSearch", "$changeStream",
                 "$changeStreamSplitLargeEvent", "$collStats", "$indexStats", "$currentOp", "$listSessions",
-                "$listLocalSessions", "$planCacheStats", "$densify", "$fill", "$listSearchIndexes",
+                "$listLocalSessions", "$planCacheStats", "$densify", "$listSearchIndexes",
                 "$shardedDataDistribution", "$listSampledQueries")
 
 
@@ -1642,3 +1642,52 @@ def _set_window_fields(spec, c: _Compile) -> Stage:
                 yield d
 
     return set_window_fields
+
+
+@_stage("$fill")
+def _fill(spec, c: _Compile) -> Stage:
+    """``$fill``: what the server rewrites it to, $setWindowFields ($locf/$linearFill) then $ifNull values."""
+    if not isinstance(spec, dict):
+        raise _fail(TYPE_MISMATCH, "the $fill stage specification must be an object")
+    for key in spec:
+        if key not in ("partitionBy", "partitionByFields", "sortBy", "output"):
+            raise _fail(40415, f"BSON field '$fill.{key}' is an unknown field.")
+    if "output" not in spec:
+        raise _fail(40414, "BSON field '$fill.output' is missing but a required field")
+    if "partitionBy" in spec and "partitionByFields" in spec:
+        raise _fail(6050204, "Maximum one of 'partitionBy' and 'partitionByFields can be specified in '$fill'")
+    output = spec["output"]
+    if not isinstance(output, dict) or not output:
+        raise _fail(TYPE_MISMATCH, "BSON field '$fill.output' must be a non-empty object")
+    window_output, values = {}, {}
+    for field, how in output.items():
+        if not isinstance(how, dict) or len(how) != 1 or next(iter(how)) not in ("value", "method"):
+            raise _fail(6050203, "Exactly one of 'value' or 'method' must be specified in a $fill output field")
+        if "value" in how:
+            values[field] = {"$ifNull": ["$" + field, how["value"]]}
+        else:
+            method = how["method"]
+            if method not in ("locf", "linear"):
+                raise _fail(6050202, f"Method must be either locf or linear, got: {_show(method)}")
+            if method == "linear" and "sortBy" not in spec:
+                raise _fail(6050201, "sortBy required for linear fill")
+            window_output[field] = {"$locf" if method == "locf" else "$linearFill": "$" + field}
+    stages: list = []
+    if window_output:
+        window: dict = {"output": window_output}
+        if "partitionBy" in spec:
+            window["partitionBy"] = spec["partitionBy"]
+        elif "partitionByFields" in spec:
+            fields = spec["partitionByFields"]
+            if not isinstance(fields, list) or not all(isinstance(f, str) for f in fields):
+                raise _fail(TYPE_MISMATCH, "partitionByFields must be an array of strings")
+            window["partitionBy"] = {f: "$" + f for f in fields}
+        if "sortBy" in spec:
+            window["sortBy"] = spec["sortBy"]
+        stages.append({"$setWindowFields": window})
+    elif "sortBy" in spec:
+        stages.append({"$sort": spec["sortBy"]})
+    if values:
+        stages.append({"$addFields": values})
+    sub = compile_pipeline(stages, variables=c.scope, collation=c.collation, inside="$fill")
+    return lambda docs, run: sub.run(docs, run.context, run.vars)
