@@ -628,3 +628,27 @@ def test_matcher_agrees_with_reference(doc, spec):
     assert compile_filter(spec)(doc) == _ref_match(doc, spec)
     # the positional variant agrees on the boolean
     assert compile_filter(spec).match_position(doc)[0] == _ref_match(doc, spec)
+
+
+def test_decoded_dbref_fields_match():
+    import bson
+
+    doc = bson.decode(bson.encode({"_id": 1, "r": {"$ref": "c", "$id": 5}}))
+    assert compile_filter({"r.$id": 5})(doc)
+    assert compile_filter({"r": {"$ref": "c", "$id": 5}})(doc)
+    assert not compile_filter({"r": {"$id": 5, "$ref": "c"}})(doc)
+
+
+def test_collation_validation():
+    from dongo.backends.memory.collation import parse_collation
+
+    assert parse_collation(None) is None
+    assert parse_collation({"locale": "simple"}) is None
+    for spec, code in (({"strength": 2}, 40414), ({"locale": "en", "strength": 6}, 2),
+                       ({"locale": "en", "foo": 1}, 40415), ({"locale": 5}, 14),
+                       ({"locale": "en", "caseFirst": "x"}, 2)):
+        with pytest.raises(ServerError) as info:
+            parse_collation(spec)
+        assert info.value.code == code, spec
+    with pytest.raises(NotImplementedError):
+        parse_collation({"locale": "en", "alternate": "shifted"})

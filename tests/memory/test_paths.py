@@ -80,3 +80,12 @@ def test_positions_report_outermost_implicit_array():
     # an explicit index is not an implicit traversal
     got = list(iter_path_positions({"a": [{"b": 1}, {"b": [4, 5]}]}, ("a", "1", "b"), expand_arrays=True))
     assert got == [(MISSING, 0), (MISSING, 1), (4, 0), (5, 1), ([4, 5], None)]
+
+
+def test_decoded_dbrefs_are_documents_on_paths():
+    import bson
+
+    doc = bson.decode(bson.encode({"r": {"$ref": "c", "$id": 5}, "rs": [{"$ref": "c", "$id": 6}]}))
+    assert get_path(doc, ("r", "$id")) == 5
+    assert values(doc, "r.$ref") == ["c"]
+    assert values(doc, "rs.$id") == [6]

@@ -35,6 +35,8 @@ from collections.abc import Mapping
 from functools import lru_cache
 from typing import Any, Iterator
 
+from bson import DBRef
+
 from .bsontypes import MISSING
 from .errors import EMPTY_FIELD_NAME, ServerError
 
@@ -84,7 +86,12 @@ def is_array_index(part: str) -> bool:
 
 
 def _is_doc(v: Any) -> bool:
-    return type(v) is dict or isinstance(v, Mapping)
+    return type(v) is dict or isinstance(v, (Mapping, DBRef))
+
+
+def _as_doc(v: Any) -> Any:
+    """Documents as mappings: a decoded DBRef is the document {$ref, $id, ...}."""
+    return v.as_doc() if isinstance(v, DBRef) else v
 
 
 def _is_array(v: Any) -> bool:
@@ -108,7 +115,7 @@ def get_path(doc: Any, parts: tuple[str, ...], default: Any = MISSING) -> Any:
             if cur is MISSING:
                 return default
         elif _is_doc(cur):
-            cur = cur.get(part, MISSING)
+            cur = _as_doc(cur).get(part, MISSING)
             if cur is MISSING:
                 return default
         elif _is_array(cur):
@@ -130,7 +137,7 @@ def _from_doc(obj: Any, parts: tuple[str, ...], start: int, expand: bool) -> Ite
     ``(value, position)`` pairs.
     """
     n = len(parts)
-    cur = obj
+    cur = _as_doc(obj)
     i = start
     while True:
         value = cur.get(parts[i], MISSING)
@@ -147,7 +154,7 @@ def _from_doc(obj: Any, parts: tuple[str, ...], start: int, expand: bool) -> Ite
             # A scalar in the middle of the path: the rest is missing.
             yield MISSING, None
             return
-        cur = value
+        cur = _as_doc(value)
         i += 1
 
 

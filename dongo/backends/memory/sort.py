@@ -109,6 +109,8 @@ def _collect(value: Any, parts: tuple[str, ...], i: int, out: list) -> None:
         else:
             out.append(value)
         return
+    if isinstance(value, _bt.DBRef):
+        value = value.as_doc()
     if isinstance(value, Mapping):
         child = value.get(parts[i], MISSING)
         if child is MISSING:
