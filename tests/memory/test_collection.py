@@ -187,6 +187,9 @@ def test_replace_one_upsert_takes_id_from_filter(coll):
     result = coll.replace_one({"_id": 7}, {"y": 2})
     assert (result.matched_count, result.modified_count) == (1, 1)
     assert coll.find_one() == {"_id": 7, "y": 2}
+    # A replacement upsert takes only _id from the filter, never other equalities.
+    result = coll.replace_one({"k": "z"}, {"v": 1}, upsert=True)
+    assert coll.find_one({"_id": result.upserted_id}) == {"_id": result.upserted_id, "v": 1}
 
 
 def test_positional_operator_uses_the_matched_element(coll):

@@ -51,8 +51,17 @@ from pymongo.read_preferences import ReadPreference
 from pymongo.results import DeleteResult, InsertManyResult, InsertOneResult, UpdateResult
 from pymongo.write_concern import WriteConcern
 
+from . import bsontypes
+from .collation import parse_collation as _parse_collation
+from .collation import sort_key_for
 from .errors import ServerError
+from .expressions import compile_expression, validate_variable_name
+from .filters import compile_filter as _compile_filter
+from .paths import split_path
+from .projection import compile_projection
+from .sort import compile_sort
 from .storage import MAX_BSON_SIZE, Namespace, encode_document
+from .updates import compile_replacement, compile_update, upsert_seed
 from .wire import raise_command_error, raise_write_error
 
 try:  # pymongo >= 4.9
@@ -66,6 +75,19 @@ class ReturnDocument:
 
     BEFORE = False
     AFTER = True
+
+
+def _cursor_module() -> Any:
+    """cursor.py imports this module, so it is imported on first use."""
+    global _CURSOR
+    if _CURSOR is None:
+        from . import cursor
+
+        _CURSOR = cursor
+    return _CURSOR
+
+
+_CURSOR: Any = None
 
 
 # -- small helpers shared with cursor.py / database.py / bulk.py ------------------
@@ -117,15 +139,13 @@ def parse_collation(collation: Any) -> Any:
     spec = validate_collation_or_none(collation)
     if spec is None:
         return None
-    from .collation import parse_collation as _parse
 
-    return _parse(spec)
+    return _parse_collation(spec)
 
 
 def compile_filter(spec: Mapping[str, Any], collation: Any = None, let: Any = None) -> Any:
-    from .filters import compile_filter as _compile
 
-    return _compile(spec, collation=collation, variables=let)
+    return _compile_filter(spec, collation=collation, variables=let)
 
 
 class Statement:
@@ -290,6 +310,8 @@ class MemoryCollection:
         datetimes truncated to ms, UUIDs encoded per the codec options)."""
         if not spec:
             return {} if spec is None or isinstance(spec, abc.Mapping) else spec
+        if type(spec) is dict and _is_flat_simple(spec):
+            return dict(spec)  # nothing a round trip would change: skip it
         if isinstance(spec, abc.Mapping):
             return bson.decode(bson.encode(spec, False, self._codec_options),
                                self._store_options())
@@ -302,7 +324,6 @@ class MemoryCollection:
         opts = self._codec_options
         if not projection:
             return lambda raw: bson.decode(raw, opts)
-        from .projection import compile_projection
 
         projector = compile_projection(projection, matcher=matcher)
         if getattr(projector, "is_identity", False):
@@ -332,7 +353,6 @@ class MemoryCollection:
                        limit=skip + limit if limit else None)
         records = ns.records
         if sort and not plan.provides_sort:
-            from .sort import compile_sort
 
             sorter = compile_sort(sort, collation=collation)
             key, reverse = sorter.key, sorter.reverse
@@ -366,7 +386,6 @@ class MemoryCollection:
         """A command's ``let``: each variable's expression evaluated once."""
         if not let:
             return None
-        from .expressions import compile_expression, validate_variable_name
 
         values = {}
         for name, expr in self._normalize(let).items():
@@ -389,9 +408,7 @@ class MemoryCollection:
         limit, sort, hint, collation, batch_size, max_time_ms, comment, let,
         allow_disk_use, no_cursor_timeout, session ...).
         """
-        from .cursor import MemoryCursor
-
-        return MemoryCursor(self, *args, **kwargs)
+        return _cursor_module().MemoryCursor(self, *args, **kwargs)
 
     def find_one(self, filter: Any = None, *args: Any, **kwargs: Any) -> Any:
         """The first matching document or None (``find(...).limit(-1)``)."""
@@ -458,7 +475,6 @@ class MemoryCollection:
         validate_max_time_ms(kwargs.pop("max_time_ms", kwargs.pop("maxTimeMS", None)))
         collation = kwargs.pop("collation", None)
         try:
-            from .paths import split_path
 
             parts = split_path(key)
             spec, matcher, coll = self._prepare_query(filter, collation, None)
@@ -474,10 +490,8 @@ class MemoryCollection:
         return self._distinct_result(values, coll)
 
     def _distinct_result(self, values: list, coll: Any) -> list:
-        from . import bsontypes
 
         if coll is not None:
-            from .collation import sort_key_for
 
             sort_key = sort_key_for(coll)
         else:
@@ -543,13 +557,12 @@ class MemoryCollection:
     # -- updates ----------------------------------------------------------------
 
     def _compile_updater(self, stmt: Statement, coll: Any, let_vars: Any) -> Any:
-        from . import updates
 
         if stmt.is_replace:
-            return updates.compile_replacement(self._normalize(stmt.u))
+            return compile_replacement(self._normalize(stmt.u))
         array_filters = self._normalize(list(stmt.array_filters)) \
             if stmt.array_filters is not None else None
-        return updates.compile_update(self._normalize(stmt.u), array_filters=array_filters,
+        return compile_update(self._normalize(stmt.u), array_filters=array_filters,
                                       collation=coll, variables=let_vars)
 
     def _execute_update(self, stmt: Statement, let: Any = None) -> tuple[int, int, Any]:
@@ -590,7 +603,7 @@ class MemoryCollection:
         """Apply ``updater`` to record ``rid`` (caller holds the lock)."""
         work = bson.decode(rec[1], ns.store_options)
         position = None
-        if getattr(updater, "needs_position", True) and hasattr(matcher, "match_position"):
+        if updater.needs_position:
             position = matcher.match_position(rec[0])[1]
         if not updater.apply(work, position=position):
             return False
@@ -608,9 +621,8 @@ class MemoryCollection:
 
     def _upsert(self, ns: Namespace, spec: Mapping[str, Any], updater: Any) -> int:
         """Insert the document an upsert builds; returns its record id (caller holds lock)."""
-        from .updates import upsert_seed
 
-        doc = upsert_seed(spec)
+        doc = upsert_seed(spec, replacement=getattr(updater, "is_replacement", False))
         updater.apply(doc, is_insert=True)
         if "_id" not in doc:
             doc = {"_id": ObjectId(), **doc}
@@ -941,6 +953,25 @@ class MemoryCollection:
         except ServerError as err:
             raise_command_error(err)
         return {"ok": 1.0}
+
+
+# Value types a BSON round trip returns unchanged (ints are range-checked).
+_ROUND_TRIP_STABLE = frozenset({str, float, bool, type(None), ObjectId})
+
+
+def _is_flat_simple(spec: dict) -> bool:
+    """True when every key is a str and every value a plain scalar (the common
+    ``{"_id": 5}``/``{"name": "x"}`` filter), so normalizing can be skipped."""
+    for key, value in spec.items():
+        if type(key) is not str:
+            return False
+        kind = type(value)
+        if kind is int:
+            if not -2 ** 63 <= value < 2 ** 63:
+                return False
+        elif kind not in _ROUND_TRIP_STABLE:
+            return False
+    return True
 
 
 def _hashable(key: Any) -> Any:

@@ -36,6 +36,7 @@ from .collection import (
     validate_max_time_ms,
 )
 from .errors import ServerError
+from .sort import compile_sort
 from .wire import raise_command_error
 
 try:  # pymongo >= 4.9
@@ -236,13 +237,9 @@ class MemoryCursor:
         if ns is None:
             # Validate sort and hint on an empty collection too, as a server does.
             if self._ordering:
-                from .sort import compile_sort
-
                 compile_sort(self._ordering, collation=collation)
             return
         if self._ordering:
-            from .sort import compile_sort
-
             compile_sort(self._ordering, collation=collation)  # validate before planning
         for _rid, rec in coll._select(ns, spec, matcher, sort=self._ordering, skip=self._skip,
                                       limit=abs(self._limit), hint=self._hint,
