@@ -2023,9 +2023,6 @@ def compile_replacement(doc: Mapping) -> Updater:
     return _ReplacementUpdater(doc)
 
 
-_PATH_OPERATORS_SEED = frozenset(["$eq", "$in", "$all"])
-
-
 def upsert_seed(filter_spec: Mapping, *, replacement: bool = False) -> dict:
     """The document an upsert starts from: the filter's equality fields.
 
