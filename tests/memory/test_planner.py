@@ -13,7 +13,7 @@ import datetime
 import random
 
 import pytest
-from bson import Decimal128, Int64, MaxKey, MinKey, ObjectId
+from bson import Decimal128, Int64, MaxKey, MinKey, ObjectId, Regex
 
 from dongo.backends.memory.bsontypes import MISSING, bson_equal, sort_key
 from dongo.backends.memory.errors import ServerError
@@ -296,6 +296,63 @@ def test_partial_filter_validation():
 
 
 # --------------------------------------------------------------------------
+# Regexes, $all, $elemMatch, $or
+# --------------------------------------------------------------------------
+
+NAMES = [{"_id": i, "name": n} for i, n in enumerate(["abc", "abd", "ab", "b", "abz", 5, "a.c", "Abc"])]
+
+
+@pytest.mark.parametrize("query, bounds, expected", [
+    ({"name": {"$regex": "^ab"}}, ['["ab", "ac")', "[/^ab/, /^ab/]"], {0, 1, 2, 4}),
+    ({"name": Regex("^abc")}, ['["abc", "abd")', "[/^abc/, /^abc/]"], {0}),
+    ({"name": {"$regex": "^a\\.c"}}, ['["a.c", "a.d")', "[/^a\\.c/, /^a\\.c/]"], {6}),
+    ({"name": {"$regex": "^abc?"}}, ['["ab", "ac")', "[/^abc?/, /^abc?/]"], {0, 1, 2, 4}),
+    ({"name": {"$regex": "bc"}}, ['["", {})', "[/bc/, /bc/]"], {0, 7}),
+    ({"name": {"$regex": "^ab", "$options": "i"}}, ['["", {})', "[/^ab/i, /^ab/i]"], {0, 1, 2, 4, 7}),
+])
+def test_regex_bounds(query, bounds, expected):
+    from dongo.backends.memory.filters import compile_filter
+
+    owner, indexes = make(NAMES, ix("name"))
+    plan = indexes.plan(query)
+    assert plan.explain()["winningPlan"]["inputStage"]["indexBounds"] == {"name": bounds}
+    matcher = compile_filter(query)
+    assert {owner.records[r][0]["_id"] for r in plan.record_ids if matcher(owner.records[r][0])} == expected
+
+
+def test_startswith_lookup_uses_the_index():
+    from dongo.lookups import regex_escape
+
+    owner, indexes = make(NAMES, ix("name"))
+    plan = indexes.plan({"name": {"$regex": "^" + regex_escape("a.c")}})
+    assert ids(owner, plan.record_ids) == [6]
+
+
+def test_all_and_elem_match_use_bounds():
+    docs = [{"_id": 1, "t": [1, 5, 9]}, {"_id": 2, "t": [2, 3]}, {"_id": 3, "t": [{"k": 1, "v": 7}]}]
+    owner, indexes = make(docs, ix("t"), ix([("t.k", 1), ("t.v", 1)]))
+    assert winning(indexes, {"t": {"$all": [5, 9]}})["inputStage"]["indexBounds"] == {"t": ["[5, 5]"]}
+    plan = indexes.plan({"t": {"$elemMatch": {"$gt": 3, "$lt": 6}}})
+    assert plan.explain()["winningPlan"]["inputStage"]["indexBounds"] == {"t": ["(3, 6)"]}
+    assert ids(owner, plan.record_ids) == [1]
+    stage = winning(indexes, {"t": {"$elemMatch": {"k": 1, "v": {"$gte": 5}}}})["inputStage"]
+    assert stage["indexName"] == "t.k_1_t.v_1"
+    assert stage["indexBounds"] == {"t.k": ["[1, 1]"], "t.v": ["[5, inf.0]"]}
+
+
+def test_or_of_indexed_clauses_is_an_index_union():
+    owner, indexes = make(DOCS, ix("a"), ix("c"))
+    plan = indexes.plan({"$or": [{"a": 3}, {"c": {"$lt": 2}}, {"_id": 4}]})
+    wp = plan.explain()["winningPlan"]
+    assert wp["stage"] == "SUBPLAN" and wp["inputStage"]["stage"] == "FETCH"
+    ors = wp["inputStage"]["inputStage"]
+    assert ors["stage"] == "OR"
+    assert [s["indexName"] for s in ors["inputStages"]] == ["a_1", "c_1", "_id_"]
+    assert ids(owner, plan.record_ids) == [3, 7, 11, 0, 1, 4]
+    assert winning(indexes, {"$or": [{"a": 3}, {"b": "s1"}]})["stage"] == "COLLSCAN"
+
+
+# --------------------------------------------------------------------------
 # The key property: candidates ⊇ matches, for random data and filters
 # --------------------------------------------------------------------------
 
@@ -334,8 +391,29 @@ def random_conjunct(rng: random.Random) -> dict:
     return {path: {op: random_value(rng)}}
 
 
-def random_filter(rng: random.Random) -> dict:
+def random_extended(rng: random.Random) -> dict:
+    """Operators only the engine's matcher is trusted with."""
+    path = rng.choice(PATHS)
+    kind = rng.randrange(6)
+    if kind == 0:
+        return {path: Regex(rng.choice(["^a", "^ab", "b", "^", "^a.", "^a?b", "^\\.", "a|b"]),
+                            rng.choice(["", "", "i", "m", "s"]))}
+    if kind == 1:
+        return {path: {"$regex": rng.choice(["^a", "^$", "^b*"])}}
+    if kind == 2:
+        return {path: {"$all": [random_value(rng) for _ in range(rng.randrange(1, 3))]}}
+    if kind == 3:
+        op1, op2 = rng.choice(["$gt", "$gte"]), rng.choice(["$lt", "$lte"])
+        return {path: {"$elemMatch": {op1: random_value(rng), op2: random_value(rng)}}}
+    if kind == 4:
+        return {path: {"$elemMatch": {rng.choice(["x", "y"]): random_value(rng)}}}
+    return {"$or": [random_conjunct(rng) for _ in range(rng.randrange(1, 3))]}
+
+
+def random_filter(rng: random.Random, extended: bool = False) -> dict:
     clauses = [random_conjunct(rng) for _ in range(rng.randrange(1, 4))]
+    if extended:
+        clauses[0] = random_extended(rng)
     if rng.random() < 0.5:
         return {"$and": clauses}
     merged: dict = {}
@@ -437,9 +515,11 @@ def test_candidates_are_a_superset_of_the_matches(seed, layout):
     indexes._check()
     compile_filter = _engine_matcher()
     hints = [None] + [i.name for i in indexes if not i.spec.sparse]
-    for _ in range(120):
-        spec = random_filter(rng)
-        expected = {rid for rid, (doc, _) in owner.records.items() if reference_match(doc, spec)}
+    for n in range(160):
+        extended = n % 4 == 3 and compile_filter is not None
+        spec = random_filter(rng, extended)
+        expected = set() if extended else \
+            {rid for rid, (doc, _) in owner.records.items() if reference_match(doc, spec)}
         if compile_filter is not None:
             try:
                 engine = compile_filter(spec)

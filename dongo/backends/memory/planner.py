@@ -152,39 +152,171 @@ def _range_interval(op: str, value: Any) -> list | None:
     return [(low_bracket, (key, True, text, True))]  # $lte
 
 
+def _union(intervals: list) -> list:
+    """Sorted, disjoint intervals covering ``intervals`` (overlaps merged)."""
+    ordered = sorted(intervals, key=lambda i: (i[0][0], not i[0][1]))
+    merged: list = []
+    for lo, hi in ordered:
+        if merged:
+            last_lo, last_hi = merged[-1]
+            if lo[0] < last_hi[0] or (lo[0] == last_hi[0] and (lo[1] or last_hi[1])):
+                if _high_before(last_hi, hi):
+                    merged[-1] = (last_lo, hi)
+                continue
+        merged.append((lo, hi))
+    return merged
+
+
 def _in_intervals(values: Any) -> list | None:
     if not isinstance(values, (list, tuple)):
         return None
-    points: dict = {}
+    found_all: list = []
     for v in values:
         if _is_regex(v):
-            return None  # a regex in $in is a pattern match: no point bounds
-        found = _eq_intervals(v)
+            found = _regex_intervals(_regex_parts(v))
+        else:
+            found = _eq_intervals(v)
         if found is None:
             return None
-        for interval in found:
-            points.setdefault(interval[0][0], interval)
-    return [points[k] for k in sorted(points)]
+        found_all.extend(found)
+    return _union(found_all)
 
 
-def _collect_conjuncts(spec: Mapping, out: list) -> None:
-    """Append ``(path, op, value)`` for each top-level (and ``$and``) conjunct."""
+# -- regexes ---------------------------------------------------------------
+
+_REGEX_SPECIAL = frozenset(".[]()*+?{}|^$")
+
+
+def _regex_parts(value: Any) -> tuple[str, str]:
+    """``(pattern, flags)`` of a Regex / re.Pattern, flags in bson's letter order."""
+    from .bsontypes import regex_flags_string
+
+    pattern = value.pattern.decode() if isinstance(value.pattern, bytes) else value.pattern
+    return pattern, regex_flags_string(value)
+
+
+def _literal_prefix(pattern: str, flags: str) -> str | None:
+    """The literal text every match of an anchored regex starts with, or None."""
+    if "i" in flags or "m" in flags or "x" in flags or "|" in pattern:
+        return None
+    if pattern.startswith("^"):
+        rest = pattern[1:]
+    elif pattern.startswith("\\A"):
+        rest = pattern[2:]
+    else:
+        return None
+    prefix: list = []
+    i = 0
+    while i < len(rest):
+        c = rest[i]
+        if c == "\\":
+            if i + 1 < len(rest) and not rest[i + 1].isalnum() and rest[i + 1].isascii():
+                prefix.append(rest[i + 1])
+                i += 2
+                continue
+            break
+        if c in _REGEX_SPECIAL:
+            if c in "*?{" and prefix:
+                prefix.pop()  # the last literal is optional or repeated zero times
+            break
+        prefix.append(c)
+        i += 1
+    return "".join(prefix)
+
+
+def _regex_intervals(parts: tuple[str, str]) -> list:
+    """A regex matches strings only (plus an equal stored regex): the string
+    bracket, narrowed to a literal prefix when the pattern is anchored."""
+    from .bsontypes import RANK_STRING
+
+    pattern, flags = parts
+    regex_value = Regex(pattern, flags)
+    own = _point(sort_key(regex_value), format_value(regex_value))
+    prefix = _literal_prefix(pattern, flags)
+    if prefix:
+        low = (sort_key(prefix), True, format_value(prefix), True)
+        last = ord(prefix[-1])
+        if last < 0x10FFFF:
+            after = prefix[:-1] + chr(last + 1)
+            high = (sort_key(after), False, format_value(after), False)
+        else:
+            high = ((RANK_STRING, TOP), True, "{}", False)
+        return [(low, high), own]
+    return [(((RANK_STRING,), True, '""', True), ((RANK_STRING, TOP), True, "{}", False)), own]
+
+
+def _collect_conjuncts(spec: Mapping, out: list, prefix: str = "") -> None:
+    """Append ``(path, op, value)`` for each top-level (and ``$and``) conjunct.
+
+    Regexes become ``(path, "$regex", (pattern, flags))``; ``$all`` becomes
+    one conjunct per element; ``$elemMatch`` on documents contributes its
+    sub-conditions under ``path.``; on values, one ``"$intervals"`` conjunct
+    (its operators hold for one element, so their bounds intersect even on
+    a multikey field).
+    """
     for key, value in spec.items():
         if key == "$and":
             if isinstance(value, (list, tuple)):
                 for clause in value:
                     if isinstance(clause, Mapping):
-                        _collect_conjuncts(clause, out)
+                        _collect_conjuncts(clause, out, prefix)
             continue
         if key.startswith("$"):
             continue  # $or, $nor, $expr, $comment ... only narrow further
+        path = prefix + key
         if _is_operator_doc(value):
             for op, operand in value.items():
-                out.append((key, op, operand))
+                if op == "$regex":
+                    _collect_regex(path, value, out)
+                elif op == "$options":
+                    continue
+                elif op == "$all" and isinstance(operand, (list, tuple)):
+                    for item in operand:
+                        if _is_regex(item):
+                            out.append((path, "$regex", _regex_parts(item)))
+                        elif not _is_operator_doc(item):
+                            out.append((path, "$eq", item))
+                elif op == "$elemMatch" and isinstance(operand, Mapping):
+                    _collect_elem_match(path, operand, out)
+                else:
+                    out.append((path, op, operand))
         elif _is_regex(value):
-            out.append((key, "$regex", value))
+            out.append((path, "$regex", _regex_parts(value)))
         else:
-            out.append((key, "$eq", value))
+            out.append((path, "$eq", value))
+
+
+def _collect_regex(path: str, ops: Mapping, out: list) -> None:
+    pattern = ops["$regex"]
+    options = ops.get("$options", "")
+    if _is_regex(pattern):
+        pattern, flags = _regex_parts(pattern)
+        options = flags + (options if isinstance(options, str) else "")
+    if not isinstance(pattern, str) or not isinstance(options, str):
+        return
+    try:
+        flags = _regex_parts(Regex(pattern, options))[1]
+    except (ValueError, TypeError):
+        return
+    out.append((path, "$regex", (pattern, flags)))
+
+
+def _collect_elem_match(path: str, operand: Mapping, out: list) -> None:
+    if not operand:
+        return
+    if not next(iter(operand)).startswith("$") or any(k in ("$and", "$or", "$nor", "$expr", "$where")
+                                                       for k in operand):
+        _collect_conjuncts(operand, out, path + ".")  # object form: conditions on one element
+        return
+    merged = None
+    for op, value in operand.items():
+        intervals = _conjunct_intervals(op, value) if op in ("$eq", "$in", "$gt", "$gte", "$lt", "$lte") \
+            else None
+        if intervals is None:
+            continue
+        merged = intervals if merged is None else _intersect(merged, intervals)
+    if merged is not None:
+        out.append((path, "$intervals", (merged, _contains_string(list(operand.values())))))
 
 
 def _conjunct_intervals(op: str, value: Any) -> list | None:
@@ -194,6 +326,10 @@ def _conjunct_intervals(op: str, value: Any) -> list | None:
         return _in_intervals(value)
     if op in ("$gt", "$gte", "$lt", "$lte"):
         return _range_interval(op, value)
+    if op == "$regex":
+        return _regex_intervals(value)
+    if op == "$intervals":
+        return value[0]
     return None
 
 
@@ -499,7 +635,8 @@ class Plan:
 
     def __init__(self, index_set: Any, stage: str, *, filter_spec: Mapping, sort: list | None,
                  index: Index | None = None, scan: _Scan | None = None, direction: int = 1,
-                 provides_sort: bool = False, id_key: Any = None, limit: int | None = None) -> None:
+                 provides_sort: bool = False, id_key: Any = None, limit: int | None = None,
+                 branches: list | None = None) -> None:
         self._index_set = index_set
         self.stage = stage
         self.filter_spec = filter_spec
@@ -510,6 +647,7 @@ class Plan:
         self.provides_sort = provides_sort
         self._id_key = id_key
         self._limit = limit
+        self._branches = branches or []
         self._record_ids: list | None = None
 
     @property
@@ -522,11 +660,22 @@ class Plan:
         """Record ids to examine, in order (a superset of the matches). Lazy."""
         if self.stage == "IDHACK":
             return iter(self.index.lookup(self._id_key))
+        if self.stage == "OR":
+            return self._union()
         if self.stage == "COLLSCAN":
             if records is None:
                 records = self._index_set._records()
             return iter(records) if self.direction > 0 else reversed(records)
         return self._scan.record_ids(self.direction < 0)
+
+    def _union(self) -> Iterator[int]:
+        """Each ``$or`` branch's candidates in turn, each record once (the OR stage)."""
+        seen: set = set()
+        for branch in self._branches:
+            for rid in branch.candidates():
+                if rid not in seen:
+                    seen.add(rid)
+                    yield rid
 
     @property
     def record_ids(self) -> list[int]:
@@ -542,8 +691,17 @@ class Plan:
         if self.stage == "IDHACK":
             return {"stage": "IDHACK"}
         parsed = _parsed_query(self.filter_spec)
-        if self.stage == "COLLSCAN":
-            stage: dict = {"stage": "COLLSCAN"}
+        if self.stage == "OR":
+            inputs = []
+            for branch in self._branches:
+                stage = branch.winning_plan
+                if stage["stage"] == "FETCH" and "filter" not in stage:
+                    stage = stage["inputStage"]
+                inputs.append(stage)
+            stage = {"stage": "SUBPLAN", "inputStage": {
+                "stage": "FETCH", "filter": parsed, "inputStage": {"stage": "OR", "inputStages": inputs}}}
+        elif self.stage == "COLLSCAN":
+            stage = {"stage": "COLLSCAN"}
             if parsed:
                 stage["filter"] = parsed
             stage["direction"] = "forward" if self.direction > 0 else "backward"
@@ -658,9 +816,10 @@ def _constraints_for(index: Index, conjuncts: list, simple_collation: bool) -> l
         for path, op, value in conjuncts:
             if path != field:
                 continue
-            if not simple_collation and _contains_string(value):
-                continue
-            if index.spec.hashed and op not in ("$eq", "$in"):
+            if not simple_collation and (value[1] if op == "$intervals" else
+                                         op != "$regex" and _contains_string(value)):
+                continue  # collated strings do not compare like the index's binary keys
+            if index.spec.hashed and op not in ("$eq", "$in"):  # equality only
                 continue
             intervals = _conjunct_intervals(op, value)
             if intervals is not None:
@@ -726,7 +885,7 @@ def _id_hack_key(filter_spec: Mapping, simple_collation: bool) -> Any:
 
 
 def plan(index_set: Any, filter_spec: Mapping, *, sort: Any = None, hint: Any = None,
-         collation: Any = None, limit: int | None = None) -> Plan:
+         collation: Any = None, limit: int | None = None, _id_hack: bool = True) -> Plan:
     """Choose how to run ``filter_spec`` over the collection of ``index_set``.
 
         >>> from dongo.backends.memory.indexes import IndexSet
@@ -762,7 +921,7 @@ def plan(index_set: Any, filter_spec: Mapping, *, sort: Any = None, hint: Any = 
         # Without bounds on the first field the scan covers the whole index.
         return index_plan(index, _Scan(index, _constraints_for(index, conjuncts, simple)))
 
-    id_key = _id_hack_key(filter_spec, simple)
+    id_key = _id_hack_key(filter_spec, simple) if _id_hack else None
     if id_key is not None:
         return make("IDHACK", index=index_set.id_index, id_key=id_key, provides_sort=True)
 
@@ -796,6 +955,9 @@ def plan(index_set: Any, filter_spec: Mapping, *, sort: Any = None, hint: Any = 
                 break
 
     if not usable:
+        branches = _or_branches(index_set, filter_spec, collation)
+        if branches is not None:
+            return make("OR", branches=branches)
         return index_plan(*sort_index) if sort_index is not None else make("COLLSCAN")
     if len(usable) == 1 and (usable[0][3] or sort_index is None or not limit):
         return index_plan(usable[0][0], usable[0][1])  # nothing to compare: skip the estimate
@@ -809,3 +971,24 @@ def plan(index_set: Any, filter_spec: Mapping, *, sort: Any = None, hint: Any = 
         if estimate and abs(limit) * total / estimate < estimate:
             return index_plan(*sort_index)
     return index_plan(index, scan)
+
+
+def _or_branches(index_set: Any, filter_spec: Mapping, collation: Any) -> list | None:
+    """Index plans for every clause of a top-level ``$or``, or None.
+
+    Each clause planned alone is a superset of the documents matching it,
+    so their union is a superset of the whole filter's matches; one clause
+    without a usable index means a collection scan anyway.
+    """
+    clauses = filter_spec.get("$or")
+    if not isinstance(clauses, (list, tuple)) or not clauses:
+        return None
+    branches = []
+    for clause in clauses:
+        if not isinstance(clause, Mapping):
+            return None
+        branch = plan(index_set, clause, collation=collation, _id_hack=False)
+        if branch.stage not in ("IXSCAN", "OR"):
+            return None
+        branches.append(branch)
+    return branches
