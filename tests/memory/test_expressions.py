@@ -835,3 +835,20 @@ def test_accumulator_errors():
     assert info.value.code == 40237
     with pytest.raises(ServerError):
         compile_accumulator("$accumulator", {"init": "function() {}"})
+
+
+def test_percentile_and_median_docs_example():
+    scores = [{"studentId": "2345", "test01": 62, "test02": 81, "test03": 80},
+              {"studentId": "2356", "test01": 60, "test02": 83, "test03": 79},
+              {"studentId": "2358", "test01": 67, "test02": 82, "test03": 78},
+              {"studentId": "2367", "test01": 64, "test02": 72, "test03": 77},
+              {"studentId": "2369", "test01": 60, "test02": 53, "test03": 72}]
+    assert_same(accumulate("$percentile", {"input": "$test01", "p": [0.5, 0.75, 0.9, 0.95],
+                                           "method": "approximate"}, scores), [62.0, 64.0, 67.0, 67.0])
+    assert_same(accumulate("$median", {"input": "$test01", "method": "approximate"}, scores), 62.0)
+    assert_same(ev({"$percentile": {"input": ["$test01", "$test02", "$test03"], "p": [0.5, 0.95],
+                                    "method": "approximate"}}, scores[0]), [80.0, 81.0])
+    assert_same(ev({"$median": {"input": ["$test01", "$test02", "$test03"], "method": "approximate"}},
+                   scores[0]), 80.0)
+    assert ev({"$median": {"input": "$nope", "method": "approximate"}}) is None
+    assert error_code({"$percentile": {"input": "$a", "p": [1.5], "method": "approximate"}}) == 7750301

@@ -3251,6 +3251,62 @@ _array_n_expression("$maxN", lambda arr, n: _sorted_present(arr, True)[:n])
 _array_n_expression("$minN", lambda arr, n: _sorted_present(arr, False)[:n])
 
 
+def _percentile_spec(name: str, spec: Any, scope: frozenset):
+    """(input evaluator, list of p values or None for $median) of $percentile / $median."""
+    allowed = ("input", "p", "method") if name == "$percentile" else ("input", "method")
+    if not isinstance(spec, dict):
+        raise _fail(7436100, f"specification must be an object; found {_show(spec)}")
+    for key in spec:
+        if key not in allowed:
+            raise _fail(40415, f"BSON field '{name}.{key}' is an unknown field.")
+    for key in allowed:
+        if key not in spec:
+            raise _fail(40414, f"BSON field '{name}.{key}' is missing but a required field")
+    if spec["method"] not in ("approximate", "discrete", "continuous"):
+        raise _fail(BAD_VALUE, f"Enumeration value '{spec['method']}' for field '{name}.method' is not a "
+                               "valid value.")
+    if spec["method"] == "continuous":
+        raise NotImplementedError(f"{name} method 'continuous' is not supported by the memory engine")
+    ps = None
+    if name == "$percentile":
+        ps = spec["p"]
+        if not isinstance(ps, list) or not ps or not all(
+                _num_kind(p) >= 0 and 0 <= _to_float(p) <= 1 for p in ps):
+            raise _fail(7750301, f"The $percentile 'p' field must be an array of numbers from [0.0, 1.0], "
+                                 f"but found: {_show(ps)}")
+        ps = [_to_float(p) for p in ps]
+    return _compile(spec["input"], scope), ps
+
+
+def _percentiles(values: list, ps: list | None):
+    """Discrete percentiles (the value at rank ceil(p*n)), as doubles; $median when ``ps`` is None."""
+    numbers = sorted(_to_float(v) for v in values if _num_kind(v) >= 0 and not (
+        isinstance(v, float) and math.isnan(v)))
+    wanted = [0.5] if ps is None else ps
+    if not numbers:
+        return None
+    n = len(numbers)
+    out = [numbers[min(n - 1, max(0, math.ceil(p * n) - 1))] for p in wanted]
+    return out[0] if ps is None else out
+
+
+def _percentile_expression(name: str):
+    def compile_percentile(spec, scope):
+        f_input, ps = _percentile_spec(name, spec, scope)
+
+        def percentile(doc, vars):
+            v = f_input(doc, vars)
+            return _percentiles(v if isinstance(v, list) else [v], ps)
+
+        return percentile
+
+    _OPERATORS[name] = compile_percentile
+
+
+_percentile_expression("$percentile")
+_percentile_expression("$median")
+
+
 class Accumulator:
     """One group's running state; ``add(doc, vars)`` then ``result()``."""
 
@@ -3433,6 +3489,23 @@ class _StdDevAcc(Accumulator):
         return self.s.result()
 
 
+class _PercentileAcc(Accumulator):
+    __slots__ = ("f", "ps", "values")
+
+    def __init__(self, f, ps):
+        self.f = f
+        self.ps = ps
+        self.values = []
+
+    def add(self, doc, vars):
+        v = self.f(doc, vars)
+        if _num_kind(v) >= 0:
+            self.values.append(v)
+
+    def result(self):
+        return _percentiles(self.values, self.ps)
+
+
 class _CountAcc(Accumulator):
     __slots__ = ("n",)
 
@@ -3575,6 +3648,7 @@ class _Reversed:
 ACCUMULATORS = frozenset({
     "$sum", "$avg", "$min", "$max", "$first", "$last", "$push", "$addToSet", "$count", "$mergeObjects",
     "$stdDevPop", "$stdDevSamp", "$top", "$bottom", "$topN", "$bottomN", "$firstN", "$lastN", "$maxN", "$minN",
+    "$median", "$percentile",
 })
 
 
@@ -3619,5 +3693,6 @@ def compile_accumulator(name: str, arg: Any, *, variables: frozenset | set = fro
     if name == "$accumulator":
         _reject_javascript(name)(arg, scope)
     if name in ("$median", "$percentile"):
-        raise NotImplementedError(f"{name} is not supported by the memory engine")
+        f_input, ps = _percentile_spec(name, arg, scope)
+        return _AccSpec(name, lambda: _PercentileAcc(f_input, ps))
     raise _fail(15952, f"unknown group operator '{name}'")
