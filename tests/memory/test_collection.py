@@ -7,7 +7,7 @@ from bson import Int64, ObjectId
 from bson.codec_options import CodecOptions
 from bson.errors import InvalidDocument
 from bson.son import SON
-from pymongo import ReturnDocument
+from pymongo import IndexModel, ReturnDocument
 from pymongo.errors import (
     DocumentTooLarge,
     DuplicateKeyError,
@@ -410,7 +410,15 @@ def test_drop_and_options(coll):
 
 def test_indexes_api(coll):
     assert coll.create_index([("a", 1), ("b", -1)]) == "a_1_b_-1"
-    assert coll.create_indexes([]) if False else True
+    with pytest.raises(OperationFailure) as info:
+        coll.create_indexes([])
+    assert info.value.code == 2
+    with pytest.raises(TypeError):
+        coll.create_indexes([{"key": {"a": 1}}])
+    assert coll.create_indexes([IndexModel([("u", 1)], unique=True, name="u_unique")]) == [
+        "u_unique"]
+    assert coll.index_information()["u_unique"] == {"v": 2, "key": [("u", 1)], "unique": True}
+    coll.drop_index("u_unique")
     info = coll.index_information()
     assert info["a_1_b_-1"]["key"] == [("a", 1), ("b", -1)]
     assert [d["name"] for d in coll.list_indexes()] == ["_id_", "a_1_b_-1"]
@@ -422,6 +430,11 @@ def test_indexes_api(coll):
     coll.create_index("x")
     coll.drop_indexes()
     assert list(coll.index_information()) == ["_id_"]
+    with pytest.raises(OperationFailure) as info:
+        coll.drop_index("_id_")
+    assert info.value.code == 72
+    coll.database.missing.drop_index("x_1")  # pymongo ignores "ns not found"
+    assert list(coll.database.missing.list_indexes()) == []
 
 
 def test_unsupported_features_raise_not_implemented(coll):

@@ -856,22 +856,23 @@ class MemoryCollection:
     def create_index(self, keys: Any, session: Any = None, comment: Any = None,
                      **kwargs: Any) -> str:
         """Create an index (``IndexModel`` arguments); returns its name."""
-        cmd_options = {}
-        if "maxTimeMS" in kwargs:
-            cmd_options["maxTimeMS"] = kwargs.pop("maxTimeMS")
-        validate_max_time_ms(cmd_options.get("maxTimeMS"))
+        validate_max_time_ms(kwargs.pop("maxTimeMS", None))
+        kwargs.pop("commitQuorum", None)  # a single in-process "server": nothing to wait for
         return self._create_indexes([IndexModel(keys, **kwargs)])[0]
 
     def create_indexes(self, indexes: list, session: Any = None, comment: Any = None,
                        **kwargs: Any) -> list[str]:
         """Create several indexes (``IndexModel`` instances); returns their names."""
         common.validate_list("indexes", indexes)
+        validate_max_time_ms(kwargs.pop("maxTimeMS", None))
         for index in indexes:
             if not isinstance(index, IndexModel):
                 raise TypeError(f"{index!r} is not an instance of pymongo.operations.IndexModel")
         return self._create_indexes(indexes)
 
     def _create_indexes(self, models: list) -> list[str]:
+        if not models:
+            raise_command_error(ServerError(2, "Must specify at least one index to create"))
         specs = [dict(model.document) for model in models]
         names = [spec["name"] for spec in specs]
         ns = self._namespace(create=True)
@@ -890,10 +891,10 @@ class MemoryCollection:
             name = _helpers._gen_index_name(index_or_name)
         if not isinstance(name, str):
             raise TypeError(f"index_or_name must be an instance of str or list, not {type(name)}")
+        ns = self._namespace()
+        if ns is None:
+            return  # pymongo ignores the server's "ns not found" here
         try:
-            ns = self._namespace()
-            if ns is None:
-                raise ServerError(26, f"ns not found {self._full_name}")
             with ns.lock:
                 ns.drop_index(name)
         except ServerError as err:
