@@ -218,3 +218,41 @@ def test_database_is_not_iterable(client):
         iter(client.db)
     with pytest.raises(AttributeError):
         client.db._private
+
+
+def test_aggregate_let_union_and_merge_on_unique_field(client):
+    db = client.db
+    db.a.insert_many([{"_id": 1, "x": 1}, {"_id": 2, "x": 2}])
+    db.b.insert_many([{"_id": 3, "x": 3}, {"_id": 4, "x": 2, "from_b": True}])
+    assert list(db.a.aggregate([{"$match": {"$expr": {"$gt": ["$x", "$$m"]}}}],
+                               let={"m": 1})) == [{"_id": 2, "x": 2}]
+    assert [d["_id"] for d in db.a.aggregate([{"$unionWith": "b"}])] == [1, 2, 3, 4]
+    with pytest.raises(OperationFailure) as info:
+        db.b.aggregate([{"$merge": {"into": "a", "on": "x"}}])
+    assert info.value.code == 51183  # "on" needs a unique index
+    db.a.create_index("x", unique=True)
+    db.b.aggregate([{"$project": {"_id": 0}}, {"$merge": {"into": "a", "on": "x"}}])
+    assert list(db.a.find({}, {"_id": 0}).sort("x")) == [
+        {"x": 1}, {"x": 2, "from_b": True}, {"x": 3}]
+    with pytest.raises(OperationFailure) as info:
+        db.a.aggregate([{"$match": {}}], hint="nope_1")
+    assert info.value.code == 2
+
+
+def test_merge_when_matched_fail_reports_the_duplicate(client):
+    db = client.db
+    db.test.insert_one({"_id": 2, "x": 0})
+    with pytest.raises(OperationFailure) as info:
+        db.aggregate([{"$documents": [{"_id": 2, "x": 1}]},
+                      {"$merge": {"into": "test", "whenMatched": "fail"}}])
+    assert info.value.code == 11000
+    assert info.value.details["keyPattern"] == {"_id": 1}
+    assert info.value.details["keyValue"] == {"_id": 2}
+    assert list(db.test.find()) == [{"_id": 2, "x": 0}]
+
+
+def test_find_let_variables(client):
+    coll = client.db.c
+    coll.insert_many([{"_id": 1, "x": 1}, {"_id": 2, "x": 2}])
+    assert list(coll.find({"$expr": {"$eq": ["$x", "$$v"]}}, let={"v": 2})) == [
+        {"_id": 2, "x": 2}]

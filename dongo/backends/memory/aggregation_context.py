@@ -93,8 +93,6 @@ class CollectionContext(PipelineContext):
         parts = [split_path(path) for path in on]
         with ns.lock:
             for doc in docs:
-                if "_id" not in doc:
-                    doc = {"_id": ObjectId(), **doc}
                 values = {}
                 for path, path_parts in zip(on, parts):
                     value = get_path(doc, path_parts)
