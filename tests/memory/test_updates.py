@@ -623,3 +623,14 @@ def test_compiled_updates_are_cached_by_exact_spec():
 def test_parse_errors_surface_at_compile_time():
     exc = error({"$set": {"a": 1}, "$inc": {"b": "x"}})
     assert exc.code == 14
+
+
+def test_values_in_messages_are_rendered_like_the_server():
+    # BSONElement::toString: doubles keep ".0", decimals print bare, dates as new Date(ms)
+    check_error(
+        {"$set": {"a.b": 1}},
+        {"_id": 1, "a": [1, 2.0, Decimal128("1.50"), dt.datetime(1970, 1, 1, 0, 0, 1), {"k": None}, []]},
+        28,
+        "Cannot create field 'b' in element {a: [ 1, 2.0, 1.50, new Date(1000), { k: null }, [] ]}",
+    )
+    check_error({"$set": {"a.b": 1}}, {"_id": 1, "a": 1e20}, 28, "Cannot create field 'b' in element {a: 1e+20.0}")

@@ -608,3 +608,18 @@ def test_filter_on_nested_arrays_sees_the_element_like_a_query_field():
 def test_positional_results_keep_array_order_and_types():
     changed, doc = apply({"$mul": {"a.$[]": 2}}, {"_id": 1, "a": [1, 2.5, Int64(3)]})
     assert_exact(doc, {"_id": 1, "a": [2, 5.0, Int64(6)]})
+
+
+def test_collation_applies_to_pull_pull_all_and_push_sort():
+    strength2 = {"locale": "en", "strength": 2}
+    check({"$pull": {"a": "ABC"}}, {"_id": 1, "a": ["abc", "x"]}, {"_id": 1, "a": ["x"]}, collation=strength2)
+    check({"$pull": {"a": {"$in": ["ABC"]}}}, {"_id": 1, "a": ["abc", "x"]}, {"_id": 1, "a": ["x"]}, collation=strength2)
+    check({"$pullAll": {"a": ["X"]}}, {"_id": 1, "a": ["abc", "x"]}, {"_id": 1, "a": ["abc"]}, collation=strength2)
+    check(
+        {"$push": {"a": {"$each": ["B"], "$sort": 1}}},
+        {"_id": 1, "a": ["c", "a"]},
+        {"_id": 1, "a": ["a", "B", "c"]},
+        collation=strength2,
+    )
+    # without a collation upper case sorts first
+    check({"$push": {"a": {"$each": ["B"], "$sort": 1}}}, {"_id": 1, "a": ["c", "a"]}, {"_id": 1, "a": ["B", "a", "c"]})

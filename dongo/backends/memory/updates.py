@@ -153,7 +153,7 @@ def _fmt(v: Any) -> str:
     if isinstance(v, _dt.datetime):
         return f"new Date({_datetime_ms(v)})"
     if t is Decimal128:
-        return f'NumberDecimal("{v}")'
+        return str(v)
     if t is Timestamp:
         return f"Timestamp({v.time}, {v.inc})"
     if isinstance(v, (Regex, re.Pattern)):
@@ -168,11 +168,16 @@ def _fmt(v: Any) -> str:
         return f'UUID("{uuid.UUID(bytes=bytes(v))}")'
     if isinstance(v, bytes):
         subtype = v.subtype if isinstance(v, Binary) else 0
-        return f"BinData({subtype}, {bytes(v).hex().upper()})"
+        data = bytes(v)
+        if len(data) > 80:
+            return f"BinData({subtype}, {data[:70].hex().upper()}...)"
+        return f"BinData({subtype}, {data.hex().upper()})"
     if isinstance(v, DBRef):
         return _fmt(v.as_doc())
     if isinstance(v, Code):
-        return str(v)
+        code = str(v)
+        text = code[:70] + "..." if len(code) > 79 else code
+        return text if v.scope is None else f"CodeWScope( {code}, {_fmt(v.scope)})"
     if v is MISSING:
         return "EOO"
     return repr(v)
