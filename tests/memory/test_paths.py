@@ -50,9 +50,12 @@ def test_missing_and_scalars_mid_path():
     assert values({}, "a.b") == [MISSING]
     assert values({"a": 4}, "a.b") == [MISSING]
     assert values({"a": None}, "a") == [None]
-    # an array with no embedded documents yields nothing → reported as missing
+    # an array with no embedded documents yields nothing → reported as missing,
+    # unless the caller (the matcher) asks for no filling
     assert values({"a": [1, 2]}, "a.b") == [MISSING]
     assert values({"a": []}, "a.b") == [MISSING]
+    assert values({"a": [1, 2]}, "a.b", fill_missing=False) == []
+    assert list(iter_path_positions({"a": []}, ("a", "b"), fill_missing=False)) == []
 
 
 def test_leaf_array_expansion():

@@ -384,7 +384,7 @@ def _path_node(parts: tuple[str, ...], leaf: _Leaf) -> _Node:
     pred_pos = leaf.pred_pos
 
     def generic(doc: Any) -> bool:
-        for value, _ in iter_path_positions(doc, parts, expand_arrays=traverse):
+        for value, _ in iter_path_positions(doc, parts, expand_arrays=traverse, fill_missing=False):
             if pred(value):
                 return True
         return False
@@ -430,7 +430,7 @@ def _path_node(parts: tuple[str, ...], leaf: _Leaf) -> _Node:
             return pred(v)
 
     def pos(doc: Any) -> tuple[bool, int | None]:
-        for value, index in iter_path_positions(doc, parts, expand_arrays=traverse):
+        for value, index in iter_path_positions(doc, parts, expand_arrays=traverse, fill_missing=False):
             if pred_pos is not None:
                 ok, inner = pred_pos(value)
             else:

@@ -24,9 +24,12 @@ Two ways of following ``"a.b.c"`` through a document exist in MongoDB:
 
 The traversal follows the server's ``BSONElementIterator`` (classic engine):
 non-document elements of an array in the middle of a path contribute nothing,
-nested arrays are only entered through an explicit numeric component, and a
-path that yields nothing at all is reported as one ``MISSING`` (so
-``{"a.b": null}`` matches ``{a: [1, 2]}`` like on a server).
+and nested arrays are only entered through an explicit numeric component. A
+path that reaches nothing at all (``"a.b"`` in ``{a: [1, 2]}``) yields one
+``MISSING`` by default, as index keys and ``$lookup`` want it (null); the
+matcher asks for no filling (``fill_missing=False``), because MongoDB 7.x
+does not let ``{"a.b": null}`` match ``{a: [1, 2]}`` or ``{a: []}`` (that
+changed only with SERVER-36681, in 9.0).
 """
 
 from __future__ import annotations
@@ -190,7 +193,7 @@ def _from_array(arr: Any, parts: tuple[str, ...], rest: int, expand: bool) -> It
 
 
 def iter_path_positions(
-    doc: Any, parts: tuple[str, ...], *, expand_arrays: bool = False
+    doc: Any, parts: tuple[str, ...], *, expand_arrays: bool = False, fill_missing: bool = True
 ) -> Iterator[tuple[Any, int | None]]:
     """Yield ``(value, position)`` for each value the query path reaches.
 
@@ -199,11 +202,15 @@ def iter_path_positions(
     to), or ``None`` when no array was traversed implicitly. With
     ``expand_arrays``, a terminal array yields each element (position = its
     index, unless an outer array already set one) and then the array itself.
-    Always yields at least once (``MISSING`` when nothing is found).
+    With ``fill_missing`` (the default) it yields ``(MISSING, None)`` when the
+    path reaches nothing at all; without, it then yields nothing.
 
         >>> list(iter_path_positions({"a": [{"b": 1}, {"b": 7}]}, ("a", "b")))
         [(1, 0), (7, 1)]
     """
+    if not fill_missing:
+        yield from _from_doc(doc, parts, 0, expand_arrays)
+        return
     found = False
     for pair in _from_doc(doc, parts, 0, expand_arrays):
         found = True
@@ -212,7 +219,9 @@ def iter_path_positions(
         yield MISSING, None
 
 
-def iter_path_values(doc: Any, parts: tuple[str, ...], *, expand_arrays: bool = False) -> Iterator[Any]:
+def iter_path_values(
+    doc: Any, parts: tuple[str, ...], *, expand_arrays: bool = False, fill_missing: bool = True
+) -> Iterator[Any]:
     """Yield each value the query path ``parts`` reaches in ``doc``.
 
     See :func:`iter_path_positions`; this drops the positions. Index key
@@ -228,5 +237,5 @@ def iter_path_values(doc: Any, parts: tuple[str, ...], *, expand_arrays: bool = 
     for value, _ in _from_doc(doc, parts, 0, expand_arrays):
         found = True
         yield value
-    if not found:
+    if not found and fill_missing:
         yield MISSING
