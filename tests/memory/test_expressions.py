@@ -852,3 +852,56 @@ def test_percentile_and_median_docs_example():
                    scores[0]), 80.0)
     assert ev({"$median": {"input": "$nope", "method": "approximate"}}) is None
     assert error_code({"$percentile": {"input": "$a", "p": [1.5], "method": "approximate"}}) == 7750301
+
+
+@pytest.mark.parametrize("expr,expected", [
+    # jstests/aggregation/expressions/round_trunc.js
+    ({"$trunc": Int64(4)}, Int64(4)), ({"$trunc": float("inf")}, float("inf")), ({"$trunc": 0.9}, 0.0),
+    ({"$trunc": -1.2}, -1.0), ({"$trunc": Decimal128("-1.6")}, Decimal128("-1")),
+    ({"$round": 0.9}, 1.0), ({"$round": -1.2}, -1.0), ({"$round": Decimal128("-1.6")}, Decimal128("-2")),
+    ({"$trunc": [1.298, 0]}, 1.0), ({"$trunc": [1.298, 1]}, 1.2), ({"$trunc": [23.298, -1]}, 20.0),
+    ({"$trunc": [Decimal128("23.298"), -1]}, Decimal128("2E+1")), ({"$trunc": [1.298, 100]}, 1.298),
+    ({"$trunc": [Decimal128("1.298912343250054252245154325"), Int64(20)]},
+     Decimal128("1.29891234325005425224")),
+    ({"$trunc": [Decimal128("1.298"), Decimal128("100")]}, Decimal128("1.298000000000000000000000000000000")),
+    ({"$round": [1.298, 1]}, 1.3), ({"$round": [Decimal128("1.298"), 1]}, Decimal128("1.3")),
+    ({"$round": [Decimal128("1.298912343250054252245154325"), Int64(20)]},
+     Decimal128("1.29891234325005425225")),
+    ({"$round": [2147483647, -1]}, Int64(2147483650)),
+    ({"$round": [Decimal128("NaN"), 0]}, Decimal128("NaN")),
+])
+def test_round_trunc_server_cases(expr, expected):
+    actual = ev(expr)
+    if isinstance(expected, Decimal128) and expected.to_decimal().is_nan():
+        assert actual.to_decimal().is_nan()
+    else:
+        assert_same(actual, expected)
+
+
+@pytest.mark.parametrize("expr,code", [
+    ({"$round": [Int64(9223372036854775806), -1]}, 51080), ({"$round": [1, 2, 3]}, 28667),
+    ({"$round": "string"}, 51081), ({"$trunc": "string"}, 51081), ({"$round": [1, Int64(101)]}, 51083),
+    ({"$trunc": [1, -21]}, 51083), ({"$round": [1, Decimal128("1.4")]}, 51082), ({"$trunc": [1, 10.5]}, 51082),
+])
+def test_round_trunc_server_errors(expr, code):
+    assert error_code(expr) == code
+
+
+def test_add_is_plain_left_to_right_double_addition():
+    # jstests/aggregation/expressions/add.js: $add does not use $sum's compensated summation.
+    values = [1e16, 1.0, -1e16, 1.0]
+    doc = {f"f{i}": v for i, v in enumerate(values)}
+    paths = [f"$f{i}" for i in range(len(values))]
+    assert_same(ev({"$add": paths}, doc), ((1e16 + 1.0) - 1e16) + 1.0)
+    assert_same(ev({"$sum": paths}, doc), 2.0)
+    assert_same(ev({"$add": []}), 0)
+
+
+def test_arith_overflow_server_cases():
+    # jstests/aggregation/expressions/arith_overflow.js
+    assert_same(ev({"$add": [2000000000, 2000000000]}), Int64(4000000000))
+    assert_same(ev({"$add": [Int64(9 * 10**18), Int64(9 * 10**18)]}), 1.8e19)
+    assert_same(ev({"$subtract": [2000000000, -2000000000]}), Int64(4000000000))
+    assert_same(ev({"$subtract": [Int64(9 * 10**18), Int64(-9 * 10**18)]}), 1.8e19)
+    assert_same(ev({"$multiply": [2000000000, -2000000000]}), Int64(-4 * 10**18))
+    assert_same(ev({"$multiply": [Int64(9 * 10**18), Int64(-9 * 10**18)]}), -8.1e37)

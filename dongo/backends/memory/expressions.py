@@ -613,7 +613,13 @@ def _c_meta(spec, scope):
 
 
 def _add_values(values: list, name: str = "$add") -> Any:
-    """Sum numbers (and at most one date) with the server's type widening."""
+    """Sum numbers (and at most one date) left to right with the server's type widening.
+
+    Like the server's AddState: integers add exactly until a long overflows
+    (then the total becomes a double); once a double (or decimal) operand is
+    met, the running total converts and later operands add in that type, in
+    order (plain double addition, unlike $sum's compensated summation).
+    """
     kind = 0
     total_int = 0
     total_float = 0.0
@@ -631,33 +637,32 @@ def _add_values(values: list, name: str = "$add") -> Any:
                 continue
             raise _fail(16554, f"{name} only supports numeric or date types, not {_type_name(v)}")
         if k > kind:
+            if k == 3:
+                total_dec = _to_decimal(total_float) if kind == 2 else Decimal(total_int)
+            elif k == 2:
+                total_float = float(total_int)
             kind = k
-        if k <= 1:
-            total_int += int(v)
-        elif k == 2:
-            total_float += v
-        else:
-            total_dec = v.to_decimal() if total_dec is None else _DEC_CTX.add(total_dec, v.to_decimal())
-    if date is not None:
         if kind == 3:
-            ms = total_int + total_float + float(total_dec)
+            total_dec = _DEC_CTX.add(total_dec, _to_decimal(v))
+        elif kind == 2:
+            total_float += float(v)
         else:
-            ms = total_int + total_float
+            total_int += int(v)
+            if not INT64_MIN <= total_int <= INT64_MAX:
+                kind = 2
+                total_float = float(total_int)
+    if date is not None:
+        ms = total_int if kind <= 1 else total_float if kind == 2 else float(total_dec)
         if isinstance(ms, float):
             if not math.isfinite(ms):
                 raise _fail(15, "date overflow in $add")
-            ms = int(round(ms)) if ms == ms else 0
+            ms = int(round(ms))
         return _ms_to_date(_date_to_ms(date) + ms)
     if kind <= 1:
         return _int_result(total_int, kind)
     if kind == 2:
-        return float(total_int) + total_float
-    d = total_dec
-    if total_int:
-        d = _DEC_CTX.add(d, Decimal(total_int))
-    if total_float:
-        d = _DEC_CTX.add(d, _to_decimal(total_float))
-    return _dec(d)
+        return total_float
+    return _dec(total_dec)
 
 
 @_operator("$add")
@@ -928,26 +933,32 @@ def _compile_rounding(name: str, mode: str):
             p = place_fn(doc, vars)
             if _nullish(v) or _nullish(p):
                 return None
+            if _num_kind(p) < 0 or _as_int(p) is None:
+                raise _fail(51082, f"precision argument to {name} must be a integral value")
             place = _as_int(p)
-            if place is None or not -20 <= place <= 100:
-                raise _fail(51155, f"cannot apply {name} with precision value {_show(p)} value must be in [-20, 100]")
+            if not -20 <= place <= 100:
+                raise _fail(51083, f"cannot apply {name} with precision value {place} value must be in "
+                                   "[-20, 100]")
             k = _num_kind(v)
             if k < 0:
                 raise _fail(51081, f"{name} only supports numeric types, not {_type_name(v)}")
             if k <= 1:
                 if place >= 0:
                     return v
-                q = Decimal(int(v)).quantize(Decimal(f"1E{-place}"), rounding=mode)
-                return _int_result(int(q), k)
-            d = _to_decimal(v) if k == 3 else Decimal(repr(float(v))) if math.isfinite(v) else None
-            if d is None:
+                q = int(Decimal(int(v)).quantize(Decimal(1).scaleb(-place), rounding=mode, context=_DEC_CTX))
+                if not INT64_MIN <= q <= INT64_MAX:
+                    raise _fail(51080, f"invalid conversion from Decimal128 result in {name} resulting from "
+                                       f"arguments: [{int(v)}, {place}]")
+                return _int_result(q, k)
+            if k == 2 and not math.isfinite(v):
                 return v
+            d = v.to_decimal() if k == 3 else Decimal(repr(float(v)))
             if not d.is_finite():
                 return v
-            q = d.quantize(Decimal(1).scaleb(-place), rounding=mode, context=_DEC_CTX) if d.adjusted() - (-place) < 34 else d
-            if k == 3:
-                return _dec(q)
-            return float(q)
+            # Never more than the 34 significant digits a Decimal128 holds.
+            exponent = max(-place, d.adjusted() - 33) if d else -place
+            q = d.quantize(Decimal(1).scaleb(exponent), rounding=mode, context=_DEC_CTX)
+            return _dec(q) if k == 3 else float(q)
 
         return evaluate
 
