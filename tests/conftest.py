@@ -30,35 +30,6 @@ def pytest_configure(config):
     )
 
 
-_memory_problem = []
-
-
-def _memory_unavailable():
-    """None if the memory engine can do the basics the ODM needs, else why not.
-
-    The engine is built in parallel with the ODM; until it can insert, query,
-    update and bulk-write, its ODM runs are skipped with this reason (skips
-    are not passes) instead of failing for reasons that are not the ODM's.
-    """
-    if not _memory_problem:
-        try:
-            from pymongo.operations import UpdateOne
-
-            from dongo.backends.memory import MemoryClient
-
-            coll = MemoryClient()["dongo_smoke"]["c"]
-            coll.insert_one({"a": 1})
-            assert coll.find_one({"a": {"$gt": 0}}, {"_id": 0}) == {"a": 1}
-            coll.update_one({"a": 1}, {"$set": {"b.c": 1}})
-            coll.bulk_write([UpdateOne({"a": 1}, {"$inc": {"n": 1}})])
-            assert list(coll.aggregate([{"$match": {"n": 1}}, {"$project": {"_id": 0, "a": 1}}])) == [{"a": 1}]
-            coll.database.client.drop_database("dongo_smoke")
-            _memory_problem.append(None)
-        except Exception as exc:  # noqa: BLE001 - any failure means "not ready"
-            _memory_problem.append(f"{type(exc).__name__}: {exc}")
-    return _memory_problem[0]
-
-
 @pytest.fixture(params=BACKENDS)
 def backend(request, monkeypatch):
     """The backend name; applies the test's xfail_backend marks for it."""
@@ -67,10 +38,6 @@ def backend(request, monkeypatch):
     for mark in request.node.iter_markers("xfail_backend"):
         if mark.args[0] == name:
             request.applymarker(pytest.mark.xfail(reason=mark.kwargs["reason"], strict=True))
-    if name == "memory":
-        problem = _memory_unavailable()
-        if problem:
-            pytest.skip(f"memory engine cannot do the basics yet ({problem})")
     return name
 
 
@@ -99,8 +66,5 @@ def conn(backend):
 
 @pytest.fixture
 def memory_ready(monkeypatch):
-    """Skip (with the reason) unless the memory engine can do the basics; clears DONGO_URI."""
+    """For tests that run on the memory engine only: clears ``DONGO_URI``."""
     monkeypatch.delenv("DONGO_URI", raising=False)
-    problem = _memory_unavailable()
-    if problem:
-        pytest.skip(f"memory engine cannot do the basics yet ({problem})")
