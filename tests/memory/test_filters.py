@@ -661,3 +661,61 @@ def test_collation_validation():
         assert info.value.code == code, spec
     with pytest.raises(NotImplementedError):
         parse_collation({"locale": "en", "alternate": "shifted"})
+
+
+# Cases from Meteor minimongo's selector suite that its authors marked as
+# "tested against mongodb" (and that still hold for 7.x).
+MINIMONGO = [
+    (True, {"a": [1, 2]}, {"a": [[3, 4], [1, 2]]}),
+    (False, {"a": [1, 2]}, {"a": [[[1, 2]]]}),
+    (False, {"a": {"b": 12, "c": 13}}, {"a": {"c": 13, "b": 12}}),
+    (False, {"a": {"b": 12}}, {"a": [[{"b": 12}]]}),
+    (False, {"a": {"b": 12}}, {"a": [{"b": 11}, {"b": 12, "c": 20}, {"b": 13}]}),
+    (True, {"a": None}, {"a": [1, 2, None, 3]}),
+    (False, {"a": None}, {"a": [1, 2, {}, 3]}),
+    (False, {"a": {"$lt": "null"}}, {"a": None}),
+    (True, {"a": {"$lt": {"x": [2, 3, 4]}}}, {"a": {"x": [1, 3, 4]}}),
+    (False, {"a": {"$gt": [2, 3]}}, {"a": [1, 2]}),
+    (True, {"a": {"$lt": 11, "$gt": 9}}, {"a": [8, 9, 11, 12]}),
+    (True, {"a": {"$all": [[1, 2], [1, 3]]}}, {"a": [[1, 3], [1, 2], [1, 4]]}),
+    (True, {"a": {"$all": [2, 2]}}, {"a": [2]}),
+    (False, {"a": {"$all": [2, 3]}}, {"a": [2, 2]}),
+    (False, {"a": {"$all": [1, 2]}}, {"a": [[1, 2]]}),
+    (False, {"a": {"$all": [1, 2]}}, {"a": {"foo": "bar"}}),
+    (False, {"a": {"$all": [{"b": 3}]}}, {"a": [{"b": 3, "k": 4}]}),
+    (False, {"a.x": {"$exists": False}}, {"a": [{}, {"x": 5}]}),
+    (True, {"a.x": {"$exists": True}}, {"a": {"x": None}}),
+    (True, {"a": {"$mod": [10, 1]}}, {"a": [10, 11, 12]}),
+    (False, {"a": {"$ne": [1, 2]}}, {"a": [1, 2]}),
+    (False, {"a.b": {"$ne": 1}}, {"a": [{"b": 1}, {"b": 2}]}),
+    (True, {"a": {"$ne": {"x": 1}}}, {"a": {"x": 1, "y": 2}}),
+    (True, {"a.b": {"$ne": 5, "$gt": 6}}, {"a": [{"b": 2}, {"b": 10}]}),
+    (False, {"a.b": {"$ne": 5, "$gt": 6}}, {"a": [{"b": 10}, {"b": 5}]}),
+    (True, {"a": {"$in": [[1], [2], [3]]}}, {"a": [2]}),
+    (True, {"a": {"$in": [1, 2, 3]}}, {"a": [2]}),
+    (True, {"a": {"$in": ["x", re.compile("foo", re.I)]}}, {"a": ["f", "fOo"]}),
+    (True, {"a.b": {"$in": [1, None]}}, {"a": [{"b": 5}, {}]}),
+    (False, {"a.b": {"$in": [1, None]}}, {"a": [{"b": 5}, []]}),
+    (False, {"a.b": {"$in": [1, None]}}, {"a": [{"b": 5}, 5]}),
+    (False, {"a.b": {"$nin": [1, 2, 3]}}, {"a": [{"b": 4}, {"b": 2}]}),
+    (True, {"a.b": {"$nin": [1, None]}}, {"a": [{"b": 5}, 5]}),
+    (False, {"a": {"$size": 2}}, {"a": [[2, 2]]}),
+    (True, {"a": {"$type": 2}}, {"a": ["1", []]}),
+    (True, {"a.0": {"$type": 4}}, {"a": [[0]]}),
+    (False, {"a.0": {"$type": 1}}, {"a": [[0]]}),
+    (False, {"a": re.compile(",")}, {"a": ["foo", "bar"]}),
+    (False, {"a": re.compile("5")}, {"a": 5}),
+    (True, {"x": {"$not": re.compile("a")}}, {"x": ["dog", "puppy"]}),
+    (False, {"x.y": {"$not": {"$gt": 7}}}, {"x": [{"y": 2}, {"y": 10}]}),
+    (True, {"a.1": {"1": 2}}, {"a": [0, {"1": 2}, 3]}),
+    (False, {"a.1": 8}, {"a": [[6, 7], [8, 9]]}),
+    (True, {"a.1.b": 2}, {"a": [1, [{"b": 2}], 3]}),
+    (True, {"a.1.foo": None}, {"a": [{"1": {"foo": 4}}, {"foo": 5}]}),
+    (False, {"a.1": None}, {"a": [{"1": 4}, 5]}),
+    (True, {"a.b": {"$in": [{"x": 1}, {"x": 2}]}}, {"a": {"b": [{"x": 2}]}}),
+]
+
+
+@pytest.mark.parametrize("expected, spec, doc", MINIMONGO)
+def test_minimongo_cases(expected, spec, doc):
+    assert compile_filter(spec)(doc) is expected
