@@ -623,3 +623,116 @@ def test_collation_applies_to_pull_pull_all_and_push_sort():
     )
     # without a collation upper case sorts first
     check({"$push": {"a": {"$each": ["B"], "$sort": 1}}}, {"_id": 1, "a": ["c", "a"]}, {"_id": 1, "a": ["B", "a", "c"]})
+
+
+# Cases from the server's jstests/core/update_arrayFilters.js
+
+
+def test_array_filters_with_every_modifier():
+    f0 = [{"i": 0}]
+    check({"$unset": {"a.$[i]": True}}, {"_id": 0, "a": [0, 1, 0, 1]}, {"_id": 0, "a": [None, 1, None, 1]}, array_filters=f0)
+    check({"$mul": {"a.$[i]": 3}}, {"_id": 0, "a": [0, 2, 0, 2]}, {"_id": 0, "a": [0, 6, 0, 6]}, array_filters=[{"i": 2}])
+    check({"$addToSet": {"a.$[i]": 2}}, {"_id": 0, "a": [[0], [1]]}, {"_id": 0, "a": [[0, 2], [1]]}, array_filters=f0)
+    check({"$pop": {"a.$[i]": 1}}, {"_id": 0, "a": [[0, 1], [1, 2]]}, {"_id": 0, "a": [[0], [1, 2]]}, array_filters=f0)
+    check({"$pop": {"a.$[]": 1}}, {"_id": 0, "a": [[0]]}, {"_id": 0, "a": [[]]})
+    check(
+        {"$pullAll": {"a.$[]": [0, 2]}},
+        {"_id": 0, "a": [[0, 1, 2, 3], [1, 2, 3, 4]]},
+        {"_id": 0, "a": [[1, 3], [1, 3, 4]]},
+    )
+    check({"$pull": {"a.$[i]": 1}}, {"_id": 0, "a": [[0, 1], [1, 2]]}, {"_id": 0, "a": [[0, 1], [2]]}, array_filters=[{"i": 2}])
+    check({"$bit": {"a.$[]": {"or": 10}}}, {"_id": 0, "a": [0, 2]}, {"_id": 0, "a": [10, 10]})
+    check({"$min": {"a.$[].c": 0}}, {"_id": 0, "a": [{"b": 0, "c": 1}, {"b": 0, "c": -1}]}, {"_id": 0, "a": [{"b": 0, "c": 0}, {"b": 0, "c": -1}]})
+
+
+def test_array_filters_respect_the_collation():
+    check(
+        {"$set": {"a.$[i]": "bar"}},
+        {"_id": 0, "a": ["foo", "FOO"]},
+        {"_id": 0, "a": ["bar", "bar"]},
+        array_filters=[{"i": "foo"}],
+        collation={"locale": "en_US", "strength": 2},
+    )
+
+
+def test_array_of_arrays_and_nested_documents():
+    check({"$set": {"a.$[].$[j]": 2}}, {"_id": 0, "a": [[0, 1], [0, 1]]}, {"_id": 0, "a": [[2, 1], [2, 1]]}, array_filters=[{"j": 0}])
+    check(
+        {"$set": {"a.$[i].c.$[j].d": 2}},
+        {"_id": 0, "a": [{"b": 0, "c": [{"d": 0}, {"d": 1}]}, {"b": 1, "c": [{"d": 0}, {"d": 1}]}]},
+        {"_id": 0, "a": [{"b": 0, "c": [{"d": 2}, {"d": 1}]}, {"b": 1, "c": [{"d": 0}, {"d": 1}]}]},
+        array_filters=[{"i.b": 0}, {"j.d": 0}],
+    )
+
+
+@pytest.mark.parametrize(
+    "update, message",
+    [
+        ({"$set": {"a.$[i]": 0, "a.$": 0}}, "Updating the path 'a.$' would create a conflict at 'a'"),
+        ({"$set": {"a.$[i]": 0, "a.0": 0}}, "Updating the path 'a.0' would create a conflict at 'a'"),
+        ({"$set": {"a.$[i]": 0, "a.b": 0}}, "Updating the path 'a.b' would create a conflict at 'a'"),
+    ],
+)
+def test_identifier_conflicts_with_other_components(update, message):
+    check_error(update, None, 40, message, array_filters=[{"i": 0}])
+
+
+def test_malformed_identifier_is_a_field_name():
+    check_error(
+        {"$set": {"a.$[i.j]": 1, "b.$[i]": 1}},
+        {"_id": 0, "a": [0], "b": [{"j": 0}]},
+        28,
+        "Cannot create field '$[i' in element {a: [ 0 ]}",
+        array_filters=[{"i.j": 0}],
+    )
+
+
+def test_nested_array_update_conflict_detection():
+    filters = [{"i.x": 0}, {"j.x": 0}, {"k.y": 0}]
+    check(
+        {"$set": {"a.$[i].b.$[k].c": 1, "a.$[j].b.$[k].d": 1}},
+        {"_id": 0, "a": [{"x": 0, "b": [{"y": 0, "c": 0, "d": 0}]}]},
+        {"_id": 0, "a": [{"x": 0, "b": [{"y": 0, "c": 1, "d": 1}]}]},
+        array_filters=filters,
+    )
+    two = {"_id": 0, "a": [{"x": 0, "b": [{"y": 0, "c": 0}]}, {"x": 1, "b": [{"y": 0, "c": 0}]}]}
+    update = {"$set": {"a.$[i].b.$[k].c": 1, "a.$[j].b.$[k].c": 2}}
+    check_error(update, dict(two), 40, "Update created a conflict at 'a.0.b.$[k].c'", array_filters=filters)
+    check(
+        update,
+        dict(two),
+        {"_id": 0, "a": [{"x": 0, "b": [{"y": 0, "c": 1}]}, {"x": 1, "b": [{"y": 0, "c": 2}]}]},
+        array_filters=[{"i.x": 0}, {"j.x": 1}, {"k.y": 0}],
+    )
+    three = {"_id": 0, "a": [{"x": 0, "b": [{"y": 0, "c": 0}]}, {"x": 1, "b": [{"y": 0, "c": 0}, {"y": 1, "c": 0}]}]}
+    update = {"$set": {"a.$[i].b.$[k].c": 1, "a.$[j].b.$[m].c": 2}}
+    check_error(
+        update,
+        dict(three),
+        40,
+        "Update created a conflict at 'a.0.b.0.c'",
+        array_filters=[{"i.x": 0}, {"j.x": 0}, {"k.y": 0}, {"m.y": 0}],
+    )
+    check(
+        update,
+        dict(three),
+        {"_id": 0, "a": [{"x": 0, "b": [{"y": 0, "c": 0}]}, {"x": 1, "b": [{"y": 0, "c": 1}, {"y": 1, "c": 2}]}]},
+        array_filters=[{"i.x": 1}, {"j.x": 1}, {"k.y": 0}, {"m.y": 1}],
+    )
+
+
+def test_unused_filter_message_renders_the_update():
+    check_error(
+        {"$set": {"a.$[i]": 5.0}},
+        None,
+        9,
+        "The array filter for identifier 'j' was not used in the update { $set: { a.$[i]: 5.0 } }",
+        array_filters=[{"i": 0}, {"j": 0}],
+    )
+    check_error(
+        {"$rename": {"a": "b"}},
+        None,
+        9,
+        'The array filter for identifier \'i\' was not used in the update { $rename: { a: "b" } }',
+        array_filters=[{"i": 0}],
+    )

@@ -374,3 +374,18 @@ def test_apply_on_error_may_leave_the_copy_half_updated():
 def test_apply_result_flag_matches_collection_usage():
     changed, doc = apply({"$set": {"a": 1}}, {"_id": 1, "a": 1})
     assert changed is False and doc == {"_id": 1, "a": 1}
+
+
+def test_upsert_cases_from_the_server_embedding_library():
+    # stitch_support_test.cpp TestUpsert / TestUpsertWithReplacementUpdate
+    assert_exact(upsert({"_id": 1, "a": {"$gt": 2}}, {"$inc": {"b": 1}}), {"_id": 1, "b": 1})
+    doc = upsert_seed({"_id": 1, "a": 2, "b": 3}, replacement=True)
+    compile_replacement({"b": 4}).apply(doc, is_insert=True)
+    assert_exact(doc, {"_id": 1, "b": 4})
+    doc = upsert_seed({"$and": [{"_id": 1}]}, replacement=True)
+    compile_replacement({"a": 2}).apply(doc, is_insert=True)
+    assert_exact(doc, {"_id": 1, "a": 2})
+    doc = upsert_seed({"a": 1})
+    with pytest.raises(ServerError) as info:
+        compile_update({"$set": {"a.$[].b": 1}}).apply(doc, is_insert=True)
+    assert (info.value.code, info.value.errmsg) == (2, "Cannot apply array updates to non-array element a: 1")
