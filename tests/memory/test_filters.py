@@ -381,6 +381,8 @@ def test_json_schema():
     assert not compile_filter({"$jsonSchema": {"oneOf": [{"required": ["a"]}, {"required": ["b"]}]}})(
         {"a": 1, "b": 1})
     assert compile_filter({"$jsonSchema": {"properties": {"a": {"type": "number", "multipleOf": 0.5}}}})({"a": 1.5})
+    enum = compile_filter({"$jsonSchema": {"properties": {"a": {"enum": [{"x": 1, "y": 2}, 3]}}}})
+    assert enum({"a": {"y": 2, "x": 1}}) and enum({"a": 3.0}) and not enum({"a": {"x": 1}})
 
 
 def test_expr_uses_aggregation_truthiness(monkeypatch):

@@ -1208,6 +1208,19 @@ def _schema_list(keyword: str, value: Any) -> list:
     return list(value)
 
 
+def _unordered_key(value: Any) -> tuple:
+    """A sort key in which documents compare with their fields in name order."""
+
+    def normalise(v: Any) -> Any:
+        if isinstance(v, Mapping):
+            return {k: normalise(v[k]) for k in sorted(v)}
+        if _is_array(v):
+            return [normalise(e) for e in v]
+        return v
+
+    return _bt.sort_key(normalise(value))
+
+
 def _compile_schema(schema: Mapping) -> Callable[[Any], bool]:
     """Compile one (sub)schema into a predicate on a value (documents included)."""
     if not isinstance(schema, Mapping):
@@ -1300,8 +1313,9 @@ def _compile_schema(schema: Mapping) -> Callable[[Any], bool]:
         elif keyword == "enum":
             if not isinstance(value, (list, tuple)) or not value:
                 raise _schema_err("$jsonSchema keyword 'enum' must be a nonempty array")
-            allowed = {key(x) for x in value}
-            checks.append(lambda v, allowed=allowed: key(v) in allowed)
+            # the server compares enum members ignoring the order of object fields
+            allowed = {_unordered_key(x) for x in value}
+            checks.append(lambda v, allowed=allowed: _unordered_key(v) in allowed)
         elif keyword == "items":
             if isinstance(value, Mapping):
                 each = _compile_schema(value)
