@@ -214,10 +214,41 @@ def test_unsupported_index_types_raise_not_implemented():
             indexes.create([("loc", kind)])
     with pytest.raises(NotImplementedError, match="wildcard indexes"):
         indexes.create([("$**", 1)])
-    with pytest.raises(NotImplementedError, match="collation"):
-        indexes.create("a", collation={"locale": "fr"})
     assert indexes.create("a", collation={"locale": "simple"}) == "a_1"
     assert indexes.index_documents()[1] == {"v": 2, "key": {"a": 1}, "name": "a_1"}
+
+
+CASE_INSENSITIVE = {"locale": "en", "strength": 2}
+
+
+def test_collated_index_lists_the_full_collation():
+    _, indexes = make()
+    indexes.create("name", collation=CASE_INSENSITIVE)
+    assert indexes.index_documents()[1] == {
+        "v": 2, "key": {"name": 1}, "name": "name_1",
+        "collation": {"locale": "en", "caseLevel": False, "caseFirst": "off", "strength": 2,
+                      "numericOrdering": False, "alternate": "non-ignorable", "maxVariable": "punct",
+                      "normalization": False, "backwards": False, "version": "57.1"},
+    }
+    # a different collation makes a different index (it must have another name)
+    assert indexes.create("name", collation={"locale": "fr"}, name="name_fr") == "name_fr"
+    assert error(indexes.create, "name").code == 86  # name_1 exists with another collation
+
+
+def test_case_insensitive_unique_index():
+    owner, indexes = make({"_id": 1, "email": "Ann@x.org"})
+    indexes.create("email", unique=True, collation=CASE_INSENSITIVE)
+    err = error(insert, owner, indexes, {"_id": 2, "email": "ann@X.ORG"})
+    assert err.code == 11000
+    assert err.errmsg.startswith("E11000 duplicate key error collection: db.coll index: email_1 "
+                                 'collation: { locale: "en", caseLevel: false, caseFirst: "off", strength: 2, ')
+    assert err.details == {"keyPattern": {"email": 1}, "keyValue": {"email": "ann@X.ORG"}}
+    insert(owner, indexes, {"_id": 3, "email": "bob@x.org"})
+    insert(owner, indexes, {"_id": 4, "email": 5})
+    indexes._check()
+    # the build also sees case-insensitive duplicates
+    owner2, indexes2 = make({"_id": 1, "u": "X"}, {"_id": 2, "u": "x"})
+    assert error(indexes2.create, "u", unique=True, collation=CASE_INSENSITIVE).code == 11000
 
 
 def test_hashed_index_rules():

@@ -233,6 +233,20 @@ def test_non_simple_collation_drops_string_bounds():
     assert indexes.plan({}, sort={"b": 1}, collation=collation).provides_sort is False
 
 
+def test_collated_index_serves_queries_with_its_collation_only():
+    docs = [{"_id": 1, "n": "Ann"}, {"_id": 2, "n": "bob"}, {"_id": 3, "n": "ANN"}, {"_id": 4, "n": 7}]
+    owner, indexes = make(docs, ix("n", collation={"locale": "en", "strength": 2}))
+    ci = {"locale": "en", "strength": 2}
+    plan = indexes.plan({"n": "ann"}, collation=ci)
+    assert plan.index_name == "n_1" and ids(owner, plan.record_ids) == [1, 3]
+    assert winning(indexes, {"n": "ann"})["stage"] == "COLLSCAN"  # binary query, collated keys
+    assert winning(indexes, {"n": "ann"}, collation={"locale": "fr"})["stage"] == "COLLSCAN"
+    assert indexes.plan({"n": 7}).index_name == "n_1"  # no strings: any collation
+    assert winning(indexes, {"n": {"$regex": "^A"}})["stage"] == "COLLSCAN"
+    assert indexes.plan({}, sort={"n": 1}, collation=ci, limit=2).provides_sort is True
+    assert indexes.plan({}, sort={"n": 1}, limit=2).provides_sort is False
+
+
 def test_sort_plus_limit_prefers_a_sorted_scan_over_an_unselective_filter_index():
     docs = [{"_id": i, "status": "on" if i % 10 else "off", "ts": i} for i in range(200)]
     owner, indexes = make(docs, ix("status"), ix("ts"))
@@ -582,3 +596,37 @@ def test_provided_sort_order_is_the_sort_order(seed):
     assert plan.provides_sort
     cs = [key(owner.records[r][0], "c") for r in plan.record_ids]
     assert cs == sorted(cs, reverse=True)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_candidates_superset_with_collations(seed):
+    from dongo.backends.memory.collation import parse_collation
+    from dongo.backends.memory.filters import compile_filter
+
+    rng = random.Random(seed)
+    strings = ["a", "A", "b", "B", "ab", "Ab", "é", "E", ""]
+    owner = Owner()
+    indexes = IndexSet(owner)
+    indexes.create("a")
+    indexes.create("b", collation={"locale": "en", "strength": 1})
+    indexes.create([("c", 1), ("a", -1)], collation={"locale": "en", "strength": 2})
+    for rid in range(1, 61):
+        doc = {"_id": rid}
+        for field in ("a", "b", "c"):
+            if rng.random() < 0.85:
+                doc[field] = rng.choice(strings + [1, None, ["a", "B"], {"x": "A"}])
+        indexes.add(rid, doc)
+        owner.records[rid] = (doc, b"")
+    collations = [None, {"locale": "en", "strength": 1}, {"locale": "en", "strength": 2}]
+    for _ in range(150):
+        field = rng.choice(["a", "b", "c"])
+        op = rng.choice(["$eq", "$in", "$gt", "$lte"])
+        operand = [rng.choice(strings) for _ in range(2)] if op == "$in" else rng.choice(strings + [1])
+        spec = {field: {op: operand}}
+        if rng.random() < 0.3:
+            spec[rng.choice(["a", "b", "c"])] = rng.choice(strings)
+        collation = rng.choice(collations)
+        matcher = compile_filter(spec, collation=parse_collation(collation))
+        expected = {rid for rid, (doc, _) in owner.records.items() if matcher(doc)}
+        plan = indexes.plan(spec, collation=collation)
+        assert expected <= set(plan.record_ids), (spec, collation, plan.explain())

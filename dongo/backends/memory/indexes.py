@@ -37,14 +37,15 @@ sparse indexes skip documents missing every indexed field, partial indexes
 keep only documents matching ``partialFilterExpression``. Keys are tuples of
 :func:`bsontypes.sort_key` values (descending fields wrapped so the tuple
 order is the index order) in a ``sortedcontainers.SortedList`` of
-``(key, rid)``; unique indexes also keep a ``key -> rid`` dict, so ``_id``
-lookups and duplicate checks are O(1).
+``key + (rid,)``, plus hash buckets ``key -> rids``, so ``_id`` lookups,
+equality scans and duplicate checks are O(1).
 
 Accepted but not enforced: ``expireAfterSeconds`` (TTL: documents never
 expire), ``background``, ``storageEngine``. Hashed indexes are kept like
-btree indexes on the value (only equality queries use them). ``text``,
-``2d``, ``2dsphere`` and wildcard indexes and non-simple index collations
-raise ``NotImplementedError``.
+btree indexes on the value (only equality queries use them). An index
+collation keys strings with ``collation.sort_key_for`` (so a unique index
+with ``strength: 2`` is case-insensitive). ``text``, ``2d``, ``2dsphere``
+and wildcard indexes raise ``NotImplementedError``.
 
 Complexity: maintenance is O(k log n) per write for k keys; identical key
 sets (an update that does not touch indexed fields) cost one key
@@ -407,7 +408,7 @@ class IndexSpec:
     """
 
     __slots__ = ("name", "key", "fields", "unique", "sparse", "partial", "hidden",
-                 "hashed", "options", "version")
+                 "hashed", "options", "version", "collation")
 
     def __init__(self, name: str, key: list[tuple[str, Any]], *, options: dict | None = None,
                  version: Any = 2) -> None:
@@ -425,6 +426,13 @@ class IndexSpec:
         self.partial = self.options.get("partialFilterExpression")
         self.hidden = bool(self.options.get("hidden", False))
         self.version = version
+        collation = self.options.get("collation")
+        if collation is not None:
+            from .collation import parse_collation
+
+            collation = parse_collation(collation)
+        #: The parsed index collation (``collation.Collation``), None when simple.
+        self.collation = collation
 
     @property
     def is_id(self) -> bool:
@@ -551,7 +559,17 @@ def parse_index_spec(spec_doc: Mapping, *, id_index: bool = False) -> IndexSpec:
     return IndexSpec(name, pairs, options=options, version=version)
 
 
+# How listIndexes shows an index collation: every option, defaults filled in
+# (ICU 57.1 is what 7.x servers report as the version).
+_COLLATION_DEFAULTS = (
+    ("caseLevel", False), ("caseFirst", "off"), ("strength", 3), ("numericOrdering", False),
+    ("alternate", "non-ignorable"), ("maxVariable", "punct"), ("normalization", False),
+    ("backwards", False), ("version", "57.1"),
+)
+
+
 def _validate_collation(options: dict) -> None:
+    """Validate ``collation``; store the full spec, or drop it when simple."""
     if "collation" not in options:
         return
     collation = options["collation"]
@@ -561,10 +579,16 @@ def _validate_collation(options: dict) -> None:
         raise ServerError(TYPE_MISMATCH, f"The field 'collation' must be an object, but got {type_name(collation)}")
     if not collation:
         raise ServerError(BAD_VALUE, "The field 'collation' cannot be an empty object.")
-    if dict(collation) == {"locale": "simple"}:
+    from .collation import parse_collation
+
+    if parse_collation(collation) is None:
         del options["collation"]  # the simple collation is stored as no collation
         return
-    raise NotImplementedError("indexes with a non-simple collation are not supported by the memory engine")
+    full = {"locale": collation["locale"]}
+    for name, default in _COLLATION_DEFAULTS:
+        value = collation.get(name, default)
+        full[name] = int(value) if name == "strength" else value
+    options["collation"] = full
 
 
 def _validate_ttl(options: dict, pairs: list) -> None:
@@ -715,12 +739,12 @@ def _walk_array(arr: Any, parts: tuple, rest: int, out: list, arrays: set) -> No
         out.append(MISSING)  # nothing found below this array: the field is missing
 
 
-def _value_key(v: Any) -> Any:
+def _value_key(v: Any, key: Any = sort_key) -> Any:
     if v is MISSING:
         return NULL_KEY
     if v is _EMPTY_ARRAY:
         return UNDEFINED_KEY
-    return sort_key(v)
+    return key(v)
 
 
 class Index:
@@ -749,7 +773,13 @@ class Index:
         if spec.partial is not None:
             from .filters import compile_filter
 
-            self._partial_matcher = compile_filter(spec.partial)
+            self._partial_matcher = compile_filter(spec.partial, collation=spec.collation)
+        #: sort_key, or its collation-aware replacement for a collated index.
+        self.key_fn = sort_key
+        if spec.collation is not None:
+            from .collation import sort_key_for
+
+            self.key_fn = sort_key_for(spec.collation)
         parts0, _ = spec.fields[0]
         # Fast path: one top-level field (the common case).
         self._simple_field = parts0[0] if len(spec.fields) == 1 and len(parts0) == 1 else None
@@ -803,7 +833,7 @@ class Index:
             elif _is_array(value):
                 return self._general_keys(doc)
             else:
-                k = sort_key(value)
+                k = self.key_fn(value)
             return ((Desc(k),) if self._any_desc else (k,),), None
         # Compound or dotted: follow each path strictly; any array (or a
         # non-dict document) takes the general fan-out.
@@ -827,7 +857,7 @@ class Index:
                 return self._general_keys(doc)
             else:
                 all_missing = False
-                k = sort_key(cur)
+                k = self.key_fn(cur)
             components.append(Desc(k) if desc else k)
         if all_missing and self.spec.sparse:
             return None, None
@@ -853,7 +883,7 @@ class Index:
         self._check_parallel(depths)
         per_field = []
         for vs, desc in zip(values, self._desc):
-            ks = {_value_key(v) for v in vs}
+            ks = {_value_key(v, self.key_fn) for v in vs}
             per_field.append([Desc(k) for k in ks] if desc else list(ks))
         if len(per_field) == 1:
             keys = tuple((k,) for k in per_field[0])
@@ -888,7 +918,7 @@ class Index:
             target = component.k if desc else component
             chosen: Any = None
             for v in vs:
-                if _value_key(v) == target:
+                if _value_key(v, self.key_fn) == target:
                     chosen = None if v is MISSING else v
                     break
             shown[field] = chosen
@@ -1052,10 +1082,20 @@ class IndexSet:
 
     def _duplicate_error(self, index: Index, doc: Mapping, key: tuple) -> ServerError:
         values = index.key_values(doc, key)
-        shown = ", ".join(f"{field}: {format_value(v)}" for field, v in values.items())
+        collation = index.spec.options.get("collation")
+        if collation is None:
+            shown = ", ".join(f"{field}: {format_value(v)}" for field, v in values.items())
+            where = ""
+        else:
+            # The server shows collated strings as hex of their ICU sort key;
+            # the engine has no ICU keys, so it shows the hex of the UTF-8 text.
+            shown = ", ".join(
+                f"{field}: " + (f'"0x{v.encode().hex()}"' if isinstance(v, str) else format_value(v))
+                for field, v in values.items())
+            where = f" collation: {format_value(collation)}"
         return ServerError(
             DUPLICATE_KEY,
-            f"E11000 duplicate key error collection: {self.namespace} index: {index.name} "
+            f"E11000 duplicate key error collection: {self.namespace} index: {index.name}{where} "
             f"dup key: {{ {shown} }}",
             keyPattern=dict(index.spec.key),
             keyValue=values,

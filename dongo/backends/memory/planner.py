@@ -30,7 +30,9 @@ pattern starts with the sort fields is scanned in full. Sparse indexes are
 used only when the bounds exclude null; partial indexes only when the query
 implies the filter expression (a conservative check: each conjunct of the
 partial filter must follow from one conjunct of the query); hidden indexes
-never; with a non-simple collation, string bounds are dropped. ``hint`` (an
+never; string bounds only when the query's collation is the index's (a
+collated index keys strings by collation key; regex bounds need a binary
+index). ``hint`` (an
 index name or key pattern) forces an index — a sparse one then returns only
 indexed documents, exactly like the server — and ``{$natural: ±1}`` forces a
 collection scan forwards or backwards.
@@ -117,27 +119,27 @@ def _is_operator_doc(v: Any) -> bool:
     return isinstance(v, Mapping) and bool(v) and next(iter(v)).startswith("$")
 
 
-def _eq_intervals(value: Any) -> list | None:
+def _eq_intervals(value: Any, key: Any = sort_key) -> list | None:
     """Point intervals that contain every index key of a document matching ``{f: value}``."""
     if value is MISSING:
         return None
     if isinstance(value, (list, tuple)):
         # {a: [1, 2]} matches a == [1, 2] (keyed by its first element, or
         # undefined when empty) and arrays holding [1, 2] as an element.
-        first = _point(sort_key(value[0]), format_value(value[0])) if value else \
+        first = _point(key(value[0]), format_value(value[0])) if value else \
             _point(UNDEFINED_KEY, "undefined")
-        return sorted([first, _point(sort_key(value), format_value(value))], key=lambda i: i[0][0])
+        return sorted([first, _point(key(value), format_value(value))], key=lambda i: i[0][0])
     if value is None:
         return [_point(NULL_KEY, "null")]  # missing fields are keyed null too
-    return [_point(sort_key(value), format_value(value))]
+    return [_point(key(value), format_value(value))]
 
 
-def _range_interval(op: str, value: Any) -> list | None:
+def _range_interval(op: str, value: Any, key_fn: Any = sort_key) -> list | None:
     """The interval of one range operator within its type bracket, or None."""
     if value is None or value is MISSING or isinstance(value, (list, tuple, MinKey, MaxKey)) \
             or _is_regex(value):
         return None
-    key = sort_key(value)
+    key = key_fn(value)
     rank = key[0]
     low_text, low_inc, high_text, high_inc = _BRACKET_TEXT.get(rank, ("MinKey", True, "MaxKey", True))
     low_bracket = ((rank,), True, low_text, low_inc)
@@ -167,15 +169,17 @@ def _union(intervals: list) -> list:
     return merged
 
 
-def _in_intervals(values: Any) -> list | None:
+def _in_intervals(values: Any, key: Any = sort_key) -> list | None:
     if not isinstance(values, (list, tuple)):
         return None
     found_all: list = []
     for v in values:
         if _is_regex(v):
+            if key is not sort_key:
+                return None  # regex bounds are binary string ranges
             found = _regex_intervals(_regex_parts(v))
         else:
-            found = _eq_intervals(v)
+            found = _eq_intervals(v, key)
         if found is None:
             return None
         found_all.extend(found)
@@ -319,13 +323,13 @@ def _collect_elem_match(path: str, operand: Mapping, out: list) -> None:
         out.append((path, "$intervals", (merged, _contains_string(list(operand.values())))))
 
 
-def _conjunct_intervals(op: str, value: Any) -> list | None:
+def _conjunct_intervals(op: str, value: Any, key: Any = sort_key) -> list | None:
     if op == "$eq":
-        return _eq_intervals(value)
+        return _eq_intervals(value, key)
     if op == "$in":
-        return _in_intervals(value)
+        return _in_intervals(value, key)
     if op in ("$gt", "$gte", "$lt", "$lte"):
-        return _range_interval(op, value)
+        return _range_interval(op, value, key)
     if op == "$regex":
         return _regex_intervals(value)
     if op == "$intervals":
@@ -795,42 +799,51 @@ def _normalize_sort(sort: Any) -> list | None:
     return pairs
 
 
-def _is_simple_collation(collation: Any) -> bool:
-    """Whether ``collation`` (None, a spec, pymongo's or our Collation) is binary."""
+def _parse_collation(collation: Any) -> Any:
+    """The query collation as a ``collation.Collation``, None when simple/absent."""
     if collation is None:
-        return True
-    if hasattr(collation, "string_key"):  # an already parsed collation.Collation
-        return False
+        return None
     if hasattr(collation, "document"):  # pymongo.collation.Collation
         collation = collation.document
     from .collation import parse_collation
 
-    return parse_collation(collation) is None
+    return parse_collation(collation)
 
 
-def _constraints_for(index: Index, conjuncts: list, simple_collation: bool) -> list:
-    """Per index field: the interval lists of the conjuncts on that path."""
+def _constraints_for(index: Index, conjuncts: list, collation: Any) -> list:
+    """Per index field: the interval lists of the conjuncts on that path.
+
+    Bounds on strings need the query's collation to be the index's (keys are
+    collation keys); regex bounds need a binary (simple) index.
+    """
+    same_collation = index.spec.collation == collation
+    collated_index = index.spec.collation is not None
+    key = index.key_fn
     constraints = []
     for field, _ in index.spec.key:
         preds = []
         for path, op, value in conjuncts:
             if path != field:
                 continue
-            if not simple_collation and (value[1] if op == "$intervals" else
-                                         op != "$regex" and _contains_string(value)):
-                continue  # collated strings do not compare like the index's binary keys
+            if op == "$regex":
+                if collated_index:
+                    continue
+            else:
+                has_string = value[1] if op == "$intervals" else _contains_string(value)
+                if has_string and (not same_collation or (collated_index and op == "$intervals")):
+                    continue
             if index.spec.hashed and op not in ("$eq", "$in"):  # equality only
                 continue
-            intervals = _conjunct_intervals(op, value)
+            intervals = _conjunct_intervals(op, value, key)
             if intervals is not None:
                 preds.append(intervals)
         constraints.append(preds)
     return constraints
 
 
-def _sort_direction(index: Index, scan: _Scan, sort: list | None, simple_collation: bool) -> int:
+def _sort_direction(index: Index, scan: _Scan, sort: list | None, collation: Any) -> int:
     """1 or -1 when scanning ``index`` yields ``sort`` order; 0 when it cannot."""
-    if not sort or not simple_collation or index.spec.hashed:
+    if not sort or index.spec.collation != collation or index.spec.hashed:
         return 0
     start = scan.single_point_prefix()
     fields = index.spec.key
@@ -897,7 +910,8 @@ def plan(index_set: Any, filter_spec: Mapping, *, sort: Any = None, hint: Any = 
     index the query does not imply).
     """
     sort_pairs = _normalize_sort(sort)
-    simple = _is_simple_collation(collation)
+    query_collation = _parse_collation(collation)
+    simple = query_collation is None
     conjuncts: list = []
     _collect_conjuncts(filter_spec, conjuncts)
 
@@ -905,7 +919,7 @@ def plan(index_set: Any, filter_spec: Mapping, *, sort: Any = None, hint: Any = 
         return Plan(index_set, stage, filter_spec=filter_spec, sort=sort_pairs, limit=limit, **kwargs)
 
     def index_plan(index: Index, scan: _Scan) -> Plan:
-        direction = _sort_direction(index, scan, sort_pairs, simple)
+        direction = _sort_direction(index, scan, sort_pairs, query_collation)
         return make("IXSCAN", index=index, scan=scan, direction=direction or 1,
                     provides_sort=bool(direction))
 
@@ -919,7 +933,7 @@ def plan(index_set: Any, filter_spec: Mapping, *, sort: Any = None, hint: Any = 
                              and not _query_implies(conjuncts, index.spec.partial)):
             raise _hint_error(index_set, filter_spec, sort_pairs)
         # Without bounds on the first field the scan covers the whole index.
-        return index_plan(index, _Scan(index, _constraints_for(index, conjuncts, simple)))
+        return index_plan(index, _Scan(index, _constraints_for(index, conjuncts, query_collation)))
 
     id_key = _id_hack_key(filter_spec, simple) if _id_hack else None
     if id_key is not None:
@@ -932,7 +946,7 @@ def plan(index_set: Any, filter_spec: Mapping, *, sort: Any = None, hint: Any = 
             continue
         if spec.partial is not None and not _query_implies(conjuncts, spec.partial):
             continue
-        constraints = _constraints_for(index, conjuncts, simple)
+        constraints = _constraints_for(index, conjuncts, query_collation)
         if not constraints[0]:
             continue
         scan = _Scan(index, constraints)
@@ -940,7 +954,7 @@ def plan(index_set: Any, filter_spec: Mapping, *, sort: Any = None, hint: Any = 
             intervals = [iv for iv in scan.field_intervals() if iv is not None]
             if all(_contains_key(iv, NULL_KEY) or _contains_key(iv, UNDEFINED_KEY) for iv in intervals):
                 continue
-        sorted_ = bool(_sort_direction(index, scan, sort_pairs, simple))
+        sorted_ = bool(_sort_direction(index, scan, sort_pairs, query_collation))
         usable.append((index, scan, sum(1 for c in constraints if c), sorted_))
 
     sort_index = None
@@ -950,7 +964,7 @@ def plan(index_set: Any, filter_spec: Mapping, *, sort: Any = None, hint: Any = 
             if spec.hidden or spec.sparse or spec.partial is not None:
                 continue
             scan = _Scan(index, [[] for _ in spec.key])
-            if _sort_direction(index, scan, sort_pairs, simple):
+            if _sort_direction(index, scan, sort_pairs, query_collation):
                 sort_index = (index, scan)
                 break
 
