@@ -634,3 +634,24 @@ def test_values_in_messages_are_rendered_like_the_server():
         "Cannot create field 'b' in element {a: [ 1, 2.0, 1.50, new Date(1000), { k: null }, [] ]}",
     )
     check_error({"$set": {"a.b": 1}}, {"_id": 1, "a": 1e20}, 28, "Cannot create field 'b' in element {a: 1e+20.0}")
+
+
+# Cases from the server's rename_node_test.cpp
+
+
+def test_rename_node_cases():
+    check_error(
+        {"$rename": {"a.a": "b"}},
+        {"_id": 1, "a": [{"a": 1}, {"b": 2}]},
+        28,
+        "cannot use the part (a of a.a) to traverse the element ({a: [ { a: 1 }, { b: 2 } ]})",
+    )
+    check_error(
+        {"$rename": {"a.0.a": "b"}},
+        {"_id": "test_object", "a": [{"a": 1}, {"b": 2}]},
+        2,
+        "The source field cannot be an array element, 'a.0.a' in doc with _id: \"test_object\" has an array field called 'a'",
+    )
+    check({"$rename": {"a": "b"}}, {"_id": 1, "a": 2, "b": []}, {"_id": 1, "b": 2})
+    check({"$rename": {"a": "b"}}, {"_id": 1, "a": [], "b": 2}, {"_id": 1, "b": []})
+    check({"$rename": {"$a": "a"}}, {"_id": 1, "$a": 2}, {"_id": 1, "a": 2})

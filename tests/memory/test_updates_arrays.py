@@ -736,3 +736,14 @@ def test_unused_filter_message_renders_the_update():
         'The array filter for identifier \'i\' was not used in the update { $rename: { a: "b" } }',
         array_filters=[{"i": 0}],
     )
+
+
+def test_positional_inside_a_filtered_element():
+    # update_array_node_test.cpp: {$set: {"a.$[i].b.$": 1}} with the query's match at index 1
+    check(
+        {"$set": {"a.$[i].b.$": 1}},
+        {"_id": 0, "a": [{"b": [0, 0], "c": 0}]},
+        {"_id": 0, "a": [{"b": [0, 1], "c": 0}]},
+        array_filters=[{"i.c": 0}],
+        position=1,
+    )
