@@ -105,3 +105,13 @@ def test_sorted_with_doc_of_and_plain_value_fast_path():
     assert [i for i, _ in compile_sort({"a": -1}).sorted(plain, doc_of=lambda it: it[1])] == [0, 2, 1, 3]
     strings = [{"_id": i, "a": v} for i, v in enumerate(["b", "a", "B"])]
     assert [d["_id"] for d in compile_sort({"a": 1}).sorted(strings)] == [2, 1, 0]
+
+
+def test_natural_order():
+    docs = [{"_id": i, "a": 5 - i} for i in range(5)]
+    assert order(docs, {"$natural": 1}) == [0, 1, 2, 3, 4]
+    assert order(docs, {"$natural": -1}) == [4, 3, 2, 1, 0]
+    assert compile_sort({"$natural": -1}).natural == -1
+    assert [d["_id"] for d in compile_sort({"$natural": -1}).sorted(docs, limit=2)] == [4, 3]
+    with pytest.raises(NotImplementedError):
+        compile_sort([("$natural", 1), ("a", 1)])

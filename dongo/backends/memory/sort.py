@@ -208,9 +208,18 @@ def _field_key(path: str, direction: int, skey: Callable[[Any], tuple]) -> Calla
 class Sorter:
     """A compiled sort: ``key(doc)`` for ``sorted``/``heapq``, ``sorted(docs, limit)``."""
 
-    __slots__ = ("spec", "key", "_reverse", "_keys", "_top_field", "_strings_plain")
+    __slots__ = ("spec", "key", "natural", "_reverse", "_keys", "_top_field", "_strings_plain")
 
     def __init__(self, spec: list[tuple[str, int]], collation: Any = None):
+        # {$natural: ±1}: storage order, forwards or backwards. Only
+        # :meth:`sorted` can honour -1 (a key cannot express "reverse of input").
+        self.natural: int | None = None
+        if any(path == "$natural" for path, _ in spec):
+            if len(spec) != 1:
+                raise NotImplementedError(
+                    "sorting by $natural together with other fields is not supported by the memory engine")
+            self.natural = spec[0][1]
+            spec = []
         self.spec = spec
         skey = sort_key_for(collation)
         # A single top-level field can often be sorted on its raw values.
@@ -264,6 +273,8 @@ class Sorter:
         """
         items = docs if isinstance(docs, list) else list(docs)
         n = len(items)
+        if self.natural == -1:
+            items = items[::-1]
         if not self.spec or n < 2:
             return items[:limit] if limit else list(items)
         get = doc_of
