@@ -179,10 +179,11 @@ def _source(coll: Any, pipeline: list, hint: Any) -> Iterator[dict]:
         return
     first = pipeline[0] if pipeline else None
     spec = first.get("$match") if isinstance(first, dict) and len(first) == 1 else None
-    plan = ns.plan(spec if isinstance(spec, dict) else {}, None, hint)
+    with ns.lock:
+        rids = ns.plan(spec if isinstance(spec, dict) else {}, None, hint).record_ids
     options = ns.store_options
     records = ns.records
-    for rid in plan.record_ids:
+    for rid in rids:
         rec = records.get(rid)
         if rec is not None:
             yield bson.decode(rec[1], options)

@@ -345,32 +345,40 @@ class MemoryCollection:
                 hint: Any = None, collation: Any = None) -> Iterator[tuple[int, tuple]]:
         """The ``(record id, (doc, raw))`` pairs a find selects, in result order.
 
-        Without a sort (or when the planner's order is the sort) it stops as
-        soon as ``limit`` records have been produced; with a sort it keeps the
-        ``skip + limit`` smallest keys (``heapq``, O(n log k)).
-        """
-        plan = ns.plan(filter_spec, sort, hint, collation=collation,
-                       limit=skip + limit if limit else None)
-        records = ns.records
-        if sort and not plan.provides_sort:
+        Planning happens under the collection lock and yields a snapshot:
 
-            sorter = compile_sort(sort, collation=collation)
-            key, reverse = sorter.key, sorter.reverse
-            matched = []
-            for rid in plan.record_ids:
-                rec = records.get(rid)
-                if rec is not None and matcher(rec[0]):
-                    matched.append((rid, rec))
-            item_key = lambda item: key(item[1][0])  # noqa: E731
-            if limit and skip + limit < len(matched):
-                pick = heapq.nlargest if reverse else heapq.nsmallest
-                ordered = pick(skip + limit, matched, key=item_key)
+        * a ``limit`` in candidate order (no sort, or the planner's index
+          order is the sort): the first ``skip + limit`` matches are collected
+          right away -- ``find_one`` touches only what it needs;
+        * a sort the planner cannot provide: all matches, then the
+          ``skip + limit`` smallest keys (``heapq``, O(n log k)) or a full sort;
+        * otherwise: the candidate record ids, matched lazily as the caller
+          iterates (a document deleted meanwhile is skipped).
+        """
+        records = ns.records
+        wanted = skip + limit if limit else None
+        with ns.lock:
+            plan = ns.plan(filter_spec, sort, hint, collation=collation, limit=wanted)
+            in_order = not sort or plan.provides_sort
+            if in_order and wanted is not None:
+                selected = []
+                for rid in plan.candidates():
+                    rec = records.get(rid)
+                    if rec is not None and matcher(rec[0]):
+                        selected.append((rid, rec))
+                        if len(selected) >= wanted:
+                            break
             else:
-                ordered = sorted(matched, key=item_key, reverse=reverse)
-            yield from ordered[skip:]
+                rids = plan.record_ids
+        if in_order and wanted is not None:
+            yield from selected[skip:]
             return
-        produced = skipped = 0
-        for rid in plan.record_ids:
+        if not in_order:
+            yield from self._sorted_matches(rids, records, matcher, sort, skip, limit,
+                                            collation)
+            return
+        skipped = 0
+        for rid in rids:
             rec = records.get(rid)
             if rec is None or not matcher(rec[0]):
                 continue
@@ -378,9 +386,32 @@ class MemoryCollection:
                 skipped += 1
                 continue
             yield rid, rec
-            produced += 1
-            if limit and produced >= limit:
-                return
+
+    @staticmethod
+    def _sorted_matches(rids: list, records: dict, matcher: Any, sort: Mapping[str, Any],
+                        skip: int, limit: int, collation: Any) -> list:
+        """Matches of ``rids`` in sort order (stable), ``skip``/``limit`` applied."""
+        sorter = compile_sort(sort, collation=collation)
+        key, reverse = sorter.key, sorter.reverse
+        # Decorate with a sequence number (negated when reversing) so ties keep
+        # natural order and comparisons never reach the records.
+        sign = -1 if reverse else 1
+        decorated = []
+        append = decorated.append
+        get = records.get
+        for seq, rid in enumerate(rids):
+            rec = get(rid)
+            if rec is not None:
+                doc = rec[0]
+                if matcher(doc):
+                    append((key(doc), sign * seq, rid, rec))
+        wanted = skip + limit
+        if limit and wanted < len(decorated):
+            ordered = (heapq.nlargest if reverse else heapq.nsmallest)(wanted, decorated)
+        else:
+            decorated.sort(reverse=reverse)
+            ordered = decorated
+        return [(item[2], item[3]) for item in ordered[skip:]]
 
     def _let_values(self, let: Any) -> Optional[dict]:
         """A command's ``let``: each variable's expression evaluated once."""

@@ -375,9 +375,10 @@ class MemoryCursor:
                                        "rejectedPlans": []}
                 returned = examined = keys = 0
             else:
-                plan = ns.plan(spec, self._ordering, self._hint, collation=collation)
+                with ns.lock:
+                    plan = ns.plan(spec, self._ordering, self._hint, collation=collation)
+                    examined = len(plan.record_ids)
                 query_planner = plan.explain()
-                examined = len(plan.record_ids)
                 keys = examined if query_planner["winningPlan"].get("stage") != "COLLSCAN" \
                     else 0
                 returned = sum(1 for _ in coll._select(

@@ -121,13 +121,10 @@ class Namespace:
 
     def plan(self, filter_spec: dict, sort: Any = None, hint: Any = None, *,
              collation: Any = None, limit: Optional[int] = None) -> Any:
-        """Candidate record ids for a query: ``.record_ids`` (a snapshot list, a
-        superset of the matches, in examination order), ``.provides_sort``,
-        ``.explain()``."""
-        with self.lock:
-            plan = self.indexes.plan(filter_spec, sort, hint, collation=collation, limit=limit)
-            plan.record_ids  # materialise the candidates while no writer can interfere
-            return plan
+        """A query plan (see ``planner.py``): ``.candidates()`` (lazy: iterate it
+        while holding :attr:`lock`), ``.record_ids`` (the candidates as a list;
+        materialise it under the lock), ``.provides_sort``, ``.explain()``."""
+        return self.indexes.plan(filter_spec, sort, hint, collation=collation, limit=limit)
 
     def create_indexes(self, specs: list) -> None:
         self.indexes.create_indexes(specs)
