@@ -439,8 +439,8 @@ def _cmp_field_names(a: str, b: str) -> int:
     if (
         a
         and b
-        and a[0].isdigit()
-        and b[0].isdigit()
+        and "0" <= a[0] <= "9"
+        and "0" <= b[0] <= "9"
         and not (a[0] == "0" and len(a) > 1)
         and not (b[0] == "0" and len(b) > 1)
         and len(a) != len(b)
