@@ -751,7 +751,7 @@ def test_date_add_subtract_diff_trunc():
                                    "startOfWeek": "Monday"}}), D(2020, 11, 16))
     assert_same(ev({"$dateTrunc": {"date": D(2020, 11, 18, 14, 30, 5), "unit": "day",
                                    "timezone": "+05:00"}}), D(2020, 11, 17, 19))
-    assert error_code({"$dateTrunc": {"date": D(2020, 1, 1), "unit": "fortnight"}}) == 9
+    assert error_code({"$dateTrunc": {"date": D(2020, 1, 1), "unit": "fortnight"}}) == 5439014
     assert error_code({"$dateAdd": {"startDate": 1, "unit": "day", "amount": 1}}) == 5166403
 
 
@@ -905,3 +905,100 @@ def test_arith_overflow_server_cases():
     assert_same(ev({"$subtract": [Int64(9 * 10**18), Int64(-9 * 10**18)]}), 1.8e19)
     assert_same(ev({"$multiply": [2000000000, -2000000000]}), Int64(-4 * 10**18))
     assert_same(ev({"$multiply": [Int64(9 * 10**18), Int64(-9 * 10**18)]}), -8.1e37)
+
+
+SOME_DATE = D(2020, 11, 1, 18, 23, 36)
+
+
+@pytest.mark.parametrize("expr,doc,expected", [
+    # jstests/aggregation/expressions/date_trunc.js
+    ({"$dateTrunc": {"date": "$date", "unit": "$unit", "binSize": "$binSize", "timezone": "$timeZone"}},
+     {"date": D(2021, 12, 1, 18, 23, 36), "unit": "hour", "binSize": 4, "timeZone": "America/New_York"},
+     D(2021, 12, 1, 17)),
+    ({"$dateTrunc": {"date": "$date", "unit": "week", "binSize": 2, "timezone": "America/New_York",
+                     "startOfWeek": "mon"}}, {"date": D(2000, 1, 30, 18)}, D(2000, 1, 17, 5)),
+    ({"$dateTrunc": {"date": "$_id", "unit": "minute", "binSize": 10}},
+     {"_id": ObjectId("507c7f79bcf86cd7994f6c0e")}, D(2012, 10, 15, 21, 20)),
+    ({"$dateTrunc": {"date": "$date", "unit": "$unit", "binSize": "$binSize", "timezone": "$timeZone"}},
+     {"unit": "H", "binSize": "string", "timeZone": 1}, None),
+    ({"$dateTrunc": {"date": "$date", "unit": "$unit", "binSize": "$binSize", "timezone": "$timeZone"}},
+     {"date": 1, "unit": "century", "binSize": "1"}, None),
+    ({"$dateTrunc": {"date": "$date", "unit": "minute", "binSize": Decimal128("15")}},
+     {"date": D(2020, 1, 30, 18, 59)}, D(2020, 1, 30, 18, 45)),
+    ({"$dateTrunc": {"date": "$date", "unit": "year", "startOfWeek": 1}}, {"date": D(2020, 1, 30, 18, 59)},
+     D(2020, 1, 1)),
+    # jstests/aggregation/expressions/date_diff.js
+    ({"$dateDiff": {"startDate": SOME_DATE, "endDate": D(2020, 11, 2), "unit": "hour",
+                    "timezone": "America/New_York", "startOfWeek": "IGNORED"}}, {}, Int64(6)),
+    ({"$dateDiff": {"startDate": "$s", "endDate": "$e", "unit": "$u", "timezone": "$tz"}},
+     {"e": 1, "u": "century", "tz": "INVALID"}, None),
+    ({"$dateDiff": {"startDate": D(2021, 1, 24, 18, 23, 36), "endDate": D(2021, 1, 25, 2, 23, 36),
+                    "unit": "week", "timezone": "GMT", "startOfWeek": "MONDAY"}}, {}, Int64(1)),
+    ({"$dateDiff": {"startDate": D(2021, 1, 17, 5), "endDate": D(2021, 1, 17, 4, 59), "unit": "week",
+                    "timezone": "America/New_York", "startOfWeek": "sunday"}}, {}, Int64(-1)),
+    ({"$dateDiff": {"startDate": D(2021, 1, 24, 18, 23, 36), "endDate": D(2021, 1, 25, 2, 23, 36),
+                    "unit": "week"}}, {}, Int64(0)),
+    ({"$dateDiff": {"startDate": SOME_DATE, "endDate": SOME_DATE, "unit": "hour", "timezone": "GMT",
+                    "startOfWeek": 1}}, {}, Int64(0)),
+    # jstests/aggregation/expressions/date_add_subtract.js
+    ({"$dateAdd": {"startDate": D(2020, 10, 24, 18, 10), "unit": "hour", "amount": 24,
+                   "timezone": "Europe/Paris"}}, {}, D(2020, 10, 25, 18, 10)),
+    ({"$dateAdd": {"startDate": D(2020, 10, 24, 18, 10), "unit": "day", "amount": 1,
+                   "timezone": "Europe/Paris"}}, {}, D(2020, 10, 25, 19, 10)),
+    ({"$dateAdd": {"startDate": D(2021, 1, 30, 23, 30), "unit": "month", "amount": 1,
+                   "timezone": "Europe/Paris"}}, {}, D(2021, 2, 27, 23, 30)),
+    ({"$dateAdd": {"startDate": D(2020, 12, 31, 12, 10, 5), "unit": "millisecond", "amount": 1050}}, {},
+     D(2020, 12, 31, 12, 10, 6, 50000)),
+    ({"$dateSubtract": {"startDate": D(2020, 12, 31, 12, 10, 5), "unit": "month", "amount": 3,
+                        "timezone": "Europe/Paris"}}, {}, D(2020, 9, 30, 11, 10, 5)),
+    ({"$dateSubtract": {"startDate": D(2021, 1, 31, 3), "unit": "month", "amount": 2}}, {}, D(2020, 11, 30, 3)),
+    ({"$dateSubtract": {"startDate": D(2021, 1, 31, 3), "unit": "month", "amount": 2,
+                        "timezone": "America/New_York"}}, {}, D(2020, 12, 1, 3)),
+])
+def test_date_arithmetic_server_cases(expr, doc, expected):
+    assert_same(ev(expr, doc), expected)
+
+
+@pytest.mark.parametrize("expr,doc,code", [
+    ({"$dateTrunc": "A"}, {}, 5439007),
+    ({"$dateTrunc": {"endDate": 1}}, {}, 5439008),
+    ({"$dateTrunc": {"unit": "week"}}, {}, 5439009),
+    ({"$dateTrunc": {"date": SOME_DATE}}, {}, 5439010),
+    ({"$dateTrunc": {"date": "$d", "unit": "hour"}}, {"d": "string"}, 5439012),
+    ({"$dateTrunc": {"date": SOME_DATE, "unit": "$u"}}, {"u": 1}, 5439013),
+    ({"$dateTrunc": {"date": SOME_DATE, "unit": "$u"}}, {"u": "century"}, 5439014),
+    ({"$dateTrunc": {"date": SOME_DATE, "unit": "hour", "binSize": "$b"}}, {"b": "Number"}, 5439017),
+    ({"$dateTrunc": {"date": SOME_DATE, "unit": "hour", "binSize": "$b"}}, {"b": 0}, 5439018),
+    ({"$dateTrunc": {"date": SOME_DATE, "unit": "hour", "binSize": "$b"}}, {"b": 2.5}, 5439017),
+    ({"$dateTrunc": {"date": SOME_DATE, "unit": "hour", "timezone": "$t"}}, {"t": 1}, 40517),
+    ({"$dateTrunc": {"date": SOME_DATE, "unit": "week", "startOfWeek": "$w"}}, {"w": 1}, 5439015),
+    ({"$dateTrunc": {"date": SOME_DATE, "unit": "week", "startOfWeek": "$w"}}, {"w": "FRIDIE"}, 5439016),
+    ({"$dateDiff": {"startDate": "$s", "endDate": SOME_DATE, "unit": "hour"}}, {"s": "string"}, 5166307),
+    ({"$dateDiff": {"startDate": SOME_DATE, "endDate": SOME_DATE, "unit": "$u"}}, {"u": 5}, 5439013),
+    ({"$dateDiff": {"startDate": SOME_DATE, "endDate": SOME_DATE, "unit": "$u"}}, {"u": "decade"}, 5439014),
+    ({"$dateDiff": {"startDate": SOME_DATE, "endDate": SOME_DATE, "unit": "hour", "timezone": "$t"}},
+     {"t": "America/Invalid"}, 40485),
+    ({"$dateAdd": {"unit": "second", "amount": 120}}, {}, 5166402),
+    ({"$dateSubtract": {"startDate": SOME_DATE, "amount": 1}}, {}, 5166402),
+    ({"$dateAdd": {"startDate": SOME_DATE, "units": "day", "amount": 1}}, {}, 5166401),
+    ({"$dateSubtract": {"startDate": "myBirthDate", "unit": "year", "amount": 10}}, {}, 5166403),
+    ({"$dateAdd": {"startDate": SOME_DATE, "unit": 1, "amount": 10}}, {}, 5166404),
+    ({"$dateAdd": {"startDate": SOME_DATE, "unit": "epoch", "amount": 10}}, {}, 9),
+    ({"$dateSubtract": {"startDate": SOME_DATE, "unit": "year", "amount": 1.001}}, {}, 5166405),
+    ({"$dateSubtract": {"startDate": SOME_DATE, "unit": "year", "amount": 1, "timezone": "Unknown"}}, {}, 40485),
+])
+def test_date_arithmetic_server_errors(expr, doc, code):
+    assert error_code(expr, doc) == code
+
+
+@pytest.mark.parametrize("expr,expected", [
+    # jstests/aggregation/expressions/expression_mod.js: the types matter.
+    ({"$mod": [138.5, 3.0]}, 0.5), ({"$mod": [138.5, Int64(3)]}, 0.5), ({"$mod": [138.5, 3]}, 0.5),
+    ({"$mod": [8, 3.25]}, 1.5), ({"$mod": [8, 3.0]}, 2), ({"$mod": [8, 3]}, 2), ({"$mod": [8, Int64(3)]}, Int64(2)),
+    ({"$mod": [Int64(8), 3.25]}, 1.5), ({"$mod": [Int64(8), 3.0]}, Int64(2)),
+    ({"$mod": [Int64(500000000000), 450000000000.0]}, 50000000000.0), ({"$mod": [Int64(8), 3]}, Int64(2)),
+    ({"$mod": [Int64(800000000000), Int64(300000000000)]}, Int64(200000000000)),
+    ({"$mod": [10, float("inf")]}, 10.0), ({"$mod": [10, float("nan")]}, float("nan")),
+])
+def test_mod_server_cases(expr, expected):
+    assert_same(ev(expr), expected)

@@ -776,6 +776,8 @@ def _mod(a, b):
     ka, kb = _num_kind(a), _num_kind(b)
     if ka < 0 or kb < 0:
         raise _fail(16611, f"$mod only supports numeric types, not {_type_name(a)} and {_type_name(b)}")
+    if kb == 2 and ka <= 1 and _as_int32(b) is not None:
+        b, kb = int(b), 0  # an integral double divisor keeps the dividend's integer type (server jstest)
     kind = max(ka, kb)
     if kind == 3:
         db = _to_decimal(b)
@@ -2596,16 +2598,26 @@ def _optional(spec: dict, key: str, scope: frozenset) -> Evaluator | None:
     return _compile(spec[key], scope) if key in spec else None
 
 
-def _check_named(name: str, spec: Any, allowed: tuple, required: tuple, code: int) -> None:
+def _check_named(name: str, spec: Any, allowed: tuple, required: tuple, code: Any) -> None:
+    """Validate a document-shaped argument.
+
+    ``code`` is either a base code (not an object: base, unknown field: base+1,
+    missing field: base+2) or a tuple ``(not_object, unknown, {field: missing_code})``.
+    """
+    if isinstance(code, tuple):
+        not_object, unknown, missing = code
+    else:
+        not_object, unknown, missing = code, code + 1, {}
+        missing = {key: code + 2 for key in required}
     if not isinstance(spec, dict):
-        raise _fail(code, f"{name} only supports an object as its argument")
+        raise _fail(not_object, f"{name} only supports an object as its argument")
     for key in spec:
         if key not in allowed:
-            raise _fail(code + 1 if code else code, f"Unrecognized argument to {name}: {key}. "
-                                                      f"Expected arguments are {', '.join(allowed)}")
+            raise _fail(unknown, f"Unrecognized argument to {name}: {key}. "
+                                 f"Expected arguments are {', '.join(allowed)}")
     for key in required:
         if key not in spec:
-            raise _fail(code + 2 if code else code, f"Missing '{key}' parameter to {name}")
+            raise _fail(missing[key], f"Missing '{key}' parameter to {name}")
 
 
 def _timezone_of(f_tz: Evaluator | None, doc, vars) -> tuple[bool, Any]:
@@ -2875,19 +2887,30 @@ _WEEKDAYS = {"monday": 0, "mon": 0, "tuesday": 1, "tue": 1, "wednesday": 2, "wed
              "friday": 4, "fri": 4, "saturday": 5, "sat": 5, "sunday": 6, "sun": 6}
 
 
-def _unit(name: str, v: Any) -> str:
+def _unit(name: str, v: Any, type_code: int = 5439013, value_code: int = 5439014) -> str:
     if not isinstance(v, str):
-        raise _fail(5439013, f"{name} requires 'unit' to be a string, but got {_type_name(v)}")
+        raise _fail(type_code, f"{name} requires 'unit' to be a string, but got {_type_name(v)}")
     if v not in _UNITS:
-        raise _fail(FAILED_TO_PARSE_CODE, f"unknown time unit value: {v}")
+        raise _fail(value_code, f"{name} parameter 'unit' value cannot be recognized as a time unit: {v}")
     return v
 
 
 def _start_of_week(name: str, v: Any) -> int:
-    if not isinstance(v, str) or v.lower() not in _WEEKDAYS:
-        raise _fail(5439015, f"{name} parameter 'startOfWeek' value cannot be recognized as a day of a week: "
-                             f"{_show(v)}")
+    if not isinstance(v, str):
+        raise _fail(5439015, f"{name} requires 'startOfWeek' to be a string, but got {_type_name(v)}")
+    if v.lower() not in _WEEKDAYS:
+        raise _fail(5439016, f"{name} parameter 'startOfWeek' value cannot be recognized as a day of a week: "
+                             f"{v}")
     return _WEEKDAYS[v.lower()]
+
+
+def _present(*values) -> bool:
+    """True when no argument is null/missing (date operators answer null first, then validate)."""
+    return not any(v is None or v is MISSING for v in values)
+
+
+def _optional_value(f: Evaluator | None, doc, vars, default: Any) -> Any:
+    return default if f is None else f(doc, vars)
 
 
 def _add_months(local: _dt.datetime, months: int) -> _dt.datetime:
@@ -2916,27 +2939,28 @@ def date_add(date: _dt.datetime, unit: str, amount: int, tz: Any) -> _dt.datetim
 
 def _compile_date_add(name: str, sign: int):
     def compile_add(spec, scope):
-        _check_named(name, spec, ("startDate", "unit", "amount", "timezone"), ("startDate", "unit", "amount"),
-                     5166400)
+        required = ("startDate", "unit", "amount")
+        _check_named(name, spec, required + ("timezone",), required,
+                     (5166400, 5166401, {key: 5166402 for key in required}))
         f_start = _compile(spec["startDate"], scope)
         f_unit = _compile(spec["unit"], scope)
         f_amount = _compile(spec["amount"], scope)
         f_tz = _optional(spec, "timezone", scope)
         if _is_constant(f_unit) and not _nullish(f_unit.constant):
-            _unit(name, f_unit.constant)
+            _unit(name, f_unit.constant, 5166404, FAILED_TO_PARSE_CODE)
 
         def add(doc, vars):
             start, unit, amount = f_start(doc, vars), f_unit(doc, vars), f_amount(doc, vars)
-            ok, tz = _timezone_of(f_tz, doc, vars)
-            if not ok or _nullish(start) or _nullish(unit) or _nullish(amount):
+            tz = _optional_value(f_tz, doc, vars, MISSING)
+            if not _present(start, unit, amount) or (f_tz is not None and _nullish(tz)):
                 return None
             if not isinstance(start, (_dt.datetime, ObjectId, Timestamp)):
                 raise _fail(5166403, f"{name} requires startDate to be convertible to a date")
-            unit = _unit(name, unit)
-            n = _as_int(amount)
+            unit = _unit(name, unit, 5166404, FAILED_TO_PARSE_CODE)
+            n = _as_int(amount) if _num_kind(amount) >= 0 else None
             if n is None or not INT64_MIN <= n <= INT64_MAX:
                 raise _fail(5166405, f"{name} expects integer amount of time units")
-            return date_add(_date_arg(start), unit, sign * n, tz)
+            return date_add(_date_arg(start), unit, sign * n, _parse_timezone(tz))
 
         return add
 
@@ -2973,8 +2997,9 @@ def date_diff(start: _dt.datetime, end: _dt.datetime, unit: str, tz: Any, start_
 
 @_operator("$dateDiff")
 def _c_date_diff(spec, scope):
-    _check_named("$dateDiff", spec, ("startDate", "endDate", "unit", "timezone", "startOfWeek"),
-                 ("startDate", "endDate", "unit"), 5166300)
+    required = ("startDate", "endDate", "unit")
+    _check_named("$dateDiff", spec, required + ("timezone", "startOfWeek"), required,
+                 (5166301, 5166302, {"startDate": 5166303, "endDate": 5166304, "unit": 5166305}))
     f_start = _compile(spec["startDate"], scope)
     f_end = _compile(spec["endDate"], scope)
     f_unit = _compile(spec["unit"], scope)
@@ -2985,16 +3010,17 @@ def _c_date_diff(spec, scope):
 
     def diff(doc, vars):
         start, end, unit = f_start(doc, vars), f_end(doc, vars), f_unit(doc, vars)
-        ok, tz = _timezone_of(f_tz, doc, vars)
-        sow = f_sow(doc, vars) if f_sow is not None else "sunday"
-        if not ok or _nullish(start) or _nullish(end) or _nullish(unit) or _nullish(sow):
+        tz = _optional_value(f_tz, doc, vars, MISSING)
+        sow = _optional_value(f_sow, doc, vars, "sunday")
+        if not _present(start, end, unit, sow) or (f_tz is not None and _nullish(tz)):
             return None
         for v, what in ((start, "startDate"), (end, "endDate")):
             if not isinstance(v, (_dt.datetime, ObjectId, Timestamp)):
                 raise _fail(5166307, f"$dateDiff requires '{what}' to be a date, but got {_type_name(v)}")
         unit = _unit("$dateDiff", unit)
+        zone = _parse_timezone(tz)
         week_start = _start_of_week("$dateDiff", sow) if unit == "week" else 6
-        return Int64(date_diff(_date_arg(start), _date_arg(end), unit, tz, week_start))
+        return Int64(date_diff(_date_arg(start), _date_arg(end), unit, zone, week_start))
 
     return diff
 
@@ -3023,7 +3049,7 @@ def date_trunc(date: _dt.datetime, unit: str, bin_size: int, tz: Any, start_of_w
 @_operator("$dateTrunc")
 def _c_date_trunc(spec, scope):
     _check_named("$dateTrunc", spec, ("date", "unit", "binSize", "timezone", "startOfWeek"), ("date", "unit"),
-                 5439000)
+                 (5439007, 5439008, {"date": 5439009, "unit": 5439010}))
     f_date = _compile(spec["date"], scope)
     f_unit = _compile(spec["unit"], scope)
     f_bin = _optional(spec, "binSize", scope)
@@ -3034,22 +3060,26 @@ def _c_date_trunc(spec, scope):
 
     def trunc(doc, vars):
         v, unit = f_date(doc, vars), f_unit(doc, vars)
-        bin_v = f_bin(doc, vars) if f_bin is not None else 1
-        sow = f_sow(doc, vars) if f_sow is not None else "sunday"
-        ok, tz = _timezone_of(f_tz, doc, vars)
-        if not ok or _nullish(v) or _nullish(unit) or _nullish(bin_v) or _nullish(sow):
+        bin_v = _optional_value(f_bin, doc, vars, 1)
+        tz = _optional_value(f_tz, doc, vars, MISSING)
+        sow = _optional_value(f_sow, doc, vars, "sunday")
+        if not _present(v, unit, bin_v, sow) or (f_tz is not None and _nullish(tz)):
             return None
         if not isinstance(v, (_dt.datetime, ObjectId, Timestamp)):
             raise _fail(5439012, f"$dateTrunc requires 'date' to be a date, but got {_type_name(v)}")
         unit = _unit("$dateTrunc", unit)
-        size = _as_int(bin_v)
-        if size is None or size <= 0:
-            raise _fail(5439017, f"$dateTrunc requires 'binSize' to be a 64-bit integer greater than 0, but got "
-                                 f"{_show(bin_v)}")
+        size = _as_int(bin_v) if _num_kind(bin_v) >= 0 else None
+        if size is None or not INT64_MIN <= size <= INT64_MAX:
+            raise _fail(5439017, f"$dateTrunc requires 'binSize' to be a 64-bit integer, but got value "
+                                 f"'{_show(bin_v)}' of type {_type_name(bin_v)}")
+        if size <= 0:
+            raise _fail(5439018, f"$dateTrunc requires 'binSize' to be greater than 0, but got value {size}")
+        zone = _parse_timezone(tz)
         week_start = _start_of_week("$dateTrunc", sow) if unit == "week" else 6
-        return date_trunc(_date_arg(v), unit, size, tz, week_start)
+        return date_trunc(_date_arg(v), unit, size, zone, week_start)
 
     return trunc
+
 
 # ---------------------------------------------------------------------------
 # Accumulators ($group) and their expression forms ($sum: [...] in $project)
