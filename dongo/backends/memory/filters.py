@@ -36,6 +36,7 @@ predicate true (the server's ``MatchDetails::elemMatchKey``).
 from __future__ import annotations
 
 import math
+import operator
 import re
 from collections.abc import Mapping
 from decimal import Decimal
@@ -516,12 +517,8 @@ def _eq_pred(rhs: Any, ctx: _Ctx) -> Pred:
     return pred
 
 
-_CMP = {
-    "$lt": lambda c: c < 0,
-    "$lte": lambda c: c <= 0,
-    "$gt": lambda c: c > 0,
-    "$gte": lambda c: c >= 0,
-}
+_CMP_OPERATORS = {"$lt": operator.lt, "$lte": operator.le, "$gt": operator.gt, "$gte": operator.ge}
+
 
 
 def _cmp_pred(op: str, rhs: Any, ctx: _Ctx) -> Pred:
@@ -551,26 +548,28 @@ def _cmp_pred(op: str, rhs: Any, ctx: _Ctx) -> Pred:
         if inclusive:
             return lambda v: _bt.canonical_rank(v) == rank and _is_nan_key(key(v))
         return lambda v: False
-    test = _CMP[op]
+    compare = _CMP_OPERATORS[op]  # C-level comparison of numbers, strings or key tuples
     if type(rhs) in (int, float, Int64):
         number = rhs
-        if op == "$lt":
-            fast = lambda v: v < number  # noqa: E731
-        elif op == "$lte":
-            fast = lambda v: v <= number  # noqa: E731
-        elif op == "$gt":
-            fast = lambda v: v > number  # noqa: E731
-        else:
-            fast = lambda v: v >= number  # noqa: E731
 
         def pred(v: Any) -> bool:
             t = type(v)
             if t is int or t is float:
-                return fast(v)  # NaN compares false, as on the server
+                return compare(v, number)  # NaN compares false, as on the server
             k = key(v)
             if k[0] != rank or _is_nan_key(k):
                 return False
-            return test((k > rk) - (k < rk))
+            return compare(k, rk)
+
+        return pred
+    if type(rhs) is str and ctx.collation is None:
+        text = rhs
+
+        def pred(v: Any) -> bool:
+            if type(v) is str:
+                return compare(v, text)
+            k = key(v)
+            return k[0] == rank and compare(k, rk)
 
         return pred
 
@@ -578,7 +577,7 @@ def _cmp_pred(op: str, rhs: Any, ctx: _Ctx) -> Pred:
         k = key(v)
         if k[0] != rank or _is_nan_key(k):
             return False
-        return test((k > rk) - (k < rk))
+        return compare(k, rk)
 
     return pred
 
@@ -924,7 +923,7 @@ def _parse_operators(path: str, sub: Mapping, ctx: _Ctx) -> list:
     for name, value in sub.items():
         if name == "$eq":
             ops.append(_Leaf(_eq_pred(value, ctx)))
-        elif name in _CMP:
+        elif name in _CMP_OPERATORS:
             if _is_regex(value):
                 raise _err(f"Can't have RegEx as arg to predicate over field '{path}'.")
             numeric = type(value) in (int, float) and value == value
