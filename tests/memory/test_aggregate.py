@@ -668,3 +668,9 @@ def test_collation_applies_to_group_keys_and_lookup_joins():
     result = agg([{"$lookup": {"from": "f", "localField": "c", "foreignField": "name", "as": "m"}}],
                  docs[:1], collation=collation, collections={"f": [{"_id": 9, "name": "CAT"}]})
     assert result[0]["m"] == [{"_id": 9, "name": "CAT"}]
+
+
+def test_facets_do_not_see_each_others_edits():
+    docs = [{"_id": 1, "a": {"x": 1, "y": 2}, "b": 3}]
+    result = agg([{"$facet": {"drop": [{"$project": {"a.x": 0, "b": 0}}], "keep": [{"$match": {}}]}}], docs)
+    assert result == [{"drop": [{"_id": 1, "a": {"y": 2}}], "keep": [{"_id": 1, "a": {"x": 1, "y": 2}, "b": 3}]}]

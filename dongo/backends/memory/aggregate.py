@@ -896,8 +896,12 @@ def _facet(spec, c: _Compile) -> Stage:
     def facet(docs, run):
         pool = list(docs)
         out = {}
-        for name, sub in facets:
-            out[name] = list(sub.run(iter(pool), run.context, run.vars))
+        last = len(facets) - 1
+        for i, (name, sub) in enumerate(facets):
+            # Stages may edit their input in place ($project exclusions do), so every
+            # facet but the last works on its own copy of the documents.
+            inputs = pool if i == last else [_copy_value(d) for d in pool]
+            out[name] = list(sub.run(iter(inputs), run.context, run.vars))
         yield out
 
     return facet
@@ -906,6 +910,16 @@ def _facet(spec, c: _Compile) -> Stage:
 # ---------------------------------------------------------------------------
 # Arrays
 # ---------------------------------------------------------------------------
+
+
+def _copy_value(value: Any) -> Any:
+    """A structural copy of documents and arrays (other values are immutable or treated as such)."""
+    t = type(value)
+    if t is dict:
+        return {k: _copy_value(v) for k, v in value.items()}
+    if t is list:
+        return [_copy_value(v) for v in value]
+    return value
 
 
 def _set_nested(doc: dict, parts: list[str], value: Any) -> dict:
