@@ -597,14 +597,17 @@ def _ref_match(doc, spec):
             ok = not any(_ref_match(doc, c) for c in cond)
         else:
             values = _ref_values(doc, key.split("."))
-            op, arg = next(iter(cond.items()))
-            if op in ("$ne", "$nin"):
-                positive = {"$ne": "$eq", "$nin": "$in"}[op]
-                ok = not any(_ref_single(positive, arg, v) for v in values)
-            elif op == "$exists":
-                ok = any(v is not MISSING for v in values) == arg
-            else:
-                ok = any(_ref_single(op, arg, v) for v in values)
+            ok = True
+            conds = cond.items() if isinstance(cond, dict) and cond and all(
+                k.startswith("$") for k in cond) else [("$eq", cond)]
+            for op, arg in conds:
+                if op in ("$ne", "$nin"):
+                    positive = {"$ne": "$eq", "$nin": "$in"}[op]
+                    ok = ok and not any(_ref_single(positive, arg, v) for v in values)
+                elif op == "$exists":
+                    ok = ok and any(v is not MISSING for v in values) == arg
+                else:
+                    ok = ok and any(_ref_single(op, arg, v) for v in values)
         if not ok:
             return False
     return True
@@ -624,7 +627,13 @@ conditions = st.one_of(
     st.tuples(st.sampled_from(["$in", "$nin"]), st.lists(scalars, max_size=3)),
     st.tuples(st.just("$exists"), st.booleans()),
 )
-leaf_specs = st.builds(lambda p, c: {p: {c[0]: c[1]}}, paths, conditions)
+leaf_specs = st.one_of(
+    st.builds(lambda p, c: {p: {c[0]: c[1]}}, paths, conditions),
+    # two operators on one path (exercises the one-lookup conjunction fast path)
+    st.builds(lambda p, c1, c2: {p: {c1[0]: c1[1], c2[0]: c2[1]}} if c1[0] != c2[0] else {p: {c1[0]: c1[1]}},
+              paths, conditions, conditions),
+    st.builds(lambda p, v: {p: v}, paths, scalars),
+)
 specs = st.recursive(
     leaf_specs,
     lambda inner: st.builds(lambda op, cs: {op: cs}, st.sampled_from(["$and", "$or", "$nor"]),
