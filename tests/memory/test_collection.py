@@ -3,7 +3,7 @@
 import datetime
 
 import pytest
-from bson import Int64, ObjectId
+from bson import Int64, ObjectId, Timestamp
 from bson.codec_options import CodecOptions
 from bson.errors import InvalidDocument
 from bson.son import SON
@@ -449,3 +449,25 @@ def test_collection_is_not_iterable_or_callable(coll):
         iter(coll)
     with pytest.raises(TypeError):
         coll.no_such_method()
+
+
+def test_empty_top_level_timestamps_are_filled_on_insert(coll):
+    doc = {"_id": Timestamp(0, 0), "ts": Timestamp(0, 0), "sub": {"ts": Timestamp(0, 0)}}
+    coll.insert_many([doc, {"_id": 2, "ts": Timestamp(0, 0)}])
+    first, second = coll.find()
+    assert first["_id"] == Timestamp(0, 0)  # _id is stored as given
+    assert first["sub"] == {"ts": Timestamp(0, 0)}  # only top-level fields
+    assert first["ts"].time > 0
+    assert second["ts"] > first["ts"]
+    assert doc["ts"] == Timestamp(0, 0)  # the caller's document is not touched
+
+
+def test_count_documents_skip_and_limit_validation(coll):
+    coll.insert_many([{"a": i} for i in range(5)])
+    for kwargs, code in ((dict(limit=0), 15958), (dict(limit=-1), 15958),
+                         (dict(skip=-1), 5107200), (dict(skip="1"), 15972)):
+        with pytest.raises(OperationFailure) as info:
+            coll.count_documents({}, **kwargs)
+        assert info.value.code == code
+    assert coll.count_documents({}, limit=2, skip=1) == 2
+    assert coll.count_documents({}, skip=4, limit=10) == 1

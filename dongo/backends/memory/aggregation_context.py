@@ -63,7 +63,7 @@ class CollectionContext(PipelineContext):
         """Replace ``db.coll`` by ``docs`` atomically (keeping its indexes), as ``$out`` does."""
         database = self._database(db)
         old = database._namespace(coll)
-        fresh = Namespace(database.name, coll, options=old.options if old else None,
+        fresh = Namespace(database.name, coll, options=old.options if old is not None else None,
                           store_options=database.client._store_options)
         if old is not None:
             specs = [d for d in old.index_documents() if d["name"] != "_id_"]

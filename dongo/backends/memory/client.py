@@ -21,9 +21,11 @@ no transactions: ``start_transaction`` raises ``NotImplementedError``).
 from __future__ import annotations
 
 import threading
+import time
 from typing import Any, Mapping, Optional
 
 from bson.binary import UuidRepresentation
+from bson.timestamp import Timestamp
 from bson.codec_options import CodecOptions, DatetimeConversion
 from pymongo import common
 from pymongo.errors import ConfigurationError
@@ -112,6 +114,7 @@ class MemoryClient:
         self._write_concern = WriteConcern(**_write_concern_options(given))
         self._read_concern = ReadConcern()
         self._lock = threading.RLock()
+        self._last_timestamp = (0, 0)
         # db name → collection name → storage.Namespace
         self._databases: dict[str, dict] = {}
         self._closed = False
@@ -225,6 +228,14 @@ class MemoryClient:
             with self._lock:
                 colls = self._databases.setdefault(name, {})
         return colls
+
+    def _next_timestamp(self) -> Timestamp:
+        """A fresh, strictly increasing cluster timestamp (seconds, counter)."""
+        with self._lock:
+            now = int(time.time())
+            last_time, last_inc = self._last_timestamp
+            self._last_timestamp = (now, 1) if now > last_time else (last_time, last_inc + 1)
+            return Timestamp(*self._last_timestamp)
 
     def _drop_database_store(self, name: str) -> None:
         with self._lock:

@@ -39,7 +39,7 @@ from collections import abc
 from typing import Any, Iterable, Iterator, Mapping, Optional
 
 import bson
-from bson import ObjectId
+from bson import ObjectId, Timestamp
 from bson.codec_options import CodecOptions
 from bson.raw_bson import RawBSONDocument
 from pymongo import common
@@ -181,6 +181,14 @@ def _check_id(value: Any) -> None:
         if bad is not None:
             raise ServerError(52, f"_id fields may not contain '$'-prefixed fields: {bad} is "
                                   "not valid for storage.")
+
+
+def _is_empty_timestamp(value: Any) -> bool:
+    return type(value) is Timestamp and value.time == 0 and value.inc == 0
+
+
+def _has_empty_timestamp(doc: dict) -> bool:
+    return any(_is_empty_timestamp(v) for k, v in doc.items() if k != "_id")
 
 
 def _first_dollar_field(doc: dict) -> Optional[str]:
@@ -461,20 +469,24 @@ class MemoryCollection:
         """Number of documents matching ``filter`` (``skip``, ``limit``, ``hint``,
         ``collation``, ``maxTimeMS``/``max_time_ms`` accepted)."""
         common.validate_is_mapping("filter", filter)
+        # pymongo sends {$skip}/{$limit} stages only when the argument is given.
+        has_limit = "limit" in kwargs
         skip = kwargs.pop("skip", 0)
         limit = kwargs.pop("limit", 0)
         hint = normalize_hint(kwargs.pop("hint", None))
         collation = kwargs.pop("collation", None)
         validate_max_time_ms(kwargs.pop("max_time_ms", kwargs.pop("maxTimeMS", None)))
         try:
-            if not isinstance(skip, int) or isinstance(skip, bool) or skip < 0:
+            if not bsontypes.is_number(skip):
+                raise ServerError(15972, "Argument to $skip must be a number")
+            if skip < 0:
                 raise ServerError(5107200, "invalid argument to $skip stage: Expected a "
                                            f"non-negative number in: $skip: {skip!r}")
-            if not isinstance(limit, int) or isinstance(limit, bool) or limit < 0:
-                raise ServerError(5107201, "invalid argument to $limit stage: Expected a "
-                                           f"non-negative number in: $limit: {limit!r}")
-            if "limit" in kwargs and limit == 0:
+            if has_limit and not bsontypes.is_number(limit):
+                raise ServerError(15957, "the limit must be specified as a number")
+            if has_limit and limit <= 0:
                 raise ServerError(15958, "the limit must be positive")
+            skip, limit = int(skip), int(limit)
             spec, matcher, coll = self._prepare_query(filter, collation, None)
             ns = self._namespace()
             if ns is None:
@@ -547,7 +559,18 @@ class MemoryCollection:
             doc = {"_id": ObjectId(), **doc}
             raw = bson.encode(doc, False, ns.store_options)
         _check_id(doc["_id"])
+        if _has_empty_timestamp(doc):
+            doc = self._fill_timestamps(doc)
+            raw = bson.encode(doc, False, ns.store_options)
         ns.insert(doc, raw)
+
+    def _fill_timestamps(self, doc: dict) -> dict:
+        """A server replaces ``Timestamp(0, 0)`` in top-level fields (except ``_id``)
+        of an inserted document with the current timestamp."""
+        client = self._database.client
+        return {key: client._next_timestamp()
+                if key != "_id" and _is_empty_timestamp(value) else value
+                for key, value in doc.items()}
 
     def insert_one(self, document: Any, bypass_document_validation: Optional[bool] = None,
                    session: Any = None, comment: Any = None) -> InsertOneResult:
@@ -560,9 +583,7 @@ class MemoryCollection:
             self._insert_document(ns, document)
         except ServerError as err:
             raise_write_error(err)
-        inserted_id = document.get("_id") if not isinstance(document, RawBSONDocument) \
-            else document.get("_id")
-        return InsertOneResult(inserted_id, self._acknowledged)
+        return InsertOneResult(document.get("_id"), self._acknowledged)
 
     def insert_many(self, documents: Iterable[Any], ordered: bool = True,
                     bypass_document_validation: Optional[bool] = None, session: Any = None,
