@@ -728,12 +728,7 @@ class _Leaf(_Node):
         if to_create:
             self._apply_missing(ctx, holder, key, taken, to_create)
         elif self.update_existing(ctx, holder, key, taken):
-            ctx.changed = True
-            if taken[0] == "_id":
-                raise _fail(
-                    IMMUTABLE_FIELD,
-                    f"Performing an update on the path '{_dotted(taken)}' would modify the immutable field '_id'",
-                )
+            _changed_existing(ctx, taken)
 
     def _apply_missing(self, ctx: _Ctx, holder: Any, key: Any, taken: tuple, to_create: tuple) -> None:
         parent = holder[key]
@@ -742,15 +737,7 @@ class _Leaf(_Node):
                 _check_viability(parent, to_create, taken)
             return
         _create_path(parent, taken, to_create, self.new_value(ctx))
-        ctx.changed = True
-        if taken and taken[0] == "_id":
-            raise _fail(
-                IMMUTABLE_FIELD,
-                f"Updating the path '{_dotted(taken)}' to {_fmt_elem(taken[-1], parent)} "
-                "would modify the immutable field '_id'",
-            )
-        if ctx.validate and not taken and to_create[0][:1] == "$":
-            _validate_dollar_field(list(parent.items()), list(parent).index(to_create[0]))
+        _created(ctx, parent, taken, to_create)
 
     def update_existing(self, ctx: _Ctx, holder: Any, key: Any, taken: tuple) -> bool:
         """Update ``holder[key]``; return whether it changed."""
@@ -759,6 +746,33 @@ class _Leaf(_Node):
     def new_value(self, ctx: _Ctx) -> Any:
         """The value of a newly created element."""
         raise NotImplementedError
+
+
+def _changed_existing(ctx: _Ctx, taken: tuple) -> None:
+    """Record a change of the existing element at ``taken``; ``_id`` is immutable."""
+    ctx.changed = True
+    if taken[0] == "_id":
+        raise _fail(
+            IMMUTABLE_FIELD,
+            f"Performing an update on the path '{_dotted(taken)}' would modify the immutable field '_id'",
+        )
+
+
+def _created(ctx: _Ctx, parent: Any, taken: tuple, to_create: tuple) -> None:
+    """Record the creation of ``to_create`` below ``parent`` (at ``taken``).
+
+    Creating inside an existing ``_id`` modifies it; a created top-level
+    field may not be ``$``-prefixed (storage validation of updates).
+    """
+    ctx.changed = True
+    if taken and taken[0] == "_id":
+        raise _fail(
+            IMMUTABLE_FIELD,
+            f"Updating the path '{_dotted(taken)}' to {_fmt_elem(taken[-1], parent)} "
+            "would modify the immutable field '_id'",
+        )
+    if ctx.validate and not taken and to_create[0][:1] == "$":
+        _validate_dollar_field(list(parent.items()), list(parent).index(to_create[0]))
 
 
 def _check_viability(parent: Any, to_create: tuple, taken: tuple) -> None:
@@ -1378,27 +1392,11 @@ class _RenameLeaf(_Leaf):
         if to_create:
             parent = holder[key]
             _create_path(parent, taken, to_create, value)
-            if taken and taken[0] == "_id":
-                raise _fail(
-                    IMMUTABLE_FIELD,
-                    f"Updating the path '{_dotted(taken)}' to {_fmt_elem(taken[-1], parent)} "
-                    "would modify the immutable field '_id'",
-                )
-            if ctx.validate and not taken and to_create[0][:1] == "$":
-                _validate_dollar_field(list(parent.items()), list(parent).index(to_create[0]))
+            _created(ctx, parent, taken, to_create)
         else:
             holder[key] = value
-            if taken[0] == "_id":
-                raise _fail(
-                    IMMUTABLE_FIELD,
-                    f"Performing an update on the path '{_dotted(taken)}' would modify the immutable field '_id'",
-                )
-        ctx.changed = True
-        if self.source_parts[0] == "_id":
-            raise _fail(
-                IMMUTABLE_FIELD,
-                f"Performing an update on the path '{self.source}' would modify the immutable field '_id'",
-            )
+            _changed_existing(ctx, taken)
+        _changed_existing(ctx, self.source_parts)
         del src_holder[src_key]
 
     def _find_source(self, doc: dict) -> tuple[Any, Any, list] | None:
@@ -1786,7 +1784,7 @@ class _ModifierUpdater(Updater):
 
 
 class _ReplacementUpdater(Updater):
-    __slots__ = ("_raw", "_replacement", "_has_id")
+    __slots__ = ("_raw", "_replacement")
 
     def __init__(self, spec: Any) -> None:
         super().__init__(spec)
@@ -1795,42 +1793,50 @@ class _ReplacementUpdater(Updater):
         # ({$ref, $id, ...}) stays a document when decoded.
         self._raw = bson.encode(spec, codec_options=_CODEC)
         self._replacement = bson.decode(self._raw, codec_options=_CODEC)
-        self._has_id = "_id" in spec
 
     def apply(self, doc: dict, *, position: int | None = None, is_insert: bool = False) -> bool:
         if not is_insert and _identical(doc, self._replacement):
             return False
-        original_id = doc.get("_id", MISSING)
         new = bson.decode(self._raw, codec_options=_CODEC)
         # Zero timestamps become the current time (except in _id).
         for name, value in new.items():
             if type(value) is Timestamp and value.time == 0 and value.inc == 0 and name != "_id":
                 new[name] = next_timestamp()
-        keep_id = not self._has_id and original_id is not MISSING
-        doc.clear()
-        if keep_id:
-            doc["_id"] = original_id
-        doc.update(new)
-        if not is_insert:
-            _validate_storage(doc, allow_top_level_dollars=False)
-        new_id = doc.get("_id", MISSING)
-        if isinstance(new_id, list):
-            raise _fail(
-                _NOT_SINGLE_VALUE_FIELD,
-                "After applying the update to the document, the (immutable) field '_id' was found to be an "
-                "array or array descendant.",
-            )
-        if original_id is not MISSING and new_id is not MISSING and bsontypes.compare(new_id, original_id) != 0:
-            raise _fail(
-                IMMUTABLE_FIELD,
-                "After applying the update, the (immutable) field '_id' was found to have been altered to "
-                f"{_fmt_elem('_id', new_id)}",
-            )
-        if is_insert:
-            _finish_insert(doc)
-        else:
-            _id_first(doc)
+        _replace_contents(doc, new, is_insert, allow_top_level_dollars=False)
         return True
+
+
+def _replace_contents(doc: dict, new: dict, is_insert: bool, allow_top_level_dollars: bool) -> None:
+    """Replace ``doc``'s fields by ``new``'s, keeping ``_id`` (ObjectReplaceExecutor).
+
+    The old ``_id`` stays (first) when ``new`` has none; a different one is
+    ImmutableField.  A stored document is validated here, an upsert's new
+    document by :func:`_finish_insert`.
+    """
+    original_id = doc.get("_id", MISSING)
+    doc.clear()
+    if "_id" not in new and original_id is not MISSING:
+        doc["_id"] = original_id
+    doc.update(new)
+    if not is_insert:
+        _validate_storage(doc, allow_top_level_dollars)
+    new_id = doc.get("_id", MISSING)
+    if isinstance(new_id, list):
+        raise _fail(
+            _NOT_SINGLE_VALUE_FIELD,
+            "After applying the update to the document, the (immutable) field '_id' was found to be an "
+            "array or array descendant.",
+        )
+    if original_id is not MISSING and new_id is not MISSING and bsontypes.compare(new_id, original_id) != 0:
+        raise _fail(
+            IMMUTABLE_FIELD,
+            "After applying the update, the (immutable) field '_id' was found to have been altered to "
+            f"{_fmt_elem('_id', new_id)}",
+        )
+    if is_insert:
+        _finish_insert(doc)
+    else:
+        _id_first(doc)
 
 
 class _PipelineUpdater(Updater):
@@ -1868,23 +1874,8 @@ class _PipelineUpdater(Updater):
         result = results[0] if results else {}
         if not is_insert and _identical(doc, result):
             return False
-        original_id = doc.get("_id", MISSING)
-        doc.clear()
-        if "_id" not in result and original_id is not MISSING:
-            doc["_id"] = original_id
-        doc.update(result)
-        new_id = doc.get("_id", MISSING)
-        if original_id is not MISSING and new_id is not MISSING and bsontypes.compare(new_id, original_id) != 0:
-            raise _fail(
-                IMMUTABLE_FIELD,
-                "After applying the update, the (immutable) field '_id' was found to have been altered to "
-                f"{_fmt_elem('_id', new_id)}",
-            )
-        if is_insert:
-            _finish_insert(doc)
-        else:
-            _validate_storage(doc, allow_top_level_dollars=True)
-            _id_first(doc)
+        # The result replaces the document; top-level '$' names are allowed.
+        _replace_contents(doc, result, is_insert, allow_top_level_dollars=True)
         return True
 
 
