@@ -730,3 +730,14 @@ MINIMONGO = [
 @pytest.mark.parametrize("expected, spec, doc", MINIMONGO)
 def test_minimongo_cases(expected, spec, doc):
     assert compile_filter(spec)(doc) is expected
+
+
+def test_regex_classes_are_ascii_like_pcre_without_ucp():
+    word = compile_filter({"a": {"$regex": r"^\w+$"}})
+    assert word({"a": "cafe_1"}) and not word({"a": "café"})
+    assert compile_filter({"a": {"$regex": r"^[\d.]+$"}})({"a": "3.14"})
+    assert not compile_filter({"a": {"$regex": r"^\d$"}})({"a": "\u0663"})  # Arabic-Indic three
+    assert compile_filter({"a": {"$regex": "É", "$options": "i"}})({"a": "café"})  # UTF case folding
+    assert compile_filter({"a": {"$regex": r"b\Z"}})({"a": "ab\n"})  # PCRE \Z: before a final newline
+    assert not compile_filter({"a": {"$regex": r"b\z"}})({"a": "ab\n"})
+    assert compile_filter({"a": {"$regex": r"(?<y>\d{4})-"}})({"a": "2024-01"})

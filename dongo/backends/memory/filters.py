@@ -175,19 +175,38 @@ _REGEX_FLAG_BITS = {"i": re.IGNORECASE, "m": re.MULTILINE, "s": re.DOTALL, "x": 
 _NAMED_GROUP = re.compile(r"\(\?<(?=[A-Za-z_])")
 
 
+# PCRE as the server builds it (UTF, no UCP): \d, \w and \s are ASCII-only,
+# while Python's str patterns make them Unicode-aware.
+_ASCII_CLASSES = {
+    "d": "[0-9]", "D": "[^0-9]",
+    "w": "[A-Za-z0-9_]", "W": "[^A-Za-z0-9_]",
+    "s": "[\\t\\n\\x0b\\x0c\\r ]", "S": "[^\\t\\n\\x0b\\x0c\\r ]",
+}
+_ASCII_CLASS_BODIES = {"d": "0-9", "w": "A-Za-z0-9_", "s": "\\t\\n\\x0b\\x0c\\r "}
+
+
 def _translate_pcre(pattern: str) -> str:
-    """Rewrite the PCRE spellings Python lacks: ``(?<name>``, ``\\z``, ``\\Z``."""
+    """Rewrite PCRE spellings for Python's ``re``.
+
+    ``(?<name>`` → ``(?P<name>``, ``\\z`` → ``\\Z``, PCRE's ``\\Z`` (end or
+    before a final newline), and ASCII-only ``\\d \\w \\s`` (and negations).
+    """
     if "\\" not in pattern and "(?<" not in pattern:
         return pattern
     pattern = _NAMED_GROUP.sub("(?P<", pattern)
     out = []
     i = 0
     n = len(pattern)
+    in_class = False
     while i < n:
         ch = pattern[i]
         if ch == "\\" and i + 1 < n:
             nxt = pattern[i + 1]
-            if nxt == "z":
+            if in_class:
+                out.append(_ASCII_CLASS_BODIES.get(nxt, pattern[i : i + 2]))
+            elif nxt in _ASCII_CLASSES:
+                out.append(_ASCII_CLASSES[nxt])
+            elif nxt == "z":
                 out.append(r"\Z")
             elif nxt == "Z":
                 out.append(r"(?=\n?\Z)")
@@ -195,6 +214,20 @@ def _translate_pcre(pattern: str) -> str:
                 out.append(pattern[i : i + 2])
             i += 2
             continue
+        if ch == "[" and not in_class:
+            in_class = True
+            out.append(ch)
+            i += 1
+            # a leading ^ and a leading ] belong to the class
+            if i < n and pattern[i] == "^":
+                out.append("^")
+                i += 1
+            if i < n and pattern[i] == "]":
+                out.append("\\]")
+                i += 1
+            continue
+        if ch == "]" and in_class:
+            in_class = False
         out.append(ch)
         i += 1
     return "".join(out)
