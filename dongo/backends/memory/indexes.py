@@ -1275,9 +1275,8 @@ class IndexSet:
     def plan(self, filter_spec: Mapping | None, sort: Any = None, hint: Any = None, *,
              collation: Any = None, limit: int | None = None) -> Any:
         """Plan a query (see :func:`planner.plan`)."""
-        from .planner import plan
-
-        return plan(self, filter_spec or {}, sort=sort, hint=hint, collation=collation, limit=limit)
+        return _planner().plan(self, filter_spec or {}, sort=sort, hint=hint, collation=collation,
+                               limit=limit)
 
     # -- invariants -------------------------------------------------------------------
 
@@ -1290,6 +1289,19 @@ class IndexSet:
         records = self._records() if records is None else records
         for index in self.indexes.values():
             index._check(records)
+
+
+_PLANNER: Any = None
+
+
+def _planner() -> Any:
+    """The planner module (imported on first use: it imports this module)."""
+    global _PLANNER
+    if _PLANNER is None:
+        from . import planner
+
+        _PLANNER = planner
+    return _PLANNER
 
 
 def _request_doc(spec: IndexSpec) -> dict:

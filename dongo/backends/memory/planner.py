@@ -106,7 +106,19 @@ _BRACKET_TEXT = {
 }
 
 
-def _point(key: Any, text: str) -> tuple:
+class _Shown:
+    """A bound's value, formatted only when explain asks (planning stays cheap)."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+    def __str__(self) -> str:
+        return format_value(self.value)
+
+
+def _point(key: Any, text: Any) -> tuple:
     bound = (key, True, text, True)
     return (bound, bound)
 
@@ -115,8 +127,14 @@ def _is_regex(v: Any) -> bool:
     return isinstance(v, (Regex, re.Pattern))
 
 
+_SCALAR_TYPES = frozenset({int, float, str, bool, type(None), bytes})
+
+
 def _is_operator_doc(v: Any) -> bool:
-    return isinstance(v, Mapping) and bool(v) and next(iter(v)).startswith("$")
+    t = type(v)
+    if t in _SCALAR_TYPES:
+        return False
+    return (t is dict or isinstance(v, Mapping)) and bool(v) and next(iter(v)).startswith("$")
 
 
 def _eq_intervals(value: Any, key: Any = sort_key) -> list | None:
@@ -126,12 +144,12 @@ def _eq_intervals(value: Any, key: Any = sort_key) -> list | None:
     if isinstance(value, (list, tuple)):
         # {a: [1, 2]} matches a == [1, 2] (keyed by its first element, or
         # undefined when empty) and arrays holding [1, 2] as an element.
-        first = _point(key(value[0]), format_value(value[0])) if value else \
+        first = _point(key(value[0]), _Shown(value[0])) if value else \
             _point(UNDEFINED_KEY, "undefined")
-        return sorted([first, _point(key(value), format_value(value))], key=lambda i: i[0][0])
+        return sorted([first, _point(key(value), _Shown(value))], key=lambda i: i[0][0])
     if value is None:
         return [_point(NULL_KEY, "null")]  # missing fields are keyed null too
-    return [_point(key(value), format_value(value))]
+    return [_point(key(value), _Shown(value))]
 
 
 def _range_interval(op: str, value: Any, key_fn: Any = sort_key) -> list | None:
@@ -144,7 +162,7 @@ def _range_interval(op: str, value: Any, key_fn: Any = sort_key) -> list | None:
     low_text, low_inc, high_text, high_inc = _BRACKET_TEXT.get(rank, ("MinKey", True, "MaxKey", True))
     low_bracket = ((rank,), True, low_text, low_inc)
     high_bracket = ((rank, TOP), True, high_text, high_inc)
-    text = format_value(value)
+    text = _Shown(value)
     if op == "$gt":
         return [((key, False, text, False), high_bracket)]
     if op == "$gte":
@@ -235,14 +253,14 @@ def _regex_intervals(parts: tuple[str, str]) -> list:
 
     pattern, flags = parts
     regex_value = Regex(pattern, flags)
-    own = _point(sort_key(regex_value), format_value(regex_value))
+    own = _point(sort_key(regex_value), _Shown(regex_value))
     prefix = _literal_prefix(pattern, flags)
     if prefix:
-        low = (sort_key(prefix), True, format_value(prefix), True)
+        low = (sort_key(prefix), True, _Shown(prefix), True)
         last = ord(prefix[-1])
         if last < 0x10FFFF:
             after = prefix[:-1] + chr(last + 1)
-            high = (sort_key(after), False, format_value(after), False)
+            high = (sort_key(after), False, _Shown(after), False)
         else:
             high = ((RANK_STRING, TOP), True, "{}", False)
         return [(low, high), own]
@@ -828,9 +846,8 @@ def _constraints_for(index: Index, conjuncts: list, collation: Any) -> list:
             if op == "$regex":
                 if collated_index:
                     continue
-            else:
-                has_string = value[1] if op == "$intervals" else _contains_string(value)
-                if has_string and (not same_collation or (collated_index and op == "$intervals")):
+            elif not same_collation or (collated_index and op == "$intervals"):
+                if value[1] if op == "$intervals" else _contains_string(value):
                     continue
             if index.spec.hashed and op not in ("$eq", "$in"):  # equality only
                 continue
@@ -912,6 +929,12 @@ def plan(index_set: Any, filter_spec: Mapping, *, sort: Any = None, hint: Any = 
     sort_pairs = _normalize_sort(sort)
     query_collation = _parse_collation(collation)
     simple = query_collation is None
+    if _id_hack and (hint is None or hint == {} or hint == ""):
+        # find_one({_id: x}): one dict lookup, decided before any other analysis.
+        id_key = _id_hack_key(filter_spec, simple)
+        if id_key is not None:
+            return Plan(index_set, "IDHACK", filter_spec=filter_spec, sort=sort_pairs, limit=limit,
+                        index=index_set.id_index, id_key=id_key, provides_sort=True)
     conjuncts: list = []
     _collect_conjuncts(filter_spec, conjuncts)
 
@@ -934,10 +957,6 @@ def plan(index_set: Any, filter_spec: Mapping, *, sort: Any = None, hint: Any = 
             raise _hint_error(index_set, filter_spec, sort_pairs)
         # Without bounds on the first field the scan covers the whole index.
         return index_plan(index, _Scan(index, _constraints_for(index, conjuncts, query_collation)))
-
-    id_key = _id_hack_key(filter_spec, simple) if _id_hack else None
-    if id_key is not None:
-        return make("IDHACK", index=index_set.id_index, id_key=id_key, provides_sort=True)
 
     usable = []  # (index, scan, constrained field count, provides sort)
     for index in index_set:
