@@ -1002,3 +1002,11 @@ def test_date_arithmetic_server_errors(expr, doc, code):
 ])
 def test_mod_server_cases(expr, expected):
     assert_same(ev(expr), expected)
+
+
+def test_set_field_with_dollar_prefixed_literal_name():
+    # The dots_and_dollars CRUD spec tests: {$setField: {field: {$literal: "$a"}, ...}}.
+    assert_same(ev({"$setField": {"field": {"$literal": "$a"}, "value": 1, "input": "$$ROOT"}}, {"_id": 1}),
+                {"_id": 1, "$a": 1})
+    assert_same(ev({"$setField": {"field": "a.b", "value": 1, "input": {}}}), {"a.b": 1})
+    assert error_code({"$setField": {"field": "$a", "value": 1, "input": {}}}) == 4161108

@@ -2066,13 +2066,15 @@ def _c_merge_objects(spec, scope):
 
 
 def _field_argument(name: str, spec: dict) -> str:
+    """The constant field name of $getField/$setField/$unsetField (a '$' name must come in $literal)."""
     field = spec["field"]
     if isinstance(field, dict) and set(field) == {"$literal"}:
         field = field["$literal"]
+    elif isinstance(field, str) and field.startswith("$"):
+        raise _fail(4161108 if name != "$getField" else 5654602,
+                    f"{name}: 'field' cannot be a field path; use $literal for a '$'-prefixed name")
     if not isinstance(field, str):
         raise _fail(3041704, f"{name} requires 'field' to evaluate to a constant of type String")
-    if field.startswith("$") and name != "$getField":
-        raise _fail(4161108, f"{name}: 'field' cannot be a field path; use $literal for a '$'-prefixed name")
     return field
 
 
@@ -2085,9 +2087,6 @@ def _c_get_field(spec, scope):
             raise _fail(3041701, f"$getField found an unknown argument: {key}")
     if "field" not in spec:
         raise _fail(3041702, "$getField requires 'field' to be specified")
-    if isinstance(spec["field"], str) and spec["field"].startswith("$"):
-        raise _fail(5654602, "A string representing a field path is not allowed for 'field' in $getField; "
-                             "wrap it with $literal")
     field = _field_argument("$getField", spec)
     f_input = _compile(spec.get("input", "$$CURRENT"), scope)
 
