@@ -543,3 +543,26 @@ def test_random_writes_keep_every_invariant(seed):
 def test_parse_index_spec_default_name():
     assert parse_index_spec({"key": {"a": 1, "b": -1}}).name == "a_1_b_-1"
     assert parse_index_spec({"key": SON([("h", "hashed")])}).name == "h_hashed"
+
+
+def test_too_many_compound_keys():
+    _, indexes = make()
+    err = error(indexes.create, [(f"f{i}", 1) for i in range(33)])
+    assert (err.code, err.errmsg) == (13103, "too many compound keys")
+    indexes.create([(f"f{i}", 1) for i in range(32)])
+
+
+def test_modify_hides_and_unhides_an_index():
+    owner, indexes = make({"_id": 1, "a": 1})
+    indexes.create("a", expireAfterSeconds=10)
+    assert indexes.modify("a_1", hidden=True) == {"hidden_old": False, "hidden_new": True}
+    assert indexes.index_documents()[1] == {"v": 2, "key": {"a": 1}, "name": "a_1",
+                                            "expireAfterSeconds": 10, "hidden": True}
+    assert indexes.plan({"a": 1}).stage == "COLLSCAN"
+    assert indexes.modify([("a", 1)], hidden=False, expire_after_seconds=20) == {
+        "hidden_old": True, "hidden_new": False,
+        "expireAfterSeconds_old": 10, "expireAfterSeconds_new": 20}
+    assert indexes.plan({"a": 1}).stage == "IXSCAN"
+    assert error(indexes.modify, "_id_", hidden=True).errmsg == "can't hide _id index"
+    assert error(indexes.modify, "nope", hidden=True).code == 27
+    indexes._check()

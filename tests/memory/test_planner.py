@@ -630,3 +630,11 @@ def test_candidates_superset_with_collations(seed):
         expected = {rid for rid, (doc, _) in owner.records.items() if matcher(doc)}
         plan = indexes.plan(spec, collation=collation)
         assert expected <= set(plan.record_ids), (spec, collation, plan.explain())
+
+
+def test_natural_sort_is_a_collection_scan_in_that_direction():
+    owner, indexes = make(DOCS, ix("a"))
+    plan = indexes.plan({"a": 1}, sort={"$natural": -1})
+    assert plan.stage == "COLLSCAN" and plan.provides_sort is True
+    assert plan.explain()["winningPlan"]["direction"] == "backward"
+    assert plan.record_ids == list(reversed(owner.records))

@@ -369,6 +369,8 @@ def _validate_key_pattern(pairs: list[tuple[str, Any]], spec_doc: Mapping) -> st
             raise ServerError(BAD_VALUE, f"The field '{field}' appears multiple times in the "
                               f"index key pattern {format_value(SON(pairs))}")
         seen.add(field)
+    if len(pairs) > 32:
+        raise ServerError(13103, "too many compound keys")
     plugin = _plugin_name(pairs)
     if plugin == "geoHaystack":
         raise fail("GeoHaystack indexes cannot be created in version 5.0 and above")
@@ -1256,6 +1258,48 @@ class IndexSet:
         del self.indexes[name]
 
     drop = drop_index
+
+    def find(self, name_or_keys: Any) -> Index | None:
+        """The index named ``name_or_keys`` or with that key pattern (first match)."""
+        if isinstance(name_or_keys, str):
+            return self.indexes.get(name_or_keys)
+        pattern = _canonical(SON(_normalize_keys(name_or_keys)))
+        for index in self.indexes.values():
+            if _canonical(index.spec.key_document()) == pattern:
+                return index
+        return None
+
+    def modify(self, name_or_keys: Any, *, hidden: bool | None = None,
+               expire_after_seconds: Any = None) -> dict:
+        """``collMod``'s ``index`` option: change ``hidden`` / ``expireAfterSeconds``.
+
+        Returns what the server reports (``{"hidden_old": .., "hidden_new": ..}``,
+        ``expireAfterSeconds_old/_new``); the entries are untouched.
+        """
+        index = self.find(name_or_keys)
+        if index is None:
+            raise ServerError(INDEX_NOT_FOUND, f"cannot find index {format_value(name_or_keys)} "
+                              f"for ns {self.namespace}")
+        options = index.spec.options
+        result: dict = {}
+        if hidden is not None:
+            if index.spec.is_id:
+                raise ServerError(BAD_VALUE, "can't hide _id index")
+            result["hidden_old"] = bool(options.get("hidden", False))
+            result["hidden_new"] = bool(hidden)
+            if hidden:
+                options["hidden"] = True
+            else:
+                options.pop("hidden", None)
+            index.spec.hidden = bool(hidden)
+        if expire_after_seconds is not None:
+            if "expireAfterSeconds" not in options:
+                raise ServerError(INVALID_OPTIONS, "no expireAfterSeconds field to update")
+            _validate_ttl({"expireAfterSeconds": expire_after_seconds}, index.spec.key)
+            result["expireAfterSeconds_old"] = options["expireAfterSeconds"]
+            result["expireAfterSeconds_new"] = expire_after_seconds
+            options["expireAfterSeconds"] = expire_after_seconds
+        return result
 
     def index_documents(self) -> list[dict]:
         """The ``listIndexes`` documents, ``_id_`` first, then creation order."""

@@ -946,6 +946,11 @@ def plan(index_set: Any, filter_spec: Mapping, *, sort: Any = None, hint: Any = 
         return make("IXSCAN", index=index, scan=scan, direction=direction or 1,
                     provides_sort=bool(direction))
 
+    if sort_pairs and sort_pairs[0][0] == "$natural":
+        # A $natural sort is a collection scan in that direction (no index).
+        natural = sort_pairs[0][1]
+        direction = -1 if is_number(natural) and natural < 0 else 1
+        return make("COLLSCAN", direction=direction, provides_sort=len(sort_pairs) == 1)
     if hint is not None and hint != {} and hint != "":
         if isinstance(hint, Mapping) and "$natural" in hint:
             natural = hint["$natural"]
