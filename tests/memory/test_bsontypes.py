@@ -5,7 +5,6 @@ import random
 import re
 import uuid
 
-import pytest
 from bson import Binary, Code, DBRef, Decimal128, Int64, MaxKey, MinKey, ObjectId, Regex, Timestamp
 from bson.datetime_ms import DatetimeMS
 from bson.son import SON

@@ -125,7 +125,7 @@ def _field_path(path: str) -> tuple[str, ...]:
         if part == "":
             raise _err(15998, "FieldPath field names may not be empty strings.")
         if part.startswith("$"):
-            raise _err(16410, f"FieldPath field names may not start with '$'. Consider using $getField or $setField.")
+            raise _err(16410, "FieldPath field names may not start with '$'. Consider using $getField or $setField.")
         if "\x00" in part:
             raise _err(16411, "FieldPath field names may not contain '\\0'.")
     return parts
@@ -302,7 +302,7 @@ class _Parser:
                     return
                 raise _err(31325, f"Unknown expression {first}")
         if not obj:
-            raise _err(51270, f"An empty sub-projection is not a valid value. Found empty object at path")
+            raise _err(51270, "An empty sub-projection is not a valid value. Found empty object at path")
         child = parent.children.get(parts[0]) if len(parts) == 1 else None
         if len(parts) == 1 and child is not None and not isinstance(child, _PathNode):
             raise _err(31250, f"Path collision at {name}")
