@@ -190,3 +190,16 @@ def test_aggregate_errors_raise_from_the_call(coll):
     assert info.value.code == 40324
     with pytest.raises(TypeError):
         coll.aggregate({"$match": {}})
+
+
+def test_id_lookups_use_bson_equality(coll):
+    from bson import Int64, ObjectId
+
+    assert coll.find_one({"_id": 3.0}) == {"_id": 3, "n": 1, "g": 0}
+    assert coll.find_one({"_id": Int64(3)})["_id"] == 3
+    assert coll.find_one({"_id": "3"}) is None
+    oid = ObjectId()
+    coll.insert_one({"_id": oid})
+    assert coll.find_one({"_id": oid}) == {"_id": oid}
+    assert coll.count_documents({"_id": 3}) == 1
+    assert coll.find({"_id": 3}).explain()["queryPlanner"]["winningPlan"]["stage"] == "IDHACK"

@@ -42,6 +42,7 @@ import bson
 from bson import ObjectId, Timestamp
 from bson.codec_options import CodecOptions
 from bson.raw_bson import RawBSONDocument
+from bson.regex import Regex
 from pymongo import common
 from pymongo.collation import validate_collation_or_none
 from pymongo.errors import InvalidName, InvalidOperation
@@ -170,8 +171,8 @@ class Statement:
 
 def _check_id(value: Any) -> None:
     """The server's storage checks on an inserted ``_id``."""
-    from bson.regex import Regex
-
+    if type(value) in _PLAIN_ID_TYPES:
+        return
     if isinstance(value, list):
         raise ServerError(53, "The '_id' value cannot be of type array")
     if isinstance(value, Regex):
@@ -181,6 +182,27 @@ def _check_id(value: Any) -> None:
         if bad is not None:
             raise ServerError(52, f"_id fields may not contain '$'-prefixed fields: {bad} is "
                                   "not valid for storage.")
+
+
+_PLAIN_ID_TYPES = frozenset({ObjectId, int, str, float})
+
+
+class _IdEquals:
+    """The matcher of ``{"_id": <ObjectId, int, str or float>}``: a fast path for
+    the commonest query, equal to the compiled filter (BSON equality: ``1``,
+    ``1.0`` and ``Int64(1)`` are one value) without compiling anything."""
+
+    __slots__ = ("spec", "_key")
+
+    def __init__(self, spec: dict) -> None:
+        self.spec = spec
+        self._key = bsontypes.sort_key(spec["_id"])
+
+    def __call__(self, doc: Mapping[str, Any]) -> bool:
+        return bsontypes.sort_key(doc.get("_id", bsontypes.MISSING)) == self._key
+
+    def match_position(self, doc: Mapping[str, Any]) -> tuple:
+        return self(doc), None
 
 
 def _is_empty_timestamp(value: Any) -> bool:
@@ -436,6 +458,8 @@ class MemoryCollection:
         """Normalize and compile a filter: ``(spec, matcher, collation)``."""
         spec = self._normalize(filter)
         coll = parse_collation(collation)
+        if coll is None and len(spec) == 1 and type(spec.get("_id")) in _PLAIN_ID_TYPES:
+            return spec, _IdEquals(spec), None  # the commonest query: by _id
         return spec, compile_filter(spec, coll, self._let_values(let)), coll
 
     # -- reads ------------------------------------------------------------------
@@ -559,7 +583,7 @@ class MemoryCollection:
             doc = {"_id": ObjectId(), **doc}
             raw = bson.encode(doc, False, ns.store_options)
         _check_id(doc["_id"])
-        if _has_empty_timestamp(doc):
+        if b"\x11" in raw and _has_empty_timestamp(doc):  # 0x11: BSON timestamp type
             doc = self._fill_timestamps(doc)
             raw = bson.encode(doc, False, ns.store_options)
         ns.insert(doc, raw)
