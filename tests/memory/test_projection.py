@@ -175,8 +175,12 @@ def test_positional_errors():
     assert err({"a.$": 1, "b": {"$elemMatch": {"x": 1}}}, {"a": 1}) == (
         31255, "Cannot specify positional operator and $elemMatch.")
     assert err({"a.$": 1}, {"a": 1}, for_find=False) == (
-        31324, "Cannot use positional projection in aggregation projection")
-    assert err({"a": {"$elemMatch": {"x": 1}}}, for_find=False) == (168, "Cannot use $elemMatch in this context")
+        31324, "Invalid $project :: caused by :: Cannot use positional projection in aggregation projection")
+    assert err({"v": {}}, for_find=False) == (
+        51270, "Invalid $project :: caused by :: An empty sub-projection is not a valid value. "
+               "Found empty object at path")
+    assert err({"a": {"$elemMatch": {"x": 1}}}, for_find=False) == (
+        168, "Invalid $project :: caused by :: Cannot use $elemMatch in this context")
     assert err({"a.$": {"x": 1}}, {"a": 1}) == (
         31271, "positional projection cannot be used with an expression or sub object")
     # $or branches count as constraining the array

@@ -598,5 +598,11 @@ def compile_projection(spec: Any, *, matcher: Any = None, for_find: bool = True,
     values = dict(variables) if isinstance(variables, Mapping) else None
     scope = frozenset(variables) if variables is not None else frozenset()
     parser = _Parser(spec, matcher, for_find, scope)
-    parser.parse()
+    try:
+        parser.parse()
+    except ServerError as exc:
+        if for_find:
+            raise
+        # the aggregation stage reports its parse errors with this context
+        raise ServerError(exc.code, f"Invalid $project :: caused by :: {exc.errmsg}") from None
     return Projector(spec, parser, values)
