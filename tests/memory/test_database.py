@@ -256,3 +256,19 @@ def test_find_let_variables(client):
     coll.insert_many([{"_id": 1, "x": 1}, {"_id": 2, "x": 2}])
     assert list(coll.find({"$expr": {"$eq": ["$x", "$$v"]}}, let={"v": 2})) == [
         {"_id": 2, "x": 2}]
+
+
+def test_uri_query_options_set_codec_options():
+    client = MemoryClient("memory://?uuidRepresentation=standard&tz_aware=true")
+    assert client.codec_options.uuid_representation == UuidRepresentation.STANDARD
+    assert client.codec_options.tz_aware is True
+    explicit = MemoryClient("mongodb://h/?uuidRepresentation=pythonLegacy",
+                            uuidRepresentation="standard")
+    assert explicit.codec_options.uuid_representation == UuidRepresentation.STANDARD
+    legacy = MemoryClient(uuidRepresentation="pythonLegacy")
+    value = uuid.uuid4()
+    legacy.db.c.insert_one({"_id": 1, "u": value})
+    raw = legacy.db.c.with_options(codec_options=legacy.codec_options.with_options(
+        uuid_representation=UuidRepresentation.UNSPECIFIED)).find_one()["u"]
+    assert raw == Binary(value.bytes, 3)  # pymongo 3's legacy subtype, as dongo 0.4 stored
+    assert legacy.db.c.find_one({"u": value})["u"] == value

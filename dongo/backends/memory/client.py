@@ -101,6 +101,8 @@ class MemoryClient:
                  tz_aware: Optional[bool] = None, connect: Optional[bool] = None,
                  type_registry: Any = None, **kwargs: Any) -> None:
         given = {k.lower(): v for k, v in kwargs.items()}
+        for key, value in _uri_options(host).items():  # keyword arguments win, as in pymongo
+            given.setdefault(key, value)
         if document_class is not None:
             given["document_class"] = document_class
         if tz_aware is not None:
@@ -275,6 +277,15 @@ class MemoryClient:
     def bulk_write(self, *args: Any, **kwargs: Any) -> Any:
         raise NotImplementedError("MongoClient.bulk_write is not supported by the memory "
                                   "engine")
+
+
+def _uri_options(host: Any) -> dict:
+    """Options in a URI's query string (``memory://?uuidRepresentation=standard``)."""
+    if not isinstance(host, str) or "?" not in host:
+        return {}
+    from urllib.parse import parse_qsl
+
+    return {k.lower(): v for k, v in parse_qsl(host.split("?", 1)[1])}
 
 
 def _codec_options(given: Mapping[str, Any]) -> CodecOptions:
