@@ -741,3 +741,15 @@ def test_regex_classes_are_ascii_like_pcre_without_ucp():
     assert compile_filter({"a": {"$regex": r"b\Z"}})({"a": "ab\n"})  # PCRE \Z: before a final newline
     assert not compile_filter({"a": {"$regex": r"b\z"}})({"a": "ab\n"})
     assert compile_filter({"a": {"$regex": r"(?<y>\d{4})-"}})({"a": "2024-01"})
+
+
+def test_date_ranges_naive_and_aware():
+    utc = datetime.timezone.utc
+    docs = [{"_id": i, "d": datetime.datetime(2024, 1, 1 + i)} for i in range(5)]
+    docs.append({"_id": 5, "d": datetime.datetime(2024, 1, 3, tzinfo=utc)})
+    docs.append({"_id": 6, "d": "2024-01-03"})
+    spec = {"d": {"$gte": datetime.datetime(2024, 1, 2), "$lt": datetime.datetime(2024, 1, 4)}}
+    assert ids(docs, spec) == [1, 2, 5]
+    aware = {"d": {"$gte": datetime.datetime(2024, 1, 2, tzinfo=utc), "$lt": datetime.datetime(2024, 1, 4, tzinfo=utc)}}
+    assert ids(docs, aware) == [1, 2, 5]
+    assert ids(docs, {"d": datetime.datetime(2024, 1, 3)}) == [2, 5]

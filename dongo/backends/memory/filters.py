@@ -35,6 +35,7 @@ predicate true (the server's ``MatchDetails::elemMatchKey``).
 
 from __future__ import annotations
 
+import datetime
 import math
 import operator
 import re
@@ -601,6 +602,16 @@ def _cmp_pred(op: str, rhs: Any, ctx: _Ctx) -> Pred:
         def pred(v: Any) -> bool:
             if type(v) is str:
                 return compare(v, text)
+            k = key(v)
+            return k[0] == rank and compare(k, rk)
+
+        return pred
+    if type(rhs) is datetime.datetime and rhs.tzinfo is None:
+        when = rhs  # naive = UTC, like the datetimes bson decodes by default
+
+        def pred(v: Any) -> bool:
+            if type(v) is datetime.datetime and v.tzinfo is None:
+                return compare(v, when)
             k = key(v)
             return k[0] == rank and compare(k, rk)
 
