@@ -272,3 +272,14 @@ def test_uri_query_options_set_codec_options():
         uuid_representation=UuidRepresentation.UNSPECIFIED)).find_one()["u"]
     assert raw == Binary(value.bytes, 3)  # pymongo 3's legacy subtype, as dongo 0.4 stored
     assert legacy.db.c.find_one({"u": value})["u"] == value
+
+
+def test_admin_commands_and_unsupported_ones(client):
+    client.db.c.insert_one({})
+    assert client.admin.command("listDatabases", nameOnly=True) == {
+        "databases": [{"name": "db"}], "ok": 1.0}
+    assert [d["name"] for d in client.list_databases()] == ["db"]
+    with pytest.raises(NotImplementedError, match="dbStats"):
+        client.db.command("dbStats")
+    client.admin.command("renameCollection", "db.c", to="db.d")
+    assert client.db.list_collection_names() == ["d"]

@@ -10,7 +10,9 @@ commands (``insert``/``update``/``delete``) report per-statement failures in
 Supported: ping, hello/isMaster, buildInfo, serverStatus, listCollections,
 create, drop, dropDatabase, count, distinct, find, aggregate, insert,
 update, delete, findAndModify, listIndexes, createIndexes, dropIndexes,
-renameCollection.  Anything else: ``CommandNotFound`` (59).
+renameCollection, listDatabases, connectionStatus.  Other real server
+commands (collStats, dbStats, explain, getMore ...) raise
+``NotImplementedError``; unknown names ``CommandNotFound`` (59).
 
     >>> from dongo.backends.memory import MemoryClient
     >>> db = MemoryClient().db
@@ -320,11 +322,33 @@ def _unsupported(name: str) -> Callable[[Any, dict], dict]:
     return handler
 
 
+def _list_databases(db: Any, cmd: dict) -> dict:
+    names = db.client.list_database_names()
+    if cmd.get("nameOnly"):
+        return {"databases": [{"name": n} for n in names], "ok": 1.0}
+    return {"databases": [{"name": n, "sizeOnDisk": 0, "empty": False} for n in names],
+            "totalSize": 0, "totalSizeMb": 0, "ok": 1.0}
+
+
+def _connection_status(db: Any, cmd: dict) -> dict:
+    return {"authInfo": {"authenticatedUsers": [], "authenticatedUserRoles": []}, "ok": 1.0}
+
+
+# Real server commands the engine does not implement: named, never "no such command".
+_KNOWN_UNSUPPORTED = (
+    "collMod", "explain", "getMore", "killCursors", "collStats", "dbStats", "validate",
+    "currentOp", "killOp", "getParameter", "setParameter", "profile", "createUser",
+    "dropUser", "createRole", "usersInfo", "rolesInfo", "hostInfo", "getCmdLineOpts",
+    "mapReduce", "compact", "reIndex", "cloneCollectionAsCapped", "convertToCapped",
+    "startSession", "endSessions", "refreshSessions", "commitTransaction",
+    "abortTransaction", "bulkWrite", "createSearchIndexes", "listSearchIndexes",
+    "dropSearchIndex", "updateSearchIndex", "shutdown", "fsync", "replSetGetStatus",
+)
+
 _COMMANDS: dict[str, Callable[[Any, dict], dict]] = {
-    "collMod": _unsupported("collMod"),
-    "explain": _unsupported("explain"),
-    "getMore": _unsupported("getMore"),
-    "killCursors": _unsupported("killCursors"),
+    **{name: _unsupported(name) for name in _KNOWN_UNSUPPORTED},
+    "listDatabases": _list_databases,
+    "connectionStatus": _connection_status,
     "ping": _ping,
     "hello": _hello,
     "isMaster": _hello,
