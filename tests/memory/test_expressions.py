@@ -240,8 +240,8 @@ def test_divide_by_zero_message():
     ({"$eq": [Decimal128("1"), Int64(1)]}, True),
     ({"$ne": ["$qty", 250]}, True),
     ({"$gt": ["$qty", None]}, True),
-    ({"$lt": ["$nope", None]}, False),   # missing compares as null
-    ({"$eq": ["$nope", None]}, True),
+    ({"$lt": ["$nope", None]}, True),    # missing sorts below null in comparisons
+    ({"$eq": ["$nope", None]}, False),
     ({"$lte": [[1, 2], [1, 3]]}, True),
     ({"$and": [1, "green"]}, True),
     ({"$and": []}, True),
@@ -1010,3 +1010,64 @@ def test_set_field_with_dollar_prefixed_literal_name():
                 {"_id": 1, "$a": 1})
     assert_same(ev({"$setField": {"field": "a.b", "value": 1, "input": {}}}), {"a.b": 1})
     assert error_code({"$setField": {"field": "$a", "value": 1, "input": {}}}) == 4161108
+
+
+@pytest.mark.parametrize("expr", [
+    {"$add": [1, "$x"]}, {"$subtract": ["$x", 1]}, {"$multiply": [2, "$x"]}, {"$divide": ["$x", 2]},
+    {"$mod": ["$x", 2]}, {"$abs": "$x"}, {"$ceil": "$x"}, {"$floor": "$x"}, {"$sqrt": "$x"}, {"$exp": "$x"},
+    {"$ln": "$x"}, {"$log10": "$x"}, {"$log": ["$x", 10]}, {"$pow": ["$x", 2]}, {"$round": "$x"},
+    {"$trunc": ["$x", 1]}, {"$concat": ["a", "$x"]}, {"$split": ["$x", ","]}, {"$trim": {"input": "$x"}},
+    {"$indexOfBytes": ["$x", "a"]}, {"$indexOfCP": ["$x", "a"]}, {"$regexFind": {"input": "$x", "regex": "a"}},
+    {"$replaceAll": {"input": "$x", "find": "a", "replacement": "b"}}, {"$arrayElemAt": ["$x", 0]},
+    {"$concatArrays": [[1], "$x"]}, {"$filter": {"input": "$x", "cond": True}}, {"$map": {"input": "$x", "in": 1}},
+    {"$reduce": {"input": "$x", "initialValue": 0, "in": 1}}, {"$reverseArray": "$x"}, {"$slice": ["$x", 1]},
+    {"$zip": {"inputs": ["$x", [1]]}}, {"$arrayToObject": "$x"}, {"$objectToArray": "$x"},
+    {"$sortArray": {"input": "$x", "sortBy": 1}}, {"$setUnion": [[1], "$x"]}, {"$setIntersection": ["$x", [1]]},
+    {"$setDifference": ["$x", [1]]}, {"$first": "$x"}, {"$last": "$x"}, {"$indexOfArray": ["$x", 1]},
+    {"$year": "$x"}, {"$dayOfWeek": "$x"}, {"$isoWeek": "$x"}, {"$dateToString": {"date": "$x"}},
+    {"$dateFromString": {"dateString": "$x"}}, {"$dateToParts": {"date": "$x"}},
+    {"$dateFromParts": {"year": "$x"}}, {"$dateAdd": {"startDate": "$x", "unit": "day", "amount": 1}},
+    {"$dateDiff": {"startDate": "$x", "endDate": "$x", "unit": "day"}},
+    {"$dateTrunc": {"date": "$x", "unit": "day"}}, {"$toInt": "$x"}, {"$toString": "$x"},
+    {"$toDate": "$x"}, {"$toBool": "$x"}, {"$convert": {"input": "$x", "to": "double"}},
+    {"$getField": {"field": "a", "input": "$x"}}, {"$setField": {"field": "a", "input": "$x", "value": 1}},
+    {"$avg": "$x"}, {"$max": "$x"}, {"$min": "$x"}, {"$stdDevPop": "$x"}, {"$sin": "$x"}, {"$bsonSize": "$x"},
+])
+@pytest.mark.parametrize("value", [None, "missing"])
+def test_null_and_missing_propagate_to_null(expr, value):
+    doc = {} if value == "missing" else {"x": None}
+    result = ev(expr, doc)
+    if "$getField" in expr and value == "missing":
+        assert result is MISSING  # $getField of a missing input is missing
+    else:
+        assert result is None
+
+
+@pytest.mark.parametrize("expr,expected", [
+    # Operators that do not answer null for a null/missing argument.
+    ({"$substrCP": ["$x", 0, 1]}, ""), ({"$toUpper": "$x"}, ""), ({"$strcasecmp": ["$x", ""]}, 0),
+    ({"$sum": "$x"}, 0), ({"$isArray": "$x"}, False), ({"$isNumber": "$x"}, False), ({"$type": "$x"}, "missing"),
+    ({"$mergeObjects": ["$x", {"a": 1}]}, {"a": 1}), ({"$ifNull": ["$x", 1]}, 1), ({"$eq": ["$x", None]}, False),
+    ({"$and": ["$x"]}, False), ({"$not": "$x"}, True), ({"$regexMatch": {"input": "$x", "regex": "a"}}, False),
+    ({"$regexFindAll": {"input": "$x", "regex": "a"}}, []), ({"$in": ["$x", [None]]}, False),
+])
+def test_operators_with_their_own_null_rules(expr, expected):
+    assert_same(ev(expr, {}), expected)
+
+
+
+def test_comparison_order_of_missing_null_minkey_maxkey():
+    # jstests/aggregation/expressions/comparison_missing_and_key_values.js:
+    # MinKey < missing < null < number < string < [] < MaxKey (missing is not null here).
+    from bson.max_key import MaxKey
+    from bson.min_key import MinKey
+
+    ranked = [("minkey", MinKey()), ("missing", MISSING), ("null", None), ("number", 5), ("string", "hello"),
+              ("emptyArray", []), ("maxkey", MaxKey())]
+    for i, (_, left) in enumerate(ranked):
+        doc = {} if left is MISSING else {"f": left}
+        for j, (_, right) in enumerate(ranked[:1] + ranked[2:]):
+            rank_right = j if j == 0 else j + 1
+            assert ev({"$cmp": ["$f", {"$literal": right}]}, doc) == (i > rank_right) - (i < rank_right)
+            assert ev({"$eq": ["$f", {"$literal": right}]}, doc) is (i == rank_right)
+            assert ev({"$gte": [{"$literal": right}, "$f"]}, doc) is (rank_right >= i)

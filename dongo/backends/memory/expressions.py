@@ -1025,7 +1025,8 @@ def _comparison(name: str, test) -> None:
             if (ta is type(b) and (ta is int or ta is str)) or (
                     ta in _PLAIN_NUMBERS and type(b) in _PLAIN_NUMBERS and a == a and b == b):
                 return test((a > b) - (a < b))
-            return test(bsontypes.compare(None if a is MISSING else a, None if b is MISSING else b))
+            # A missing value compares below null (MinKey < missing < null), not as null.
+            return test(bsontypes.compare(a, b))
 
         return evaluate
 
@@ -1688,8 +1689,7 @@ def _c_reduce(spec, scope):
 def _in(value, arr):
     if not isinstance(arr, list):
         raise _fail(40081, f"$in requires an array as a second argument, found: {_type_name(arr)}")
-    value = None if value is MISSING else value
-    return any(_values_equal(value, el) for el in arr)
+    return any(_values_equal(value, el) for el in arr)  # a missing value equals no element
 
 
 _simple("$in", 2, _in, nulls=False)
@@ -1717,7 +1717,6 @@ def _c_index_of_array(spec, scope):
             bounds.append(i)
         start = bounds[0] if bounds else 0
         end = min(bounds[1], len(arr)) if len(bounds) > 1 else len(arr)
-        search = None if search is MISSING else search
         for i in range(start, end):
             if _values_equal(arr[i], search):
                 return i
