@@ -320,7 +320,7 @@ def test_dotted_paths_through_arrays_of_documents():
     assert index.multikey_paths == [{"a", "a.b"}]
 
 
-def test_compound_keys_are_the_cartesian_product_with_one_array():
+def test_compound_keys_pair_each_array_element_with_the_scalars():
     from dongo.backends.memory.bsontypes import sort_key
 
     keys, _ = index_keys([("a", 1), ("b", 1)], {"_id": 1, "a": [1, 2], "b": "x"})
@@ -566,3 +566,83 @@ def test_modify_hides_and_unhides_an_index():
     assert error(indexes.modify, "_id_", hidden=True).errmsg == "can't hide _id index"
     assert error(indexes.modify, "nope", hidden=True).code == 27
     indexes._check()
+
+
+# --------------------------------------------------------------------------
+# Key generation cases from the server's btree key generator behaviour
+# --------------------------------------------------------------------------
+
+UNDEF = object()
+
+
+def expected_keys(*tuples):
+    from dongo.backends.memory.bsontypes import sort_key
+    from dongo.backends.memory.indexes import UNDEFINED_KEY
+
+    return {tuple(UNDEFINED_KEY if v is UNDEF else sort_key(v) for v in t) for t in tuples}
+
+
+def generated(pattern, doc, **options):
+    owner, indexes = make()
+    index = indexes.get(indexes.create(pattern, **options))
+    keys, _ = index.keys_for(doc)
+    return None if keys is None else set(keys), index
+
+
+@pytest.mark.parametrize("pattern, doc, keys", [
+    ("a.b.c", {"a": [1, 2, {"b": {"c": [3, 4]}}]}, [(None,), (3,), (4,)]),
+    ("a.b", {"a": [1, 2]}, [(None,)]),
+    ("a.b", {"a": []}, [(None,)]),
+    ("a.b", {"a": [{"foo": 41}, {"b": 1}]}, [(None,), (1,)]),
+    ("a", {"a": [[2]]}, [([2],)]),
+    ("a", {"a": [0, Int64(0), 0.0]}, [(0,)]),
+    ([("a.b", 1), ("a.c", 1)], {"a": [{"b": 1}, {"c": 2}]}, [(None, 2), (1, None)]),
+    ([("a", 1), ("a.b", 1)], {"a": []}, [(UNDEF, None)]),
+    ([("a", 1), ("a.b", 1)], {"a": [{"b": 1}]}, [({"b": 1}, 1)]),
+    ([("a", 1), ("a.b", 1)], {"a": [{"b": []}]}, [({"b": []}, UNDEF)]),
+    ([("a.b.c", 1), ("a.b.d", 1)], {"a": [1, 2, {"b": {"c": [3, 4], "d": 5}}]},
+     [(None, None), (3, 5), (4, 5)]),
+    ([("a.b.c.d", 1), ("a.g", 1), ("a.b.f", 1), ("a.b.c", 1), ("a.b.e", 1)],
+     {"a": [1, {"b": [2, {"c": [3, {"d": 1}], "e": 4}, 5, {"f": 6}], "g": 7}]},
+     [(None, None, None, None, None), (None, 7, None, None, None), (None, 7, None, 3, 4),
+      (None, 7, 6, None, None), (1, 7, None, {"d": 1}, 4)]),
+])
+def test_keys_match_the_server_key_generator(pattern, doc, keys):
+    found, _ = generated(pattern, doc)
+    assert found == expected_keys(*keys)
+
+
+def test_multikey_paths_of_nested_arrays():
+    _, index = generated("a.b.c", {"a": [1, 2, {"b": {"c": [3, 4]}}]})
+    index.insert(1, *index.keys_for({"a": [1, 2, {"b": {"c": [3, 4]}}]}))
+    assert index.multikey_paths == [{"a", "a.b.c"}]
+
+
+@pytest.mark.parametrize("pattern, doc, message", [
+    ([("a.b", 1), ("a.c", 1)], {"a": [{"b": [1], "c": [2]}]}, "cannot index parallel arrays [c] [b]"),
+    ([("a", 1), ("b", 1)], {"a": [], "b": []}, "cannot index parallel arrays [b] [a]"),
+    ([("a.a", 1), ("b.a", 1)], {"a": {"a": [1]}, "b": {"a": [1]}}, "cannot index parallel arrays [a] [a]"),
+])
+def test_parallel_array_cases(pattern, doc, message):
+    owner, indexes = make()
+    index = indexes.get(indexes.create(pattern))
+    with pytest.raises(ServerError) as info:
+        index.keys_for(doc)
+    assert (info.value.code, info.value.errmsg) == (171, message)
+
+
+@pytest.mark.parametrize("doc, keys", [
+    ({"a": 1}, None),
+    ({"a": []}, None),
+    ({"a": [{"c": 1}]}, None),
+    ({"a": [1, {"b": 1}]}, [(1,)]),
+    ({"a": [{"b": None}]}, [(None,)]),
+])
+def test_sparse_drops_keys_whose_fields_are_all_missing(doc, keys):
+    found, _ = generated("a.b", doc, sparse=True)
+    assert found == (None if keys is None else expected_keys(*keys))
+
+
+def test_sparse_compound_keeps_keys_with_one_present_field():
+    found, _ = generated([("a.b", 1), ("a", 1)], {"a": []}, sparse=True)
+    assert found == expected_keys((None, UNDEF))

@@ -32,9 +32,11 @@ Guarantees:
 
 Index semantics follow the server's btree key generation: one key per
 distinct array element (multikey; an empty array is keyed ``undefined``, a
-missing field ``null``), at most one array per compound key (else 171),
-sparse indexes skip documents missing every indexed field, partial indexes
-keep only documents matching ``partialFilterExpression``. Keys are tuples of
+missing field ``null``, and so is an array element that is not a document
+where the path goes on), fields below the same array expanded element by
+element, at most one array per compound key otherwise (171), sparse indexes
+skip keys whose fields are all missing, partial indexes keep only documents
+matching ``partialFilterExpression``. Keys are tuples of
 :func:`bsontypes.sort_key` values (descending fields wrapped so the tuple
 order is the index order) in a ``sortedcontainers.SortedList`` of
 ``key + (rid,)``, plus hash buckets ``key -> rids``, so ``_id`` lookups,
@@ -681,11 +683,13 @@ def _validate_hashed(pairs: list, options: dict) -> None:
 
 
 def _walk_doc(obj: Any, parts: tuple, i: int, out: list, arrays: set) -> None:
-    """Collect the values at ``parts[i:]`` below document ``obj`` (index fan-out).
+    """Collect the values at ``parts[i:]`` below document ``obj`` (one field's fan-out).
 
-    Mirrors ``paths.iter_path_values`` (the query's traversal) except that a
-    terminal array contributes its elements (or ``_EMPTY_ARRAY``) but not
-    itself; ``arrays`` receives the depths at which arrays were met.
+    Mirrors ``paths.iter_path_values`` (the query's traversal, including
+    numeric components) except that a terminal array contributes its
+    elements (or ``_EMPTY_ARRAY``) but not itself; ``arrays`` receives the
+    depths at which arrays were met. Used for positional index paths only;
+    other paths follow the server's key generator (``Index._expand``).
     """
     n = len(parts)
     cur = obj
@@ -787,6 +791,8 @@ class Index:
         self._simple_field = parts0[0] if len(spec.fields) == 1 and len(parts0) == 1 else None
         self._desc = tuple(d for _, d in spec.fields)
         self._any_desc = any(self._desc)
+        # Paths with numeric components use the independent fan-out.
+        self._positional = any(p.isdigit() for parts, _ in spec.fields for p in parts)
 
     # -- what the planner reads -------------------------------------------------
 
@@ -866,6 +872,7 @@ class Index:
         return (tuple(components),), None
 
     def _field_values(self, doc: Mapping) -> tuple[list[list], list[set]]:
+        """Per field, every value the path reaches (independent fan-out)."""
         values, depths = [], []
         for parts, _ in self.fields:
             out: list = []
@@ -875,23 +882,107 @@ class Index:
             depths.append(arrays)
         return values, depths
 
+    def _raw_tuples(self, doc: Mapping) -> tuple[list[tuple], list[set]]:
+        """The value tuples the server indexes ``doc`` under, and array depths.
+
+        Follows the server's btree key generator: fields whose paths meet the
+        same array are expanded together, element by element (not as a
+        cartesian product); an array element that is not a document ends the
+        rest of its path as missing; a different array met by another field
+        is 171 (parallel arrays). Paths with numeric (positional) components
+        keep the independent fan-out of :func:`_walk_doc`, combined as a
+        cartesian product: a superset of the server's keys.
+        """
+        depths: list[set] = [set() for _ in self.fields]
+        if self._positional:
+            values, depths = self._field_values(doc)
+            self._check_parallel(depths)
+            return list(itertools.product(*values)), depths
+        out: list[tuple] = []
+        self._expand(doc, [parts for parts, _ in self.fields], [0] * len(self.fields),
+                     [MISSING] * len(self.fields), out, depths)
+        return out, depths
+
+    def _expand(self, obj: Any, rests: list, offsets: list, fixed: list, out: list,
+                depths: list[set]) -> None:
+        """Resolve each unresolved field's path ``rests[i]`` below ``obj``.
+
+        ``offsets[i]`` is how many components of field ``i`` were consumed
+        above ``obj``; resolved fields have ``rests[i] is None``.
+        """
+        rests = list(rests)
+        fixed = list(fixed)
+        array: Any = None
+        array_path: tuple | None = None
+        at_array = []  # (field, remaining parts after the array, depth)
+        for i, rest in enumerate(rests):
+            if rest is None:
+                continue
+            cur = obj
+            k = 0
+            while True:
+                if k == len(rest):
+                    fixed[i] = cur
+                    rests[i] = None
+                    break
+                if not _is_doc(cur):
+                    fixed[i] = MISSING  # a scalar in the middle of the path
+                    rests[i] = None
+                    break
+                value = cur.get(rest[k], MISSING)
+                k += 1
+                if value is MISSING:
+                    fixed[i] = MISSING
+                    rests[i] = None
+                    break
+                if _is_array(value):
+                    depth = offsets[i] + k
+                    path = self.fields[i][0][:depth]
+                    if array is None:
+                        array, array_path = value, path
+                    elif path != array_path:
+                        raise ServerError(CANNOT_INDEX_PARALLEL_ARRAYS,
+                                          f"cannot index parallel arrays [{path[-1]}] [{array_path[-1]}]")
+                    at_array.append((i, rest[k:], depth))
+                    depths[i].add(depth)
+                    break
+                cur = value
+        if array is None:
+            out.append(tuple(fixed))
+            return
+        if not array:
+            for i, rest, _ in at_array:
+                fixed[i] = _EMPTY_ARRAY if not rest else MISSING
+                rests[i] = None
+            out.append(tuple(fixed))
+            return
+        for element in array:
+            for i, rest, depth in at_array:
+                if rest:
+                    rests[i] = rest
+                    offsets = offsets[:i] + [depth] + offsets[i + 1:]
+                else:
+                    fixed[i] = element  # a nested array is indexed whole
+                    rests[i] = None
+            self._expand(element, rests, offsets, fixed, out, depths)
+
     def _general_keys(self, doc: Mapping) -> tuple[tuple | None, list | None]:
-        values, depths = self._field_values(doc)
-        if self.spec.sparse and all(all(v is MISSING for v in vs) for vs in values):
-            return None, None
+        tuples, depths = self._raw_tuples(doc)
         if self.spec.hashed and depths[0]:
             raise ServerError(16766, "hashed indexes do not currently support array values. "
                               f"Found array at path: {'.'.join(self.fields[0][0][:min(depths[0])])}")
-        self._check_parallel(depths)
-        per_field = []
-        for vs, desc in zip(values, self._desc):
-            ks = {_value_key(v, self.key_fn) for v in vs}
-            per_field.append([Desc(k) for k in ks] if desc else list(ks))
-        if len(per_field) == 1:
-            keys = tuple((k,) for k in per_field[0])
-        else:
-            keys = tuple(itertools.product(*per_field))
-        return keys, depths
+        if self.spec.sparse:
+            # A sparse index skips each key whose fields are all missing.
+            tuples = [t for t in tuples if not all(v is MISSING for v in t)]
+            if not tuples:
+                return None, None
+        key_fn = self.key_fn
+        keys = {
+            tuple(Desc(_value_key(v, key_fn)) if desc else _value_key(v, key_fn)
+                  for v, desc in zip(t, self._desc))
+            for t in tuples
+        }
+        return tuple(keys), depths
 
     def _check_parallel(self, depths: list[set]) -> None:
         """171 when two fields meet arrays that are not a shared path prefix."""
@@ -914,17 +1005,15 @@ class Index:
 
     def key_values(self, doc: Mapping, key: tuple) -> dict:
         """The field values of ``doc`` that produce ``key`` (for E11000 ``keyValue``)."""
-        values, _ = self._field_values(doc)
-        shown = {}
-        for (field, _), vs, component, desc in zip(self.spec.key, values, key, self._desc):
-            target = component.k if desc else component
-            chosen: Any = None
-            for v in vs:
-                if _value_key(v, self.key_fn) == target:
-                    chosen = None if v is MISSING else v
-                    break
-            shown[field] = chosen
-        return shown
+        key_fn = self.key_fn
+        tuples, _ = self._raw_tuples(doc)
+        for t in tuples:
+            candidate = tuple(Desc(_value_key(v, key_fn)) if desc else _value_key(v, key_fn)
+                              for v, desc in zip(t, self._desc))
+            if candidate == key:
+                return {field: (None if v is MISSING or v is _EMPTY_ARRAY else v)
+                        for (field, _), v in zip(self.spec.key, t)}
+        return {field: None for field, _ in self.spec.key}
 
     # -- maintenance ------------------------------------------------------------
 
