@@ -45,10 +45,9 @@ from bson.raw_bson import RawBSONDocument
 from bson.regex import Regex
 from pymongo import common
 from pymongo.collation import validate_collation_or_none
-from pymongo.errors import InvalidName, InvalidOperation
+from pymongo.errors import InvalidName
 from pymongo.operations import IndexModel
 from pymongo.read_concern import ReadConcern
-from pymongo.read_preferences import ReadPreference
 from pymongo.results import DeleteResult, InsertManyResult, InsertOneResult, UpdateResult
 from pymongo.write_concern import WriteConcern
 

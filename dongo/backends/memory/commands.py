@@ -62,10 +62,6 @@ def _cursor_reply(coll: Any, docs: list) -> dict:
     return {"cursor": {"firstBatch": docs, "id": 0, "ns": coll.full_name}, "ok": 1.0}
 
 
-def _stored(coll: Any, raw: bytes) -> dict:
-    return bson.decode(raw, coll.database.client._store_options)
-
-
 # -- handlers -----------------------------------------------------------------------
 
 

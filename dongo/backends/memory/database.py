@@ -22,7 +22,7 @@ from typing import Any, Mapping, Optional
 
 from bson.codec_options import CodecOptions
 from pymongo import common
-from pymongo.errors import CollectionInvalid, InvalidName, OperationFailure
+from pymongo.errors import CollectionInvalid, InvalidName
 from pymongo.read_concern import ReadConcern
 from pymongo.write_concern import WriteConcern
 

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import threading
 import uuid
-from typing import Any, Iterable, Iterator, Optional
+from typing import Any, Optional
 
 import bson
 from bson.codec_options import DEFAULT_CODEC_OPTIONS, CodecOptions
@@ -103,19 +103,6 @@ class Namespace:
     def get(self, rid: int) -> Optional[Record]:
         """The record ``rid`` or None when it has been deleted since."""
         return self.records.get(rid)
-
-    def record_ids(self) -> list[int]:
-        """A snapshot of all record ids in natural order."""
-        with self.lock:
-            return list(self.records)
-
-    def iter_records(self, rids: Iterable[int]) -> Iterator[tuple[int, Record]]:
-        """``(rid, record)`` for each rid still present, in the given order."""
-        records = self.records
-        for rid in rids:
-            rec = records.get(rid)
-            if rec is not None:
-                yield rid, rec
 
     # -- planning and index management (delegated to the index set) -----------
 
