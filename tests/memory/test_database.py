@@ -283,3 +283,11 @@ def test_admin_commands_and_unsupported_ones(client):
         client.db.command("dbStats")
     client.admin.command("renameCollection", "db.c", to="db.d")
     assert client.db.list_collection_names() == ["d"]
+    client.admin.command("renameCollection", "db.d", to="other.e")
+    assert client.list_database_names() == ["other"]
+    with pytest.raises(OperationFailure) as info:
+        client.db.command("renameCollection", "other.e", to="other.f")
+    assert info.value.code == 13
+    with pytest.raises(OperationFailure) as info:
+        client.admin.command("renameCollection", "other.e", to="other.e")
+    assert info.value.code == 20

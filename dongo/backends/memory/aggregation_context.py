@@ -199,7 +199,8 @@ def _parse_options(kwargs: dict) -> tuple:
     batch_size = kwargs.pop("batchSize", kwargs.pop("batch_size", None))
     if batch_size is not None and not isinstance(batch_size, int):
         raise TypeError(f"batchSize must be an integer, not {type(batch_size)}")
-    for ignored in ("comment", "cursor", "explain"):
+    for ignored in ("comment", "cursor", "explain", "bypassDocumentValidation",
+                    "maxAwaitTimeMS"):
         if ignored == "explain" and kwargs.get("explain"):
             raise NotImplementedError("aggregate explain is not supported by the memory engine")
         kwargs.pop(ignored, None)

@@ -302,12 +302,13 @@ def _rename_collection(db: Any, cmd: dict) -> dict:
     source, target = cmd.get("renameCollection"), cmd.get("to")
     if not isinstance(source, str) or not isinstance(target, str):
         raise ServerError(2, "renameCollection and to must be namespace strings")
+    if db.name != "admin":
+        raise ServerError(13, "renameCollection may only be run against the admin database.")
     src_db, _, src_name = source.partition(".")
     dst_db, _, dst_name = target.partition(".")
-    if src_db != dst_db:
-        raise NotImplementedError("renaming across databases is not supported by the memory "
-                                  "engine")
-    db.client[src_db]._rename(src_name, dst_name, bool(cmd.get("dropTarget")))
+    if not src_name or not dst_name:
+        raise ServerError(73, f"Invalid namespace specified '{source if not src_name else target}'")
+    db.client[src_db]._rename(src_name, dst_name, bool(cmd.get("dropTarget")), dst_db)
     return {"ok": 1.0}
 
 

@@ -164,18 +164,26 @@ class MemoryDatabase:
                 colls[name] = ns
             return ns
 
-    def _rename(self, old: str, new: str, drop_target: bool) -> None:
+    def _rename(self, old: str, new: str, drop_target: bool,
+                target_db: Optional[str] = None) -> None:
+        """``renameCollection`` ``old`` → ``target_db.new`` (default: this database)."""
+        target_db = self._name if target_db is None else target_db
+        if (target_db, new) == (self._name, old):
+            raise ServerError(20, "Can't rename a collection to itself")
         with self._client._lock:
             colls = self._collections()
             if colls is None or old not in colls:
-                raise ServerError(26, "Source collection " + f"{self._name}.{old} does not exist")
-            if new in colls:
+                raise ServerError(26, f"Source collection {self._name}.{old} does not exist")
+            targets = self._client._database_store(target_db, create=True)
+            if new in targets:
                 if not drop_target:
                     raise ServerError(48, "target namespace exists")
-                del colls[new]
+                del targets[new]
             ns = colls.pop(old)
-            ns.name = new
-            colls[new] = ns
+            ns.db_name, ns.name = target_db, new
+            targets[new] = ns
+            if not colls:
+                self._client._drop_database_store(self._name)
 
     # -- collections --------------------------------------------------------------
 
