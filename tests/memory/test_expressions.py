@@ -1071,3 +1071,27 @@ def test_comparison_order_of_missing_null_minkey_maxkey():
             assert ev({"$cmp": ["$f", {"$literal": right}]}, doc) == (i > rank_right) - (i < rank_right)
             assert ev({"$eq": ["$f", {"$literal": right}]}, doc) is (i == rank_right)
             assert ev({"$gte": [{"$literal": right}, "$f"]}, doc) is (rank_right >= i)
+
+
+def test_expressions_follow_a_collation():
+    # jstests/aggregation/expressions/collation_expressions.js: comparisons, $in, sets and
+    # $min/$max use the operation's collation; $strcasecmp and $trim do not.
+    ci = {"locale": "en_US", "strength": 2}
+
+    def cev(expr, doc=None):
+        return compile_expression(expr, collation=ci)(doc or {}, {})
+
+    assert cev({"$eq": ["a", "A"]}) is True and ev({"$eq": ["a", "A"]}) is False
+    assert cev({"$cmp": ["a", "B"]}) == -1 and ev({"$cmp": ["a", "B"]}) == 1
+    assert cev({"$in": ["abcd", ["aBcD", "ABCD"]]}) is True
+    assert cev({"$indexOfArray": [["A", "b"], "B"]}) == 1
+    assert cev({"$setUnion": [["a", "A"], ["b"]]}) == ["a", "b"]
+    assert cev({"$setIsSubset": [["A"], ["a"]]}) is True
+    assert cev({"$max": ["a", "B"]}) == "B" and ev({"$max": ["a", "B"]}) == "a"
+    assert cev({"$sortArray": {"input": ["b", "A", "c"], "sortBy": 1}}) == ["A", "b", "c"]
+    assert cev({"$strcasecmp": ["a", "B"]}) == -1
+    assert cev({"$trim": {"input": "xXx", "chars": "x"}}) == "X"
+    state = compile_accumulator("$addToSet", "$s", collation=ci).new()
+    for d in ({"s": "a"}, {"s": "A"}, {"s": "b"}):
+        state.add(d, {})
+    assert state.result() == ["a", "b"]

@@ -240,7 +240,7 @@ class _Compile:
         self.inside = inside
 
     def expression(self, spec: Any):
-        return _expr.compile_expression(spec, variables=self.scope)
+        return _expr.compile_expression(spec, variables=self.scope, collation=self.collation)
 
 
 def _fuse_sort_limit(stages: list, names: list, pipeline: list) -> None:
@@ -681,7 +681,7 @@ def _group_spec(spec: Any, c: _Compile):
         if len(value) != 1:
             raise _fail(40238, f"The field '{name}' must specify one accumulator")
         op, arg = next(iter(value.items()))
-        fields.append((name, _expr.compile_accumulator(op, arg, variables=c.scope)))
+        fields.append((name, _expr.compile_accumulator(op, arg, variables=c.scope, collation=c.collation)))
     return id_fn, fields
 
 
@@ -1448,7 +1448,7 @@ def _parse_window_output(path: str, spec: Any, c: _Compile, has_sort: bool, sort
                 raise _fail(FAILED_TO_PARSE, f"{name} requires two expressions")
             out.expr = (c.expression(arg[0]), c.expression(arg[1]))
     elif name in _WINDOW_ACCUMULATORS:
-        out.acc = _expr.compile_accumulator(name, arg, variables=c.scope)
+        out.acc = _expr.compile_accumulator(name, arg, variables=c.scope, collation=c.collation)
     else:
         raise _fail(FAILED_TO_PARSE, f"Unrecognized window function, {name}")
     return out

@@ -30,6 +30,7 @@ result computed with a 34-digit context.
 
 from __future__ import annotations
 
+import contextvars
 import datetime as _dt
 import math
 import random
@@ -181,10 +182,6 @@ def _ms_to_date(ms: int) -> _dt.datetime:
         raise _fail(15, "date overflow: the memory engine supports years 1 to 9999") from None
 
 
-def _values_equal(a: Any, b: Any) -> bool:
-    return bsontypes.compare(a, b) == 0
-
-
 # ---------------------------------------------------------------------------
 # Compilation core
 # ---------------------------------------------------------------------------
@@ -210,11 +207,40 @@ def is_operator_object(value: Any) -> bool:
     return False
 
 
-def compile_expression(expr: Any, *, variables: frozenset | set = frozenset()) -> Evaluator:
+# The collation of the expression being compiled: (Collation, key function) or None.
+# Comparison operators read it at compile time and close over it.
+_COLLATION: contextvars.ContextVar = contextvars.ContextVar("dongo_expression_collation", default=None)
+
+
+def _with_collation(collation: Any, compile_fn: Callable[[], Any]) -> Any:
+    """Run ``compile_fn`` with ``collation`` (a spec or parsed Collation) as the compile-time collation."""
+    if collation is None:
+        return compile_fn()
+    from .collation import parse_collation, sort_key_for
+
+    parsed = parse_collation(collation)
+    token = _COLLATION.set((parsed, sort_key_for(parsed)) if parsed is not None else None)
+    try:
+        return compile_fn()
+    finally:
+        _COLLATION.reset(token)
+
+
+def _value_key() -> Callable[[Any], tuple]:
+    """The equality/order key of values under the compile-time collation (BSON order without one)."""
+    current = _COLLATION.get()
+    return current[1] if current is not None else bsontypes.sort_key
+
+
+def compile_expression(expr: Any, *, variables: frozenset | set = frozenset(),
+                       collation: Any = None) -> Evaluator:
     """Compile an aggregation expression into ``evaluate(doc, vars) -> value``.
 
     ``variables`` names the user variables in scope (``let`` of the command);
-    using any other ``$$name`` raises code 17276 at compile time.
+    using any other ``$$name`` raises code 17276 at compile time.  With a
+    ``collation`` (spec or parsed), string comparisons in ``$eq``/``$cmp``/...,
+    ``$in``, ``$indexOfArray``, the set operators, ``$min``/``$max`` and
+    ``$sortArray`` follow it, as on a server.
 
         >>> compile_expression({"$concat": ["$first", " ", "$last"]})(
         ...     {"first": "Ada", "last": "Lovelace"}, {})
@@ -223,7 +249,7 @@ def compile_expression(expr: Any, *, variables: frozenset | set = frozenset()) -
     Complexity: compiling is linear in the size of ``expr``; evaluation does no
     parsing or validation.
     """
-    return _compile(expr, frozenset(variables))
+    return _with_collation(collation, lambda: _compile(expr, frozenset(variables)))
 
 
 def _compile(expr: Any, scope: frozenset) -> Evaluator:
@@ -1015,6 +1041,15 @@ _PLAIN_NUMBERS = (int, float)  # exact types only: bool and Int64 take the gener
 def _comparison(name: str, test) -> None:
     def compile_cmp(spec, scope):
         f0, f1 = _args(name, spec, scope, n=2)
+        if _COLLATION.get() is not None:
+            key = _value_key()
+
+            def collated(doc, vars):
+                ka = key(f0(doc, vars))
+                kb = key(f1(doc, vars))
+                return test((ka > kb) - (ka < kb))
+
+            return collated
 
         def evaluate(doc, vars):
             a = f0(doc, vars)
@@ -1686,18 +1721,26 @@ def _c_reduce(spec, scope):
     return reduce_
 
 
-def _in(value, arr):
-    if not isinstance(arr, list):
-        raise _fail(40081, f"$in requires an array as a second argument, found: {_type_name(arr)}")
-    return any(_values_equal(value, el) for el in arr)  # a missing value equals no element
+@_operator("$in")
+def _c_in(spec, scope):
+    f_value, f_array = _args("$in", spec, scope, n=2)
+    key = _value_key()
 
+    def in_(doc, vars):
+        value = f_value(doc, vars)
+        arr = f_array(doc, vars)
+        if not isinstance(arr, list):
+            raise _fail(40081, f"$in requires an array as a second argument, found: {_type_name(arr)}")
+        k = key(value)  # a missing value equals no element
+        return any(key(el) == k for el in arr)
 
-_simple("$in", 2, _in, nulls=False)
+    return in_
 
 
 @_operator("$indexOfArray")
 def _c_index_of_array(spec, scope):
     fns = _args("$indexOfArray", spec, scope, lo=2, hi=4)
+    key = _value_key()
 
     def index_of_array(doc, vars):
         values = [f(doc, vars) for f in fns]
@@ -1717,8 +1760,9 @@ def _c_index_of_array(spec, scope):
             bounds.append(i)
         start = bounds[0] if bounds else 0
         end = min(bounds[1], len(arr)) if len(bounds) > 1 else len(arr)
+        wanted = key(search)
         for i in range(start, end):
-            if _values_equal(arr[i], search):
+            if key(arr[i]) == wanted:
                 return i
         return -1
 
@@ -1914,34 +1958,35 @@ def _c_sort_array(spec, scope):
 
 
 def _sort_by_key(sort_by: Any, name: str):
-    """(key function, reverse) for a ``sortBy`` of 1/-1 or a sort document."""
+    """(key function, reverse) for a ``sortBy`` of 1/-1 or a sort document (under the collation)."""
     if sort_by in (1, -1) and not isinstance(sort_by, bool):
-        return bsontypes.sort_key, sort_by == -1
+        return _value_key(), sort_by == -1
     if not isinstance(sort_by, dict) or not sort_by:
         raise _fail(2942505, f"{name} requires 'sortBy' to be 1, -1 or a non-empty sort document")
     from .sort import compile_sort
 
-    sorter = compile_sort(sort_by)
+    current = _COLLATION.get()
+    sorter = compile_sort(sort_by, collation=current[0] if current is not None else None)
     return sorter.sort_key, False
 
 
 # --- sets ---------------------------------------------------------------------
 
 
-def _dedupe(values) -> list:
-    """Distinct values by BSON equality, in first-seen order (O(n) via sort keys)."""
+def _dedupe(values, key: Callable[[Any], tuple]) -> list:
+    """Distinct values by BSON equality (under ``key``), in first-seen order; O(n)."""
     seen: set = set()
     out: list = []
     for v in values:
-        k = bsontypes.sort_key(v)
+        k = key(v)
         if k not in seen:
             seen.add(k)
             out.append(v)
     return out
 
 
-def _key_set(values) -> set:
-    return {bsontypes.sort_key(v) for v in values}
+def _key_set(values, key: Callable[[Any], tuple]) -> set:
+    return {key(v) for v in values}
 
 
 def _set_operands(name: str, values: list, code: int) -> list | None:
@@ -1957,10 +2002,11 @@ def _set_operands(name: str, values: list, code: int) -> list | None:
 @_operator("$setUnion")
 def _c_set_union(spec, scope):
     fns = _args("$setUnion", spec, scope)
+    key = _value_key()
 
     def set_union(doc, vars):
         values = _set_operands("$setUnion", [f(doc, vars) for f in fns], 17043)
-        return None if values is None else _dedupe(v for arr in values for v in arr)
+        return None if values is None else _dedupe((v for arr in values for v in arr), key)
 
     return set_union
 
@@ -1968,6 +2014,7 @@ def _c_set_union(spec, scope):
 @_operator("$setIntersection")
 def _c_set_intersection(spec, scope):
     fns = _args("$setIntersection", spec, scope)
+    key = _value_key()
 
     def set_intersection(doc, vars):
         values = _set_operands("$setIntersection", [f(doc, vars) for f in fns], 17047)
@@ -1975,26 +2022,31 @@ def _c_set_intersection(spec, scope):
             return None
         if not values:
             return []
-        others = [_key_set(other) for other in values[1:]]
-        return [v for v in _dedupe(values[0]) if all(bsontypes.sort_key(v) in o for o in others)]
+        others = [_key_set(other, key) for other in values[1:]]
+        return [v for v in _dedupe(values[0], key) if all(key(v) in o for o in others)]
 
     return set_intersection
 
 
-def _set_difference(a, b):
-    if _nullish(a) or _nullish(b):
-        return None
-    if not isinstance(a, list):
-        raise _fail(17048, f"both operands of $setDifference must be arrays. First argument is of type: "
-                           f"{_type_name(a)}")
-    if not isinstance(b, list):
-        raise _fail(17049, f"both operands of $setDifference must be arrays. Second argument is of type: "
-                           f"{_type_name(b)}")
-    exclude = _key_set(b)
-    return [v for v in _dedupe(a) if bsontypes.sort_key(v) not in exclude]
+@_operator("$setDifference")
+def _c_set_difference(spec, scope):
+    f_a, f_b = _args("$setDifference", spec, scope, n=2)
+    key = _value_key()
 
+    def set_difference(doc, vars):
+        a, b = f_a(doc, vars), f_b(doc, vars)
+        if _nullish(a) or _nullish(b):
+            return None
+        if not isinstance(a, list):
+            raise _fail(17048, f"both operands of $setDifference must be arrays. First argument is of type: "
+                               f"{_type_name(a)}")
+        if not isinstance(b, list):
+            raise _fail(17049, f"both operands of $setDifference must be arrays. Second argument is of type: "
+                               f"{_type_name(b)}")
+        exclude = _key_set(b, key)
+        return [v for v in _dedupe(a, key) if key(v) not in exclude]
 
-_simple("$setDifference", 2, _set_difference, nulls=False)
+    return set_difference
 
 
 @_operator("$setEquals")
@@ -2002,6 +2054,7 @@ def _c_set_equals(spec, scope):
     fns = _args("$setEquals", spec, scope)
     if len(fns) < 2:
         raise _fail(17045, f"$setEquals needs at least two arguments had: {len(fns)}")
+    key = _value_key()
 
     def set_equals(doc, vars):
         values = [f(doc, vars) for f in fns]
@@ -2009,23 +2062,28 @@ def _c_set_equals(spec, scope):
             if not isinstance(v, list):
                 raise _fail(17044, f"All operands of $setEquals must be arrays. One argument is of type: "
                                    f"{_type_name(v)}")
-        first = _key_set(values[0])
-        return all(_key_set(other) == first for other in values[1:])
+        first = _key_set(values[0], key)
+        return all(_key_set(other, key) == first for other in values[1:])
 
     return set_equals
 
 
-def _set_is_subset(a, b):
-    if not isinstance(a, list):
-        raise _fail(17046, f"both operands of $setIsSubset must be arrays. First argument is of type: "
-                           f"{_type_name(a)}")
-    if not isinstance(b, list):
-        raise _fail(17042, f"both operands of $setIsSubset must be arrays. Second argument is of type: "
-                           f"{_type_name(b)}")
-    return _key_set(a) <= _key_set(b)
+@_operator("$setIsSubset")
+def _c_set_is_subset(spec, scope):
+    f_a, f_b = _args("$setIsSubset", spec, scope, n=2)
+    key = _value_key()
 
+    def set_is_subset(doc, vars):
+        a, b = f_a(doc, vars), f_b(doc, vars)
+        if not isinstance(a, list):
+            raise _fail(17046, f"both operands of $setIsSubset must be arrays. First argument is of type: "
+                               f"{_type_name(a)}")
+        if not isinstance(b, list):
+            raise _fail(17042, f"both operands of $setIsSubset must be arrays. Second argument is of type: "
+                               f"{_type_name(b)}")
+        return _key_set(a, key) <= _key_set(b, key)
 
-_simple("$setIsSubset", 2, _set_is_subset, nulls=False)
+    return set_is_subset
 
 
 def _elements_true(name: str, code: int, combine):
@@ -3204,13 +3262,15 @@ def _avg_of(values):
     return s.average()
 
 
-def _extreme_of(values, sign: int):
+def _extreme_of(values, sign: int, key: Callable[[Any], tuple] = bsontypes.sort_key):
     best = MISSING
+    best_key = None
     for v in values:
         if v is None or v is MISSING:
             continue
-        if best is MISSING or bsontypes.compare(v, best) * sign > 0:
-            best = v
+        k = key(v)
+        if best is MISSING or (k > best_key if sign > 0 else k < best_key):
+            best, best_key = v, k
     return None if best is MISSING else best
 
 
@@ -3236,8 +3296,17 @@ def _expression_accumulator(name: str, fn) -> None:
 
 _expression_accumulator("$sum", _sum_of)
 _expression_accumulator("$avg", _avg_of)
-_expression_accumulator("$max", lambda values: _extreme_of(values, 1))
-_expression_accumulator("$min", lambda values: _extreme_of(values, -1))
+def _extreme_expression(name: str, sign: int) -> None:
+    def compile_extreme(spec, scope):
+        fns = _args(name, spec, scope)
+        key = _value_key()
+        return lambda doc, vars: _extreme_of(_positional_or_array([f(doc, vars) for f in fns]), sign, key)
+
+    _OPERATORS[name] = compile_extreme
+
+
+_extreme_expression("$max", 1)
+_extreme_expression("$min", -1)
 _expression_accumulator("$stdDevPop", lambda values: _std_dev_of(values, False))
 _expression_accumulator("$stdDevSamp", lambda values: _std_dev_of(values, True))
 
@@ -3418,19 +3487,22 @@ class _SumAcc(_Sum):
 
 
 class _ExtremeAcc(Accumulator):
-    __slots__ = ("f", "best", "sign")
+    __slots__ = ("f", "best", "best_key", "sign", "key")
 
-    def __init__(self, f, sign):
+    def __init__(self, f, sign, key=bsontypes.sort_key):
         self.f = f
         self.best = MISSING
+        self.best_key = None
         self.sign = sign
+        self.key = key
 
     def add(self, doc, vars):
         v = self.f(doc, vars)
         if v is None or v is MISSING:
             return
-        if self.best is MISSING or bsontypes.compare(v, self.best) * self.sign > 0:
-            self.best = v
+        k = self.key(v)
+        if self.best is MISSING or (k > self.best_key if self.sign > 0 else k < self.best_key):
+            self.best, self.best_key = v, k
 
     def result(self):
         return None if self.best is MISSING else self.best
@@ -3479,18 +3551,19 @@ class _PushAcc(Accumulator):
 
 
 class _AddToSetAcc(Accumulator):
-    __slots__ = ("f", "items", "keys")
+    __slots__ = ("f", "items", "keys", "key")
 
-    def __init__(self, f):
+    def __init__(self, f, key=bsontypes.sort_key):
         self.f = f
         self.items = []
         self.keys = set()
+        self.key = key
 
     def add(self, doc, vars):
         v = self.f(doc, vars)
         if v is MISSING:
             return
-        k = bsontypes.sort_key(v)
+        k = self.key(v)
         if k not in self.keys:
             self.keys.add(k)
             self.items.append(v)
@@ -3643,7 +3716,8 @@ def _compile_n_accumulator(name: str, arg: Any, scope: frozenset) -> _AccSpec:
             raise _fail(5788604, f"{name} requires 'sortBy' to be an object")
         from .sort import compile_sort
 
-        sorter = compile_sort(arg["sortBy"])
+        current = _COLLATION.get()
+        sorter = compile_sort(arg["sortBy"], collation=current[0] if current is not None else None)
         descending = name in ("$bottom", "$bottomN")
         if descending:
             # bottom = the last n in sort order: reverse each key component.
@@ -3691,7 +3765,8 @@ ACCUMULATORS = frozenset({
 })
 
 
-def compile_accumulator(name: str, arg: Any, *, variables: frozenset | set = frozenset()) -> _AccSpec:
+def compile_accumulator(name: str, arg: Any, *, variables: frozenset | set = frozenset(),
+                        collation: Any = None) -> _AccSpec:
     """Compile a ``$group`` accumulator; ``.new()`` gives a state with ``add``/``result``.
 
         >>> acc = compile_accumulator("$sum", "$qty").new()
@@ -3700,15 +3775,19 @@ def compile_accumulator(name: str, arg: Any, *, variables: frozenset | set = fro
         >>> acc.result()
         5
     """
-    scope = frozenset(variables)
+    return _with_collation(collation, lambda: _compile_accumulator(name, arg, frozenset(variables)))
+
+
+def _compile_accumulator(name: str, arg: Any, scope: frozenset) -> _AccSpec:
+    key = _value_key()
     if name == "$sum":
         return _simple_acc(name, arg, scope, lambda f: _SumAcc(f))
     if name == "$avg":
         return _simple_acc(name, arg, scope, lambda f: _SumAcc(f, avg=True))
     if name == "$max":
-        return _simple_acc(name, arg, scope, lambda f: _ExtremeAcc(f, 1))
+        return _simple_acc(name, arg, scope, lambda f: _ExtremeAcc(f, 1, key))
     if name == "$min":
-        return _simple_acc(name, arg, scope, lambda f: _ExtremeAcc(f, -1))
+        return _simple_acc(name, arg, scope, lambda f: _ExtremeAcc(f, -1, key))
     if name == "$first":
         return _simple_acc(name, arg, scope, _FirstAcc)
     if name == "$last":
@@ -3716,7 +3795,7 @@ def compile_accumulator(name: str, arg: Any, *, variables: frozenset | set = fro
     if name == "$push":
         return _simple_acc(name, arg, scope, _PushAcc)
     if name == "$addToSet":
-        return _simple_acc(name, arg, scope, _AddToSetAcc)
+        return _simple_acc(name, arg, scope, lambda f: _AddToSetAcc(f, key))
     if name == "$mergeObjects":
         return _simple_acc(name, arg, scope, _MergeAcc)
     if name == "$stdDevPop":
