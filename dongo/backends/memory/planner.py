@@ -552,6 +552,16 @@ class _Scan:
                 for other in preds[1:]:
                     merged = _intersect(merged, other)
                 result.append(merged)
+        # Fields below one array are keyed element by element, so two of them
+        # cannot both be bounded: each condition may hold for another element.
+        taken: set = set()
+        for i, paths in enumerate(self.index.multikey_paths):
+            if result[i] is None or not paths:
+                continue
+            if paths & taken:
+                result[i] = None
+            else:
+                taken |= paths
         return result
 
     def ranges(self) -> tuple[list | None, list, list]:
