@@ -151,3 +151,38 @@ def test_fill_docs_examples():
     assert [d["price"] for d in result] == [500, 500, 500, 515, 515, 515, 560, 558, 558, 545]
     with pytest.raises(ServerError):
         list(run([{"$fill": {"output": {"price": {"method": "linear"}}}}], []))
+
+
+WEATHER = [{"metadata": {"sensorId": 5578, "type": "temperature"}, "timestamp": D(2021, 5, 18, h), "temp": t}
+           for h, t in ((0, 12), (4, 11), (8, 11), (12, 12))]
+COFFEE = [{"altitude": 600, "variety": "Arabica Typica", "score": 68.3},
+          {"altitude": 750, "variety": "Arabica Typica", "score": 69.5},
+          {"altitude": 950, "variety": "Arabica Typica", "score": 70.5},
+          {"altitude": 1250, "variety": "Gesha", "score": 88.15},
+          {"altitude": 1700, "variety": "Gesha", "score": 85.5}]
+
+
+def test_densify_time_series_docs_example():
+    result = list(run_pipeline([{"$densify": {"field": "timestamp", "range": {
+        "step": 1, "unit": "hour", "bounds": [D(2021, 5, 18, 0), D(2021, 5, 18, 8)]}}}],
+        [dict(d) for d in WEATHER]))
+    assert [d["timestamp"].hour for d in result] == [0, 1, 2, 3, 4, 5, 6, 7, 8, 12]
+    assert result[1] == {"timestamp": D(2021, 5, 18, 1)}
+    assert result[0] == WEATHER[0]
+
+
+def test_densify_partitions_docs_example():
+    full = list(run_pipeline([{"$densify": {"field": "altitude", "partitionByFields": ["variety"],
+                                            "range": {"bounds": "full", "step": 200}}}], [dict(d) for d in COFFEE]))
+    assert [(d["variety"][0], d["altitude"], "score" in d) for d in full] == [
+        ("A", 600, True), ("A", 750, True), ("A", 800, False), ("A", 950, True), ("A", 1000, False),
+        ("A", 1200, False), ("A", 1400, False), ("A", 1600, False),
+        ("G", 600, False), ("G", 800, False), ("G", 1000, False), ("G", 1200, False), ("G", 1250, True),
+        ("G", 1400, False), ("G", 1600, False), ("G", 1700, True)]
+    assert full[2] == {"altitude": 800, "variety": "Arabica Typica"}
+    part = list(run_pipeline([{"$densify": {"field": "altitude", "partitionByFields": ["variety"],
+                                            "range": {"bounds": "partition", "step": 200}}}],
+                             [dict(d) for d in COFFEE]))
+    assert [d["altitude"] for d in part] == [600, 750, 800, 950, 1250, 1450, 1650, 1700]
+    with pytest.raises(ServerError):
+        list(run_pipeline([{"$densify": {"field": "altitude", "range": {"bounds": "full", "step": -1}}}], []))
