@@ -651,3 +651,46 @@ def test_fields_under_one_array_are_not_bounded_together():
     assert 1 in ids(owner, plan.record_ids)
     assert plan.explain()["winningPlan"]["inputStage"]["indexBounds"] == {
         "a.b": ["[1, 1]"], "a.c": ["[MinKey, MaxKey]"]}
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_superset_for_compound_indexes_over_arrays_of_documents(seed):
+    """Small value domains so that conditions met by different elements are common."""
+    from dongo.backends.memory.filters import compile_filter
+
+    rng = random.Random(seed)
+    owner = Owner()
+    indexes = IndexSet(owner)
+    for pattern in ([("a.x", 1), ("a.y", -1)], [("a.y", 1), ("a.x", 1)], [("a", 1), ("a.x", 1)],
+                    [("b", 1), ("a.x", 1)], [("a.x.z", 1), ("b", 1)]):
+        indexes.create(pattern)
+
+    def element():
+        doc = {}
+        for field in ("x", "y"):
+            if rng.random() < 0.7:
+                doc[field] = rng.choice([0, 1, 2, [0, 1], {"z": 1}])
+        return doc if rng.random() < 0.85 else rng.choice([0, 1, None])
+
+    for rid in range(1, 81):
+        doc = {"_id": rid, "b": rng.choice([0, 1, 2])}
+        doc["a"] = [element() for _ in range(rng.randrange(0, 4))] if rng.random() < 0.8 else element()
+        try:
+            indexes.add(rid, doc)
+        except ServerError as err:
+            assert err.code == 171
+            continue
+        owner.records[rid] = (doc, b"")
+    indexes._check()
+    for _ in range(200):
+        spec = {}
+        for path in rng.sample(["a.x", "a.y", "b", "a.x.z", "a"], rng.randrange(1, 4)):
+            op = rng.choice(["eq", "$in", "$gte", "$lt"])
+            value = rng.choice([0, 1, 2, None, {"x": 1}])
+            spec[path] = value if op == "eq" else ({op: [value, rng.choice([0, 1])]} if op == "$in"
+                                                   else {op: value})
+        matcher = compile_filter(spec)
+        expected = {rid for rid, (doc, _) in owner.records.items() if matcher(doc)}
+        for hint in (None, "a.x_1_a.y_-1", "a.y_1_a.x_1", "a_1_a.x_1", "b_1_a.x_1", "a.x.z_1_b_1"):
+            plan = indexes.plan(spec, hint=hint)
+            assert expected <= set(plan.record_ids), (spec, hint, plan.explain())
