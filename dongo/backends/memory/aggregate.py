@@ -225,7 +225,7 @@ def compile_pipeline(pipeline: Any, *, variables: frozenset | set = frozenset(),
             raise _fail(40324, f"Unrecognized pipeline stage name: '{name}'")
         stages.append(compile_stage(arg, _Compile(scope, collation, inside)))
         names.append(name)
-    _fuse_sort_limit(stages, names, pipeline)
+    _fuse_sort_limit(stages, names, pipeline, collation)
     return Pipeline(stages, names)
 
 
@@ -243,12 +243,12 @@ class _Compile:
         return _expr.compile_expression(spec, variables=self.scope, collation=self.collation)
 
 
-def _fuse_sort_limit(stages: list, names: list, pipeline: list) -> None:
+def _fuse_sort_limit(stages: list, names: list, pipeline: list, collation: Any) -> None:
     """$sort followed by $limit keeps only the top k while sorting (heap, O(n log k))."""
     for i in range(len(names) - 1):
         if names[i] == "$sort" and names[i + 1] == "$limit":
-            stages[i] = _sort_stage(pipeline[i]["$sort"], limit=_limit_value(pipeline[i + 1]["$limit"]),
-                                    validated=True)
+            sorter = _compile_sort(pipeline[i]["$sort"], collation)
+            stages[i] = _sort_stage(sorter, limit=_limit_value(pipeline[i + 1]["$limit"]))
 
 
 _COMPILERS: dict[str, Callable[[Any, _Compile], Stage]] = {}
@@ -558,16 +558,8 @@ def _compile_sort(spec, collation):
     return compile_sort(spec, collation=collation)
 
 
-def _sort_stage(spec, limit: int | None = None, validated: bool = False, collation: Any = None) -> Stage:
-    sorter_cache: dict = {}
-
-    def sort(docs, run):
-        sorter = sorter_cache.get(id(run.collation))
-        if sorter is None:
-            sorter = sorter_cache[id(run.collation)] = _compile_sort(spec, run.collation)
-        return iter(sorter.sorted(list(docs), limit=limit))
-
-    return sort
+def _sort_stage(sorter, limit: int | None = None) -> Stage:
+    return lambda docs, run: iter(sorter.sorted(list(docs), limit=limit))
 
 
 @_stage("$sort")
@@ -576,8 +568,7 @@ def _sort(spec, c: _Compile) -> Stage:
         raise _fail(15973, "the $sort key specification must be an object")
     if not spec:
         raise _fail(15976, "$sort stage must have at least one sort key")
-    _compile_sort(spec, c.collation)  # validation
-    return _sort_stage(spec)
+    return _sort_stage(_compile_sort(spec, c.collation))
 
 
 def _limit_value(spec) -> int:
