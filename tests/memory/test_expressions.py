@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from bson import Decimal128, Int64, ObjectId, Regex
+from bson import Decimal128, Int64, ObjectId, Regex, Timestamp
 
 from dongo.backends.memory.bsontypes import MISSING
 from dongo.backends.memory.errors import ServerError
@@ -1095,3 +1095,56 @@ def test_expressions_follow_a_collation():
     for d in ({"s": "a"}, {"s": "A"}, {"s": "b"}):
         state.add(d, {})
     assert state.result() == ["a", "b"]
+
+
+CONVERSIONS = [
+    # jstests/aggregation/expressions/convert.js: one case per conversion.
+    (1.9, "double", 1.9), (1.9, "string", "1.9"), (1.9, "bool", True), (1.9, "date", D(1970, 1, 1, 0, 0, 0, 1000)),
+    (1.9, "int", 1), (1.9, "long", Int64(1)), (1.9, "decimal", Decimal128("1.90000000000000")),
+    ("1.9", "double", 1.9), ("str", "string", "str"),
+    ("0123456789abcdef01234567", "objectId", ObjectId("0123456789abcdef01234567")), ("", "bool", True),
+    ("1970-01-01T00:00:00.001Z", "date", D(1970, 1, 1, 0, 0, 0, 1000)), ("1", "int", 1), ("1", "long", Int64(1)),
+    ("1.9", "decimal", Decimal128("1.9")),
+    (ObjectId("0123456789abcdef01234567"), "string", "0123456789abcdef01234567"),
+    (ObjectId("0123456789abcdef01234567"), "bool", True),
+    (ObjectId("0123456789abcdef01234567"), "date", D(1970, 8, 9, 22, 25, 43)),
+    (False, "double", 0.0), (False, "string", "false"), (False, "bool", False), (False, "int", 0),
+    (False, "long", Int64(0)), (False, "decimal", Decimal128("0")),
+    (D(1970, 1, 1, 0, 0, 0, 123000), "double", 123.0), (D(1970, 1, 1, 0, 0, 0, 123000), "string",
+                                                          "1970-01-01T00:00:00.123Z"),
+    (D(1970, 1, 1, 0, 0, 0, 123000), "long", Int64(123)), (D(1970, 1, 1, 0, 0, 0, 123000), "decimal",
+                                                           Decimal128("123")),
+    (1, "double", 1.0), (1, "string", "1"), (1, "decimal", Decimal128("1")), (Int64(1), "int", 1),
+    (Int64(1), "date", D(1970, 1, 1, 0, 0, 0, 1000)), (Decimal128("1.9"), "double", 1.9),
+    (Decimal128("1.9"), "string", "1.9"), (Decimal128("1.9"), "date", D(1970, 1, 1, 0, 0, 0, 1000)),
+    (Decimal128("1.9"), "int", 1), (Decimal128("1.9"), "long", Int64(1)), ({"foo": 1}, "bool", True),
+    ([1, 2], "bool", True), (Regex("B*"), "bool", True), (Timestamp(0, 1), "bool", True),
+]
+
+
+@pytest.mark.parametrize("value,target,expected", CONVERSIONS)
+def test_convert_server_cases(value, target, expected):
+    doc = {"input": value, "target": target}
+    assert_same(ev({"$convert": {"input": "$input", "to": "$target"}}, doc), expected)
+    assert_same(ev({"$type": {"$convert": {"input": "$input", "to": target}}}, doc), target)
+
+
+@pytest.mark.parametrize("value,target", [
+    (1.9, "objectId"), (ObjectId("0123456789abcdef01234567"), "double"), (ObjectId("0123456789abcdef01234567"), "int"),
+    (False, "objectId"), (False, "date"), (D(1970, 1, 1), "objectId"), (D(1970, 1, 1), "int"), (1, "date"),
+    (Int64(1), "objectId"), (1.9, "minKey"), (1.9, "missing"), (1.9, "object"), (1.9, "array"), (1.9, "regex"),
+    (1.9, "timestamp"), (1.9, "null"),
+])
+def test_convert_unsupported_uses_on_error(value, target):
+    doc = {"input": value, "target": target}
+    with pytest.raises(ServerError) as info:
+        ev({"$convert": {"input": "$input", "to": "$target"}}, doc)
+    assert info.value.code == 241
+    assert ev({"$convert": {"input": "$input", "to": "$target", "onError": "ERROR"}}, doc) == "ERROR"
+    assert ev({"$convert": {"input": "$input", "to": "$target", "onError": "$$REMOVE"}}, doc) is MISSING
+
+
+def test_convert_null_input_prefers_on_null_and_input_errors_propagate():
+    assert ev({"$convert": {"input": "$nope", "to": None, "onNull": "NULL"}}) == "NULL"
+    assert ev({"$convert": {"input": None, "to": "int", "onNull": "NULL"}}) == "NULL"
+    assert error_code({"$convert": {"input": {"$divide": [1, 0]}, "to": "string", "onError": "E"}}) == 2

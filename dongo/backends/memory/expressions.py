@@ -2244,7 +2244,8 @@ class _ConversionError(Exception):
 
 
 def _unsupported(v: Any, target: int) -> _ConversionError:
-    return _ConversionError(f"Unsupported conversion from {_type_name(v)} to {_TARGET_NAMES[target]}")
+    target_name = "missing" if target == 0 else bsontypes.TYPE_NAMES.get(target, str(target))
+    return _ConversionError(f"Unsupported conversion from {_type_name(v)} to {target_name}")
 
 
 def _parse_integer(s: str, target: int) -> int:
@@ -2382,14 +2383,20 @@ def _convert_value(v: Any, target: int) -> Any:
 
 
 def _resolve_target(to: Any) -> int:
+    """The BSON type number a ``to`` names (types that are no conversion target included)."""
     if isinstance(to, str):
-        if to not in _CONVERT_TARGETS:
+        if to in _CONVERT_TARGETS:
+            return _CONVERT_TARGETS[to]
+        if to == "missing":
+            return 0
+        number = bsontypes.TYPE_ALIASES.get(to)
+        if number is None or isinstance(number, frozenset):
             raise _fail(BAD_VALUE, f"Unknown type name: {to}")
-        return _CONVERT_TARGETS[to]
-    number = _as_int(to)
-    if number is None or number not in _TARGET_NAMES:
-        raise _fail(BAD_VALUE, f"In $convert, numeric value for 'to' does not correspond to a BSON type: "
-                               f"{_show(to)}")
+        return number
+    number = _as_int(to) if _num_kind(to) >= 0 else None
+    if number is None or number not in bsontypes.TYPE_NAMES:
+        raise _fail(FAILED_TO_PARSE_CODE, f"In $convert, numeric value for 'to' does not correspond to a BSON "
+                                          f"type: {_show(to)}")
     return number
 
 
@@ -2418,14 +2425,14 @@ FAILED_TO_PARSE_CODE = 9
 def _convert_evaluator(f_input, fixed_target, f_to, f_on_error, f_on_null) -> Evaluator:
     def convert(doc, vars):
         v = f_input(doc, vars)
+        if v is None or v is MISSING:  # onNull wins even when 'to' is null (server jstest)
+            return f_on_null(doc, vars) if f_on_null is not None else None
         target = fixed_target
         if target is None:
             to = f_to(doc, vars)
             if _nullish(to):
                 return None
             target = _resolve_target(to)
-        if v is None or v is MISSING:
-            return f_on_null(doc, vars) if f_on_null is not None else None
         try:
             return _convert_value(v, target)
         except _ConversionError as exc:
