@@ -838,7 +838,7 @@ def _bucket_auto(spec, c: _Compile) -> Stage:
         keyed.sort(key=lambda t: t[0])
         if not keyed:
             return
-        size = max(1, round(len(keyed) / n_buckets))
+        size = max(1, int(len(keyed) / n_buckets + 0.5))  # std::round: halves away from zero
         buckets = []
         i = 0
         while i < len(keyed):
