@@ -7,7 +7,13 @@ import pytest
 from bson import Binary
 from bson.binary import UuidRepresentation
 from bson.son import SON
-from pymongo.errors import CollectionInvalid, ConfigurationError, InvalidName, OperationFailure
+from pymongo.errors import (
+    CollectionInvalid,
+    ConfigurationError,
+    InvalidName,
+    OperationFailure,
+    WriteError,
+)
 
 from dongo.backends.memory import MemoryClient
 
@@ -291,3 +297,40 @@ def test_admin_commands_and_unsupported_ones(client):
     with pytest.raises(OperationFailure) as info:
         client.admin.command("renameCollection", "other.e", to="other.e")
     assert info.value.code == 20
+
+
+def test_read_only_views(client):
+    db = client.db
+    db.coll0.insert_many([{"_id": i, "x": i * 11} for i in (1, 2, 3)])
+    view = db.create_collection("v", viewOn="coll0", pipeline=[{"$match": {"_id": {"$gt": 1}}}])
+    assert view.estimated_document_count() == 2  # estimatedDocumentCount.json
+    assert list(view.find({}, {"x": 0})) == [{"_id": 2}, {"_id": 3}]
+    assert view.find_one(sort=[("x", -1)]) == {"_id": 3, "x": 33}
+    assert view.count_documents({"x": 33}) == 1
+    assert view.distinct("x") == [22, 33]
+    assert list(view.aggregate([{"$count": "n"}])) == [{"n": 2}]
+    db.create_collection("vv", viewOn="v", pipeline=[{"$project": {"y": "$x"}}])
+    assert list(db.vv.find()) == [{"_id": 2, "y": 22}, {"_id": 3, "y": 33}]
+    db.coll0.insert_one({"_id": 4, "x": 44})  # views are computed on read
+    assert db.vv.count_documents({}) == 3
+    infos = {i["name"]: i for i in db.list_collections()}
+    assert infos["v"] == {"name": "v", "type": "view", "info": {"readOnly": True},
+                          "options": {"viewOn": "coll0",
+                                      "pipeline": [{"$match": {"_id": {"$gt": 1}}}]}}
+    for write in (lambda: view.insert_one({}), lambda: view.update_one({}, {"$set": {"a": 1}}),
+                  lambda: view.delete_many({})):
+        with pytest.raises(WriteError) as info:
+            write()
+        assert info.value.code == 166
+        assert info.value.details["errmsg"] == "Namespace db.v is a view, not a collection"
+    for command in (lambda: view.create_index("x"), lambda: view.find_one_and_delete({}),
+                    lambda: view.list_indexes()):
+        with pytest.raises(OperationFailure) as info:
+            command()
+        assert info.value.code == 166
+    with pytest.raises(OperationFailure) as info:
+        db.create_collection("bad", viewOn="coll0", pipeline=[{"$out": "x"}])
+    assert info.value.code == 167
+    view.drop()
+    assert sorted(db.list_collection_names()) == ["coll0", "vv"]
+    assert list(db.vv.find()) == []  # a view on a missing collection is empty

@@ -53,16 +53,12 @@ class CollectionContext(PipelineContext):
         return self._db if name is None else self._db.client[name]
 
     def resolve(self, name: str) -> Iterable[dict]:
-        ns = self._db._namespace(name)
-        if ns is None:
-            return []
-        options = ns.store_options
-        return [bson.decode(raw, options) for _doc, raw in list(ns.records.values())]
+        return list(collection_documents(self._db, name))
 
     def out(self, db: Optional[str], coll: str, docs: list[dict]) -> None:
         """Replace ``db.coll`` by ``docs`` atomically (keeping its indexes), as ``$out`` does."""
         database = self._database(db)
-        old = database._namespace(coll)
+        old = database._namespace(coll, write=True)
         fresh = Namespace(database.name, coll, options=old.options if old is not None else None,
                           store_options=database.client._store_options)
         if old is not None:
@@ -81,7 +77,7 @@ class CollectionContext(PipelineContext):
               when_matched: Any, when_not_matched: str, let: Optional[dict]) -> None:
         """``$merge`` ``docs`` into ``db.coll`` (created when missing)."""
         database = self._database(db)
-        ns = database._namespace(coll, create=True)
+        ns = database._namespace(coll, create=True, write=True)
         on = tuple(on) if on else ("_id",)
         from .paths import get_path, split_path
         from .filters import compile_filter
@@ -170,9 +166,37 @@ def _insert(ns: Namespace, doc: dict) -> None:
         ns.insert(bson.decode(raw, ns.store_options), raw)
 
 
+# Nested views deeper than this fail like on the server (ViewDepthLimitExceeded).
+MAX_VIEW_DEPTH = 20
+
+
+def collection_documents(database: Any, name: str, depth: int = 0) -> Iterator[dict]:
+    """Private copies of the documents of collection or view ``name`` (none if absent)."""
+    ns = database._namespace(name)
+    if ns is None:
+        return iter(())
+    if ns.view is not None:
+        return view_documents(database, ns, depth)
+    options = ns.store_options
+    return (bson.decode(raw, options) for _doc, raw in list(ns.records.values()))
+
+
+def view_documents(database: Any, ns: Namespace, depth: int = 0) -> Iterator[dict]:
+    """What view ``ns`` shows: its pipeline over its source (views may nest)."""
+    if depth >= MAX_VIEW_DEPTH:
+        raise ServerError(149, f"View depth too deep or view cycle detected. Maximum depth "
+                               f"is {MAX_VIEW_DEPTH}")
+    source, pipeline = ns.view
+    return run_pipeline(pipeline, collection_documents(database, source, depth + 1),
+                        context=CollectionContext(database))
+
+
 def _source(coll: Any, pipeline: list, hint: Any) -> Iterator[dict]:
     """Private copies of the collection's documents for the pipeline's first stage."""
     ns = coll._namespace()
+    if ns is not None and ns.view is not None:
+        yield from view_documents(coll.database, ns)
+        return
     if ns is None:
         if hint is not None and hint not in ("_id_", {"_id": 1}):
             raise ServerError(2, "hint provided does not correspond to an existing index")

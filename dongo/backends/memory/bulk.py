@@ -150,8 +150,8 @@ class BulkRun:
         """Run every operation; returns the bulk result, write errors included."""
         coll = self.collection
         result = new_bulk_result()
-        ns = coll._namespace(create=any(kind == _INSERT for kind, _o, _a in self.ops))
-        del ns  # inserts create the collection even when every insert fails
+        # Inserts create the collection even when every insert fails.
+        coll._namespace(create=any(kind == _INSERT for kind, _o, _a in self.ops))
         for run in self._runs():
             self._check_run(run)
             for idx in run:
@@ -183,7 +183,7 @@ class BulkRun:
     def _execute_one(self, kind: int, arg: Any, idx: int, result: dict[str, Any]) -> None:
         coll = self.collection
         if kind == _INSERT:
-            coll._insert_document(coll._namespace(create=True), arg)
+            coll._insert_document(coll._namespace(create=True, write=True), arg)
             result["nInserted"] += 1
         elif kind == _UPDATE:
             matched, modified, upserted_id = coll._execute_update(arg, self.let)

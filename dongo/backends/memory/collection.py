@@ -204,6 +204,18 @@ class _IdEquals:
         return self(doc), None
 
 
+def _first_matches(rids: Iterable[int], records: Mapping, matcher: Any, wanted: int) -> list:
+    """The first ``wanted`` ``(rid, record)`` pairs of ``rids`` that match."""
+    selected = []
+    for rid in rids:
+        rec = records.get(rid)
+        if rec is not None and matcher(rec[0]):
+            selected.append((rid, rec))
+            if len(selected) >= wanted:
+                break
+    return selected
+
+
 def _is_empty_timestamp(value: Any) -> bool:
     return type(value) is Timestamp and value.time == 0 and value.inc == 0
 
@@ -324,8 +336,10 @@ class MemoryCollection:
 
     # -- storage access -------------------------------------------------------
 
-    def _namespace(self, create: bool = False) -> Optional[Namespace]:
-        return self._database._namespace(self._name, create=create)
+    def _namespace(self, create: bool = False, write: bool = False) -> Optional[Namespace]:
+        """This collection's storage (None when it does not exist and not ``create``);
+        ``write``: raise ServerError 166 when the name is a view."""
+        return self._database._namespace(self._name, create=create, write=write)
 
     @property
     def _acknowledged(self) -> bool:
@@ -384,21 +398,22 @@ class MemoryCollection:
         * otherwise: the candidate record ids, matched lazily as the caller
           iterates (a document deleted meanwhile is skipped).
         """
-        records = ns.records
         wanted = skip + limit if limit else None
-        with ns.lock:
-            plan = ns.plan(filter_spec, sort, hint, collation=collation, limit=wanted)
-            in_order = not sort or plan.provides_sort
+        if ns.view is not None:
+            # A view: its pipeline's output, numbered in order, stands in for records.
+            records = self._view_records(ns)
+            rids, in_order = list(records), not sort
             if in_order and wanted is not None:
-                selected = []
-                for rid in plan.candidates():
-                    rec = records.get(rid)
-                    if rec is not None and matcher(rec[0]):
-                        selected.append((rid, rec))
-                        if len(selected) >= wanted:
-                            break
-            else:
-                rids = plan.record_ids
+                selected = _first_matches(rids, records, matcher, wanted)
+        else:
+            records = ns.records
+            with ns.lock:
+                plan = ns.plan(filter_spec, sort, hint, collation=collation, limit=wanted)
+                in_order = not sort or plan.provides_sort
+                if in_order and wanted is not None:
+                    selected = _first_matches(plan.candidates(), records, matcher, wanted)
+                else:
+                    rids = plan.record_ids
         if in_order and wanted is not None:
             yield from selected[skip:]
             return
@@ -415,6 +430,17 @@ class MemoryCollection:
                 skipped += 1
                 continue
             yield rid, rec
+
+    def _view_records(self, ns: Namespace) -> dict:
+        """``{n: (doc, raw)}`` for the documents view ``ns`` presents."""
+        from .aggregation_context import view_documents
+
+        options = ns.store_options
+        records = {}
+        for n, doc in enumerate(view_documents(self._database, ns)):
+            raw = bson.encode(doc, False, options)
+            records[n] = (bson.decode(raw, options), raw)
+        return records
 
     @staticmethod
     def _sorted_matches(rids: list, records: dict, matcher: Any, sort: Mapping[str, Any],
@@ -523,7 +549,14 @@ class MemoryCollection:
         """Number of documents in the collection (its metadata count)."""
         validate_max_time_ms(kwargs.pop("max_time_ms", kwargs.pop("maxTimeMS", None)))
         ns = self._namespace()
-        return 0 if ns is None else len(ns)
+        if ns is None:
+            return 0
+        if ns.view is not None:  # the server counts what the view's pipeline returns
+            try:
+                return len(self._view_records(ns))
+            except ServerError as err:
+                raise_command_error(err)
+        return len(ns)
 
     def distinct(self, key: str, filter: Optional[Mapping[str, Any]] = None,
                  session: Any = None, comment: Any = None, hint: Any = None,
@@ -601,9 +634,8 @@ class MemoryCollection:
         common.validate_is_document_type("document", document)
         if not (isinstance(document, RawBSONDocument) or "_id" in document):
             document["_id"] = ObjectId()
-        ns = self._namespace(create=True)
         try:
-            self._insert_document(ns, document)
+            self._insert_document(self._namespace(create=True, write=True), document)
         except ServerError as err:
             raise_write_error(err)
         return InsertOneResult(document.get("_id"), self._acknowledged)
@@ -652,12 +684,9 @@ class MemoryCollection:
         spec, matcher, coll = self._prepare_query(stmt.q, stmt.collation, let)
         updater = self._compile_updater(stmt, coll, self._let_values(let))
         sort = normalize_sort(stmt.sort) if not stmt.multi else None
-        ns = self._namespace(create=stmt.upsert)
+        ns = self._namespace(create=stmt.upsert, write=True)
         if ns is None:
-            ns = self._namespace(create=False)
-            if ns is None:
-                # Nothing to match; the hint is still checked like on an empty collection.
-                return 0, 0, None
+            return 0, 0, None
         with ns.lock:
             selected = list(self._select(ns, spec, matcher, sort=sort,
                                          limit=0 if stmt.multi else 1, hint=stmt.hint,
@@ -779,7 +808,7 @@ class MemoryCollection:
     def _execute_delete(self, stmt: Statement, let: Any = None) -> int:
         """Run one delete statement (``multi`` False: at most one); returns n."""
         spec, matcher, coll = self._prepare_query(stmt.q, stmt.collation, let)
-        ns = self._namespace()
+        ns = self._namespace(write=True)
         if ns is None:
             return 0
         with ns.lock:
@@ -846,7 +875,7 @@ class MemoryCollection:
         spec, matcher, coll = self._prepare_query(stmt.q, stmt.collation, let)
         reader = self._reader(projection, matcher)
         updater = None if remove else self._compile_updater(stmt, coll, self._let_values(let))
-        ns = self._namespace(create=stmt.upsert)
+        ns = self._namespace(create=stmt.upsert, write=True)
         if ns is None:
             return None
         with ns.lock:
@@ -950,8 +979,8 @@ class MemoryCollection:
             raise_command_error(ServerError(2, "Must specify at least one index to create"))
         specs = [dict(model.document) for model in models]
         names = [spec["name"] for spec in specs]
-        ns = self._namespace(create=True)
         try:
+            ns = self._namespace(create=True, write=True)
             with ns.lock:
                 ns.create_indexes(specs)
         except ServerError as err:
@@ -966,10 +995,10 @@ class MemoryCollection:
             name = _helpers._gen_index_name(index_or_name)
         if not isinstance(name, str):
             raise TypeError(f"index_or_name must be an instance of str or list, not {type(name)}")
-        ns = self._namespace()
-        if ns is None:
-            return  # pymongo ignores the server's "ns not found" here
         try:
+            ns = self._namespace(write=True)
+            if ns is None:
+                return  # pymongo ignores the server's "ns not found" here
             with ns.lock:
                 ns.drop_index(name)
         except ServerError as err:
@@ -977,17 +1006,16 @@ class MemoryCollection:
 
     def drop_indexes(self, session: Any = None, comment: Any = None, **kwargs: Any) -> None:
         """Drop every index but ``_id_``."""
-        ns = self._namespace()
-        if ns is None:
-            return  # pymongo ignores "ns not found" here
-        with ns.lock:
-            ns.drop_index("*")
+        self.drop_index("*")
 
     def list_indexes(self, session: Any = None, comment: Any = None) -> Any:
         """A command cursor over the index documents ``{v, key, name, ...}``."""
         from .cursor import MemoryCommandCursor
 
-        ns = self._namespace()
+        try:
+            ns = self._namespace(write=True)  # a view has no indexes: 166 like the server
+        except ServerError as err:
+            raise_command_error(err)
         docs = [] if ns is None else ns.index_documents()
         return MemoryCommandCursor(self, [self._decode_result(d) for d in docs])
 

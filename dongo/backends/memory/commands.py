@@ -258,7 +258,7 @@ def _find_and_modify(db: Any, cmd: dict) -> dict:
 
 def _list_indexes(db: Any, cmd: dict) -> dict:
     coll = _coll(db, cmd)
-    ns = coll._namespace()
+    ns = coll._namespace(write=True)
     if ns is None:
         raise ServerError(26, f"ns does not exist: {coll.full_name}")
     return _cursor_reply(coll, ns.index_documents())
@@ -270,7 +270,7 @@ def _create_indexes(db: Any, cmd: dict) -> dict:
     if not isinstance(specs, list) or not specs:
         raise ServerError(2, "Must specify at least one index to create")
     created = coll._namespace() is None
-    ns = coll._namespace(create=True)
+    ns = coll._namespace(create=True, write=True)
     with ns.lock:
         before = len(ns.index_documents())
         ns.create_indexes([dict(s) for s in specs])
@@ -281,7 +281,7 @@ def _create_indexes(db: Any, cmd: dict) -> dict:
 
 def _drop_indexes(db: Any, cmd: dict) -> dict:
     coll = _coll(db, cmd)
-    ns = coll._namespace()
+    ns = coll._namespace(write=True)
     if ns is None:
         raise ServerError(26, f"ns not found {coll.full_name}")
     index = cmd.get("index")

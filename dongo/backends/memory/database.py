@@ -149,10 +149,16 @@ class MemoryDatabase:
     def _collections(self, create: bool = False) -> Optional[dict[str, Namespace]]:
         return self._client._database_store(self._name, create=create)
 
-    def _namespace(self, name: str, create: bool = False,
-                   options: Optional[dict] = None) -> Optional[Namespace]:
+    def _namespace(self, name: str, create: bool = False, options: Optional[dict] = None,
+                   write: bool = False) -> Optional[Namespace]:
+        """Collection ``name``'s storage; created when missing and ``create``.
+
+        ``write``: the caller is about to write, which a view refuses (code 166).
+        """
         colls = self._client._database_store(self._name, create=False)
         ns = colls.get(name) if colls is not None else None
+        if write and ns is not None and ns.view is not None:
+            raise ServerError(166, f"Namespace {self._name}.{name} is a view, not a collection")
         if ns is not None or not create:
             return ns
         with self._client._lock:
@@ -199,6 +205,10 @@ class MemoryDatabase:
         colls = self._collections() or {}
         infos = []
         for name, ns in list(colls.items()):
+            if ns.view is not None:
+                infos.append({"name": name, "type": "view", "options": dict(ns.options),
+                              "info": {"readOnly": True}})
+                continue
             infos.append({
                 "name": name,
                 "type": "collection",
@@ -252,17 +262,20 @@ class MemoryDatabase:
         if unknown:
             raise ServerError(40415, f"BSON field 'create.{sorted(unknown)[0]}' is an unknown "
                                      "field.")
-        for unsupported in ("capped", "viewOn", "timeseries", "clusteredIndex",
+        for unsupported in ("capped", "timeseries", "clusteredIndex",
                             "encryptedFields", "validator", "collation"):
             if options.get(unsupported) is not None and options.get(unsupported) is not False:
                 raise NotImplementedError(f"create_collection({unsupported}=...) is not "
                                           "supported by the memory engine")
+        view = _view_definition(options)
         with self._client._lock:
             colls = self._collections(create=True)
             if name in colls:
                 raise ServerError(48, f"Collection {self._name}.{name} already exists.")
-            colls[name] = Namespace(self._name, name, options=dict(options),
-                                    store_options=self._client._store_options)
+            ns = Namespace(self._name, name, options=dict(options),
+                           store_options=self._client._store_options)
+            ns.view = view
+            colls[name] = ns
 
     def drop_collection(self, name_or_collection: Any, session: Any = None,
                         comment: Any = None, encrypted_fields: Any = None) -> dict:
@@ -347,3 +360,32 @@ class MemoryDatabase:
         ns = cursor.get("ns", f"{self._name}.$cmd")
         coll = self[ns.split(".", 1)[1]] if "." in ns else self["$cmd"]
         return MemoryCommandCursor(coll, cursor.get("firstBatch", []))
+
+
+_OPTION_NOT_SUPPORTED_ON_VIEW = 167  # OptionNotSupportedOnView
+
+
+def _view_definition(options: Mapping[str, Any]) -> Optional[tuple]:
+    """``(source name, pipeline)`` for a ``create`` with ``viewOn``; validated like
+    the server (the pipeline is checked when the view is read)."""
+    if "viewOn" not in options:
+        if "pipeline" in options:
+            raise ServerError(9, "'pipeline' requires 'viewOn' to also be specified")
+        return None
+    source = options["viewOn"]
+    pipeline = options.get("pipeline", [])
+    if not isinstance(source, str):
+        raise ServerError(14, "BSON field 'create.viewOn' is the wrong type, expected type "
+                              "'string'")
+    if not source:
+        raise ServerError(73, "'viewOn' cannot be empty")
+    if not isinstance(pipeline, list):
+        raise ServerError(14, "BSON field 'create.pipeline' is the wrong type, expected type "
+                              "'array'")
+    for stage in pipeline:
+        if isinstance(stage, Mapping) and any(k in stage for k in ("$out", "$merge")):
+            name = "$out" if "$out" in stage else "$merge"
+            raise ServerError(_OPTION_NOT_SUPPORTED_ON_VIEW,
+                              f"{name} cannot be used in a view definition")
+    return source, list(pipeline)
+

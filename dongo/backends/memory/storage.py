@@ -82,6 +82,8 @@ class Namespace:
         self.store_options = store_options
         self.uuid = bson.Binary.from_uuid(uuid.uuid4())  # the collection's UUID
         self.records: dict[int, Record] = {}
+        # A view: (source collection name, pipeline); it never holds records.
+        self.view: Optional[tuple] = None
         self._next_rid = 1
         self.lock = threading.RLock()
         self.indexes = self._make_indexes()
