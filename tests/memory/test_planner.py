@@ -694,3 +694,75 @@ def test_superset_for_compound_indexes_over_arrays_of_documents(seed):
         for hint in (None, "a.x_1_a.y_-1", "a.y_1_a.x_1", "a_1_a.x_1", "b_1_a.x_1", "a.x.z_1_b_1"):
             plan = indexes.plan(spec, hint=hint)
             assert expected <= set(plan.record_ids), (spec, hint, plan.explain())
+
+
+def test_partial_type_filter_is_implied_only_by_values_of_that_type():
+    docs = [{"_id": 1, "a": 5.0, "k": 1}, {"_id": 2, "a": 5, "k": 1}, {"_id": 3, "k": 1}]
+    owner, indexes = make(docs, ix("k", partialFilterExpression={"a": {"$type": "int"}}),
+                          ix("a", partialFilterExpression={"a": {"$type": "number"}}, name="num"))
+    assert winning(indexes, {"k": 1, "a": 5})["inputStage"]["indexName"] == "num"  # 5.0 matches too
+    with pytest.raises(ServerError):
+        indexes.plan({"k": 1, "a": 5}, hint="k_1")  # {a: 5} also matches the double 5.0
+    with pytest.raises(ServerError):
+        indexes.plan({"k": 1, "a": None}, hint="k_1")
+    assert ids(owner, indexes.plan({"k": 1, "a": {"$type": "int"}}, hint="k_1").record_ids) == [2]
+
+
+def test_partial_string_filter_needs_the_index_collation():
+    docs = [{"_id": 1, "s": "x", "k": 1}, {"_id": 2, "s": "X", "k": 1}]
+    owner, indexes = make(docs, ix("k", partialFilterExpression={"s": "X"}))
+    assert winning(indexes, {"k": 1, "s": "X"})["inputStage"]["indexName"] == "k_1"
+    # with a case-insensitive query collation {s: "X"} also matches "x", which the index lacks
+    assert winning(indexes, {"k": 1, "s": "X"}, collation={"locale": "en", "strength": 2})["stage"] == "COLLSCAN"
+
+
+PARTIAL_FILTERS = [
+    {"a": {"$gt": 1}}, {"a": {"$gte": 1, "$lt": 3}}, {"a": {"$exists": True}}, {"a": 2},
+    {"a": {"$type": "number"}}, {"a": {"$type": "string"}}, {"a": {"$in": [1, 2, "x"]}},
+    {"$and": [{"a": {"$lte": 2}}, {"b": {"$exists": True}}]}, {"b": None}, {"a": {"$eq": [1, 2]}},
+]
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_partial_indexes_are_used_only_when_no_match_is_lost(seed):
+    from dongo.backends.memory.filters import compile_filter
+
+    rng = random.Random(seed)
+    owner = Owner()
+    indexes = IndexSet(owner)
+    for n, partial in enumerate(PARTIAL_FILTERS):
+        indexes.create(rng.choice(["a", "b", [("b", 1), ("a", 1)]]), name=f"p{n}",
+                       partialFilterExpression=partial)
+    values = [0, 1, 2, 2.0, 3, "x", None, [1, 2], [], {"y": 1}]
+    for rid in range(1, 61):
+        doc = {"_id": rid}
+        for field in ("a", "b"):
+            if rng.random() < 0.8:
+                doc[field] = rng.choice(values)
+        try:
+            indexes.add(rid, doc)
+        except ServerError as err:
+            assert err.code == 171  # arrays in both a and b under a compound index
+            continue
+        owner.records[rid] = (doc, b"")
+    indexes._check()
+    ops = ["eq", "$gt", "$gte", "$lt", "$lte", "$in", "$exists", "$type"]
+    for _ in range(300):
+        spec = {}
+        for field in rng.sample(["a", "b"], rng.randrange(1, 3)):
+            op = rng.choice(ops)
+            value = rng.choice(values)
+            if op == "eq":
+                spec[field] = value
+            elif op == "$in":
+                spec[field] = {"$in": [value, rng.choice(values)]}
+            elif op == "$exists":
+                spec[field] = {"$exists": rng.random() < 0.7}
+            elif op == "$type":
+                spec[field] = {"$type": rng.choice(["number", "int", "double", "string", "null", "array"])}
+            else:
+                spec[field] = {op: value}
+        matcher = compile_filter(spec)
+        expected = {rid for rid, (doc, _) in owner.records.items() if matcher(doc)}
+        plan = indexes.plan(spec)
+        assert expected <= set(plan.record_ids), (spec, plan.explain())

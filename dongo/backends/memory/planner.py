@@ -52,6 +52,7 @@ from bson import SON, Decimal128, MaxKey, MinKey, Regex
 
 from .bsontypes import (
     MISSING,
+    NUMBER_TYPES,
     RANK_BOOL,
     RANK_DATE,
     RANK_NUMBER,
@@ -470,9 +471,13 @@ def _implies_one(qop: str, qv: Any, op: str, v: Any) -> bool:
     if op == "$type":
         if qop == "$type":
             return resolve_type(qv) is not None and resolve_type(qv) == resolve_type(v)
-        if qop == "$eq" and not isinstance(qv, (list, tuple)) and qv is not MISSING:
+        if qop == "$eq" and not isinstance(qv, (list, tuple)) and qv is not MISSING and qv is not None:
             types = resolve_type(v)
-            return types is not None and bson_type_number(qv) in types
+            if types is None:
+                return False
+            if is_number(qv):  # {a: 5} also matches 5.0, Int64(5), Decimal128("5")
+                return NUMBER_TYPES <= types
+            return bson_type_number(qv) in types
         return False
     if op in ("$gt", "$gte", "$lt", "$lte"):
         if isinstance(qv, (list, tuple)) or qv is None or isinstance(v, (list, tuple)) or v is None:
@@ -497,8 +502,12 @@ def _implies_one(qop: str, qv: Any, op: str, v: Any) -> bool:
     return False
 
 
-def _query_implies(conjuncts: list, partial: Mapping) -> bool:
-    """Conservative: every conjunct of ``partial`` follows from some query conjunct."""
+def _query_implies(conjuncts: list, partial: Mapping, same_collation: bool = True) -> bool:
+    """Conservative: every conjunct of ``partial`` follows from some query conjunct.
+
+    String comparisons are only trusted when the query's collation is the
+    index's (the filter was evaluated with the index collation).
+    """
     needed: list = []
     for key, value in partial.items():
         if key == "$and":
@@ -511,7 +520,8 @@ def _query_implies(conjuncts: list, partial: Mapping) -> bool:
         else:
             _collect_conjuncts({key: value}, needed)
     for path, op, v in needed:
-        if not any(qpath == path and _implies_one(qop, qv, op, v) for qpath, qop, qv in conjuncts):
+        if not any(qpath == path and (same_collation or not (_contains_string(qv) or _contains_string(v)))
+                   and _implies_one(qop, qv, op, v) for qpath, qop, qv in conjuncts):
             return False
     return True
 
@@ -968,7 +978,8 @@ def plan(index_set: Any, filter_spec: Mapping, *, sort: Any = None, hint: Any = 
             return make("COLLSCAN", direction=direction)
         index = _find_hinted(index_set, hint)
         if index is None or (index.spec.partial is not None
-                             and not _query_implies(conjuncts, index.spec.partial)):
+                             and not _query_implies(conjuncts, index.spec.partial,
+                                                    index.spec.collation == query_collation)):
             raise _hint_error(index_set, filter_spec, sort_pairs)
         # Without bounds on the first field the scan covers the whole index.
         return index_plan(index, _Scan(index, _constraints_for(index, conjuncts, query_collation)))
@@ -978,7 +989,8 @@ def plan(index_set: Any, filter_spec: Mapping, *, sort: Any = None, hint: Any = 
         spec = index.spec
         if spec.hidden:
             continue
-        if spec.partial is not None and not _query_implies(conjuncts, spec.partial):
+        if spec.partial is not None and not _query_implies(conjuncts, spec.partial,
+                                                           spec.collation == query_collation):
             continue
         constraints = _constraints_for(index, conjuncts, query_collation)
         if not constraints[0]:
