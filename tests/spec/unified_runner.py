@@ -111,10 +111,6 @@ EXPECTED_UNSUPPORTED: tuple[Unsupported, ...] = (
         reason="an in-process engine keeps no server sessions to list",
         case_ids=("db-aggregate::Aggregate with $listLocalSessions*",)),
     Unsupported(
-        feature="views (create_collection(viewOn=...))",
-        reason="read-only views are not implemented by the memory engine",
-        case_ids=("estimatedDocumentCount::estimatedDocumentCount works correctly on views",)),
-    Unsupported(
         feature="collMod command",
         reason="collection options (here: a validator) cannot be changed after creation",
         case_ids=("findOneAndUpdate-errorResponse::findOneAndUpdate document validation errInfo is accessible",)),
