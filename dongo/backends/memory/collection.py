@@ -139,12 +139,11 @@ def parse_collation(collation: Any) -> Any:
     spec = validate_collation_or_none(collation)
     if spec is None:
         return None
-
     return _parse_collation(spec)
 
 
 def compile_filter(spec: Mapping[str, Any], collation: Any = None, let: Any = None) -> Any:
-
+    """The engine's compiled filter (``let``: the evaluated ``let`` variables)."""
     return _compile_filter(spec, collation=collation, variables=let)
 
 

@@ -234,13 +234,11 @@ class MemoryCursor:
         ns = coll._namespace()
         spec, matcher, collation = coll._prepare_query(self._spec, self._collation, self._let)
         reader = coll._reader(self._projection, matcher)
-        if ns is None:
-            # Validate sort and hint on an empty collection too, as a server does.
-            if self._ordering:
-                compile_sort(self._ordering, collation=collation)
-            return
         if self._ordering:
-            compile_sort(self._ordering, collation=collation)  # validate before planning
+            # Validated before planning, even for a missing collection, like a server.
+            compile_sort(self._ordering, collation=collation)
+        if ns is None:
+            return
         for _rid, rec in coll._select(ns, spec, matcher, sort=self._ordering, skip=self._skip,
                                       limit=abs(self._limit), hint=self._hint,
                                       collation=collation):
