@@ -263,15 +263,6 @@ def _stage(*names: str):
     return register
 
 
-def _is_integral(v: Any) -> bool:
-    if isinstance(v, bool):
-        return False
-    try:
-        return float(v) == int(v)
-    except (TypeError, ValueError, OverflowError):
-        return False
-
-
 def _integral_value(v: Any) -> int | None:
     from bson.decimal128 import Decimal128
 

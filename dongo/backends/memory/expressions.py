@@ -48,7 +48,7 @@ from bson.timestamp import Timestamp
 
 from . import bsontypes
 from .bsontypes import MISSING
-from .errors import BAD_VALUE, CONVERSION_FAILURE, INVALID_PIPELINE_OPERATOR, ServerError
+from .errors import BAD_VALUE, CONVERSION_FAILURE, FAILED_TO_PARSE, INVALID_PIPELINE_OPERATOR, ServerError
 
 __all__ = ["compile_expression", "compile_accumulator", "ACCUMULATORS", "truthy", "is_operator_object"]
 
@@ -397,15 +397,8 @@ def _walk_array(arr: list, parts: list[str], i: int) -> list:
     return out
 
 
-def get_field_path(doc: Any, path: str) -> Any:
-    """Evaluate the field path ``path`` (no ``$``) against ``doc``."""
-    return _walk(doc, path.split("."), 0)
-
-
 def _compile_field_path(path: str) -> Evaluator:
     parts = _split_field_path(path)
-    if parts[0] == "CURRENT":  # "$CURRENT.x" is not special; only "$$CURRENT" is
-        pass
     if len(parts) == 1:
         key = parts[0]
 
@@ -511,26 +504,6 @@ def _args(name: str, spec: Any, scope: frozenset, n: int | None = None,
         raise _fail(28667, f"Expression {name} takes at least {lo or 0} arguments, and at most {hi}, "
                            f"but {len(items)} were passed in.")
     return [_compile(item, scope) for item in items]
-
-
-def _named_args(name: str, spec: Any, scope: frozenset, required: tuple, optional: tuple,
-                not_object: tuple, unknown: tuple, missing: dict) -> dict[str, Evaluator]:
-    """Compile a document-shaped argument (``{input: ..., as: ...}``).
-
-    ``not_object``/``unknown`` are (code, message-prefix) for a non-document
-    argument and an unrecognized field; ``missing`` maps required names to
-    (code, message).
-    """
-    if not isinstance(spec, dict):
-        raise _fail(not_object[0], not_object[1])
-    for key in spec:
-        if key not in required and key not in optional:
-            raise _fail(unknown[0], f"{unknown[1]}{key}")
-    for key in required:
-        if key not in spec:
-            code, msg = missing[key]
-            raise _fail(code, msg)
-    return {key: _compile(value, scope) for key, value in spec.items()}
 
 
 def _simple(name: str, n: int, fn: Callable, *, nulls: bool = True) -> None:
@@ -2395,7 +2368,7 @@ def _resolve_target(to: Any) -> int:
         return number
     number = _as_int(to) if _num_kind(to) >= 0 else None
     if number is None or number not in bsontypes.TYPE_NAMES:
-        raise _fail(FAILED_TO_PARSE_CODE, f"In $convert, numeric value for 'to' does not correspond to a BSON "
+        raise _fail(FAILED_TO_PARSE, f"In $convert, numeric value for 'to' does not correspond to a BSON "
                                           f"type: {_show(to)}")
     return number
 
@@ -2403,23 +2376,20 @@ def _resolve_target(to: Any) -> int:
 @_operator("$convert")
 def _c_convert(spec, scope):
     if not isinstance(spec, dict):
-        raise _fail(FAILED_TO_PARSE_CODE, f"$convert expects an object of named arguments but found: "
+        raise _fail(FAILED_TO_PARSE, f"$convert expects an object of named arguments but found: "
                                           f"{_type_name(spec)}")
     for key in spec:
         if key not in ("input", "to", "onError", "onNull"):
-            raise _fail(FAILED_TO_PARSE_CODE, f"$convert found an unknown argument: {key}")
+            raise _fail(FAILED_TO_PARSE, f"$convert found an unknown argument: {key}")
     if "input" not in spec:
-        raise _fail(FAILED_TO_PARSE_CODE, "Missing 'input' parameter to $convert")
+        raise _fail(FAILED_TO_PARSE, "Missing 'input' parameter to $convert")
     if "to" not in spec:
-        raise _fail(FAILED_TO_PARSE_CODE, "Missing 'to' parameter to $convert")
+        raise _fail(FAILED_TO_PARSE, "Missing 'to' parameter to $convert")
     f_to = _compile(spec["to"], scope)
     fixed = _resolve_target(f_to.constant) if _is_constant(f_to) and not _nullish(f_to.constant) else None
     return _convert_evaluator(_compile(spec["input"], scope), fixed, f_to,
                               _compile(spec["onError"], scope) if "onError" in spec else None,
                               _compile(spec["onNull"], scope) if "onNull" in spec else None)
-
-
-FAILED_TO_PARSE_CODE = 9
 
 
 def _convert_evaluator(f_input, fixed_target, f_to, f_on_error, f_on_null) -> Evaluator:
@@ -3010,7 +2980,7 @@ def _compile_date_add(name: str, sign: int):
         f_amount = _compile(spec["amount"], scope)
         f_tz = _optional(spec, "timezone", scope)
         if _is_constant(f_unit) and not _nullish(f_unit.constant):
-            _unit(name, f_unit.constant, 5166404, FAILED_TO_PARSE_CODE)
+            _unit(name, f_unit.constant, 5166404, FAILED_TO_PARSE)
 
         def add(doc, vars):
             start, unit, amount = f_start(doc, vars), f_unit(doc, vars), f_amount(doc, vars)
@@ -3019,7 +2989,7 @@ def _compile_date_add(name: str, sign: int):
                 return None
             if not isinstance(start, (_dt.datetime, ObjectId, Timestamp)):
                 raise _fail(5166403, f"{name} requires startDate to be convertible to a date")
-            unit = _unit(name, unit, 5166404, FAILED_TO_PARSE_CODE)
+            unit = _unit(name, unit, 5166404, FAILED_TO_PARSE)
             n = _as_int(amount) if _num_kind(amount) >= 0 else None
             if n is None or not INT64_MIN <= n <= INT64_MAX:
                 raise _fail(5166405, f"{name} expects integer amount of time units")
