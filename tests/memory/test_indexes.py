@@ -646,3 +646,26 @@ def test_sparse_drops_keys_whose_fields_are_all_missing(doc, keys):
 def test_sparse_compound_keeps_keys_with_one_present_field():
     found, _ = generated([("a.b", 1), ("a", 1)], {"a": []}, sparse=True)
     assert found == expected_keys((None, UNDEF))
+
+
+def test_id_index_spec_with_unique_true_is_the_id_index():
+    _, indexes = make()
+    indexes.create_indexes([{"key": {"_id": 1}, "name": "_id_", "unique": True}])  # identical: no-op
+    assert indexes.index_documents() == [{"v": 2, "key": {"_id": 1}, "name": "_id_"}]
+
+
+def test_indexes_inherit_the_collection_default_collation():
+    owner = Owner()
+    owner.options = {"collation": {"locale": "en", "strength": 2}}
+    indexes = IndexSet(owner)
+    full = {"locale": "en", "caseLevel": False, "caseFirst": "off", "strength": 2, "numericOrdering": False,
+            "alternate": "non-ignorable", "maxVariable": "punct", "normalization": False,
+            "backwards": False, "version": "57.1"}
+    assert indexes.index_documents() == [{"v": 2, "key": {"_id": 1}, "name": "_id_", "collation": full}]
+    indexes.create("name", unique=True)
+    indexes.create("code", collation={"locale": "simple"}, name="binary")
+    assert indexes.index_documents()[1]["collation"] == full
+    assert "collation" not in indexes.index_documents()[2]
+    indexes.add(1, {"_id": "A", "name": "Bob", "code": "x"})
+    assert error(indexes.add, 2, {"_id": "a"}).code == 11000  # _id_ is case-insensitive too
+    assert error(indexes.add, 3, {"_id": "b", "name": "BOB"}).code == 11000

@@ -766,3 +766,15 @@ def test_partial_indexes_are_used_only_when_no_match_is_lost(seed):
         expected = {rid for rid, (doc, _) in owner.records.items() if matcher(doc)}
         plan = indexes.plan(spec)
         assert expected <= set(plan.record_ids), (spec, plan.explain())
+
+
+def test_idhack_on_a_collated_id_index():
+    owner = Owner()
+    owner.options = {"collation": {"locale": "en", "strength": 2}}
+    indexes = IndexSet(owner)
+    indexes.add(1, {"_id": "Ann"})
+    owner.records[1] = ({"_id": "Ann"}, b"")
+    ci = {"locale": "en", "strength": 2}
+    plan = indexes.plan({"_id": "ANN"}, collation=ci)
+    assert plan.stage == "IDHACK" and plan.record_ids == [1]
+    assert indexes.plan({"_id": "ANN"}).stage == "COLLSCAN"  # a binary query cannot use collated keys

@@ -452,9 +452,23 @@ class IndexSpec:
         return doc
 
     def signature(self) -> tuple:
-        """What identifies the index apart from its name (SERVER-47657)."""
+        """What identifies the index apart from its name (SERVER-47657).
+
+        An index on exactly ``{_id: 1}`` is the ``_id`` index, unique whatever
+        its options say.
+        """
+        options = dict(self.options)
+        if _is_id_pattern(self.key):
+            options["unique"] = True
         return (_canonical(SON(self.key)),) + tuple(
-            _canonical(_signature_value(opt, self.options.get(opt))) for opt in _SIGNATURE_OPTIONS)
+            _canonical(_signature_value(opt, options.get(opt))) for opt in _SIGNATURE_OPTIONS)
+
+
+def _is_id_pattern(pairs: list) -> bool:
+    if len(pairs) != 1 or pairs[0][0] != "_id" or not is_number(pairs[0][1]):
+        return False
+    direction = pairs[0][1]
+    return float(direction.to_decimal() if isinstance(direction, Decimal128) else direction) == 1.0
 
 
 def _truthy(v: Any) -> bool:
@@ -547,9 +561,7 @@ def parse_index_spec(spec_doc: Mapping, *, id_index: bool = False) -> IndexSpec:
     _validate_collation(options)
     _validate_ttl(options, pairs)
     _validate_partial(options)
-    is_id_pattern = len(pairs) == 1 and pairs[0][0] == "_id" and is_number(pairs[0][1]) \
-        and float(pairs[0][1] if not isinstance(pairs[0][1], Decimal128) else pairs[0][1].to_decimal()) == 1.0
-    if is_id_pattern:
+    if _is_id_pattern(pairs):
         if "unique" in options and not _truthy(options["unique"]):
             raise ServerError(CANNOT_CREATE_INDEX, "_id index cannot be non-unique")
         if "partialFilterExpression" in options:
@@ -1133,8 +1145,22 @@ class IndexSet:
         self._owner = owner
         self.indexes: dict[str, Index] = {}
         self.uuid = uuid.uuid4()
-        id_spec = IndexSpec(ID_INDEX_NAME, [("_id", 1)])
+        id_options: dict = {}
+        if self.default_collation() is not None:
+            id_options["collation"] = self.default_collation()
+        id_spec = IndexSpec(ID_INDEX_NAME, [("_id", 1)], options=id_options)
         self.indexes[ID_INDEX_NAME] = Index(id_spec)
+
+    def default_collation(self) -> dict | None:
+        """The collection's default collation (``owner.options["collation"]``),
+        as a full index collation document, or None when simple."""
+        options = getattr(self._owner, "options", None)
+        collation = options.get("collation") if isinstance(options, Mapping) else None
+        if collation is None:
+            return None
+        holder = {"collation": collation}
+        _validate_collation(holder)
+        return holder.get("collation")
 
     # -- owner access -----------------------------------------------------------
 
@@ -1228,6 +1254,10 @@ class IndexSet:
         the indexes this call built are dropped again. Identical existing
         indexes are skipped. Returns the names.
         """
+        default = self.default_collation()
+        if default is not None:
+            # Indexes without a collation inherit the collection's default.
+            specs = [s if "collation" in s else {**s, "collation": default} for s in specs]
         parsed = [parse_index_spec(s) for s in specs]
         todo = []
         for spec in parsed:

@@ -921,7 +921,8 @@ def _hint_error(index_set: Any, filter_spec: Mapping, sort: list | None) -> Serv
         "hint provided does not correspond to an existing index")
 
 
-def _id_hack_key(filter_spec: Mapping, simple_collation: bool) -> Any:
+def _id_hack_key(filter_spec: Mapping, collation: Any, id_index: Index) -> Any:
+    """The ``_id`` index key of ``{_id: value}`` (IDHACK), or None."""
     if len(filter_spec) != 1 or "_id" not in filter_spec:
         return None
     value = filter_spec["_id"]
@@ -929,9 +930,9 @@ def _id_hack_key(filter_spec: Mapping, simple_collation: bool) -> Any:
         value = value["$eq"]
     if _is_operator_doc(value) or _is_regex(value) or isinstance(value, (list, tuple)) or value is MISSING:
         return None
-    if not simple_collation and _contains_string(value):
-        return None
-    return (sort_key(value),)
+    if id_index.spec.collation != collation and _contains_string(value):
+        return None  # strings compare by another collation than the index keys
+    return (id_index.key_fn(value),)
 
 
 def plan(index_set: Any, filter_spec: Mapping, *, sort: Any = None, hint: Any = None,
@@ -948,10 +949,9 @@ def plan(index_set: Any, filter_spec: Mapping, *, sort: Any = None, hint: Any = 
     """
     sort_pairs = _normalize_sort(sort)
     query_collation = _parse_collation(collation)
-    simple = query_collation is None
     if _id_hack and (hint is None or hint == {} or hint == ""):
         # find_one({_id: x}): one dict lookup, decided before any other analysis.
-        id_key = _id_hack_key(filter_spec, simple)
+        id_key = _id_hack_key(filter_spec, query_collation, index_set.id_index)
         if id_key is not None:
             return Plan(index_set, "IDHACK", filter_spec=filter_spec, sort=sort_pairs, limit=limit,
                         index=index_set.id_index, id_key=id_key, provides_sort=True)
