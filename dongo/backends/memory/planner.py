@@ -10,32 +10,49 @@
 * ``plan.provides_sort`` — the candidates already come in the requested sort
   order, so the caller can stop after ``skip + limit`` matches.
 * ``plan.explain()`` — the ``queryPlanner`` document (``winningPlan`` with
-  ``IDHACK``, ``FETCH``/``IXSCAN`` with ``indexBounds``, or ``COLLSCAN``).
+  ``IDHACK``, ``FETCH``/``IXSCAN`` with ``indexBounds``,
+  ``SUBPLAN``/``FETCH``/``OR``, or ``COLLSCAN``; ``SORT`` on top when the
+  order is not provided); ``plan.winning_plan`` is its ``winningPlan``.
 
 Which predicates use an index (as the server's bounds builder): top-level
 and ``$and`` conjuncts on indexed paths — equality (``{a: 5}``, ``$eq``),
-``$in`` and the ranges ``$gt/$gte/$lt/$lte`` restricted to the operand's
-type bracket (``{$gt: 5}`` scans numbers only). ``{a: null}`` scans
-``null`` (missing fields are indexed as null); an array operand scans its
-first element and the array itself. Bounds of several predicates on one
-field are intersected unless the field is multikey (then one predicate's
-bounds are used, as the server does). Regexes, negations, ``$elemMatch``,
-``$or`` and friends leave a field unconstrained.
+``$in``, ``$all`` and the ranges ``$gt/$gte/$lt/$lte`` restricted to the
+operand's type bracket (``{$gt: 5}`` scans numbers only). ``{a: null}``
+scans ``null`` (missing fields are indexed as null); an array operand scans
+its first element and the array itself. A regex scans the string bracket
+plus the regex value itself, narrowed to ``["abc", "abd")`` for an anchored
+literal prefix ``/^abc/`` without ``i``/``m``/``x`` flags. ``$elemMatch``
+contributes its sub-conditions (value form: one intersected interval list;
+object form: conditions on ``path.sub``). A top-level ``$or`` whose every
+clause can use an index becomes an index union (``OR`` stage). Bounds of
+several predicates on one field are intersected unless the field is
+multikey (then one predicate's bounds are used, as the server does), and
+two fields that lie below the same array are never both bounded.
+Negations, ``$exists``, ``$type``, ``$expr`` and friends leave a field
+unconstrained (the matcher still applies them).
 
 Choosing: ``_id`` equality (``IDHACK``), else the usable index with the
-fewest entries inside its bounds (counted by bisection, O(log n) per
-interval), ties going to more constrained fields then to an index that
-provides the sort. With a sort and no filter index, an index whose key
-pattern starts with the sort fields is scanned in full. Sparse indexes are
-used only when the bounds exclude null; partial indexes only when the query
-implies the filter expression (a conservative check: each conjunct of the
-partial filter must follow from one conjunct of the query); hidden indexes
-never; string bounds only when the query's collation is the index's (a
-collated index keys strings by collation key; regex bounds need a binary
-index). ``hint`` (an
-index name or key pattern) forces an index — a sparse one then returns only
-indexed documents, exactly like the server — and ``{$natural: ±1}`` forces a
-collection scan forwards or backwards.
+fewest entries inside its bounds (counted in O(1) per point key from the
+index's hash buckets, O(log n) per interval by bisection), ties going to
+more constrained fields then to an index that provides the sort; the
+estimate is skipped when only one index is usable. With a sort and a
+limit, a full scan of an index that yields the sort order beats an
+unselective filter index when ``limit * n / estimate < estimate``. With a
+sort and no filter index, such an index is scanned in full. A
+``{$natural: ±1}`` sort is a collection scan in that direction. Sparse
+indexes are used only when the bounds exclude null; partial indexes only
+when the query implies the filter expression (a conservative check: each
+conjunct of the partial filter must follow from one conjunct of the query);
+hidden indexes never; string bounds only when the query's collation is the
+index's (a collated index keys strings by collation key; regex bounds need
+a binary index). ``hint`` (an index name or key pattern) forces an index —
+a sparse one then returns only indexed documents, exactly like the server;
+a partial one the query does not imply is an error — and ``{$natural:
+±1}`` forces a collection scan forwards or backwards.
+
+A plan resolves its bounds when it runs, against the indexes' multikey
+state at that moment, so it stays a superset even if a write made an index
+multikey after planning.
 
 Complexity: planning is O(#indexes * #intervals * log n); an equality scan
 is O(log n + k) for k matching entries.
