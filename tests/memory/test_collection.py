@@ -7,6 +7,8 @@ from bson import Int64, ObjectId, Timestamp
 from bson.codec_options import CodecOptions
 from bson.errors import InvalidDocument
 from bson.son import SON
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pymongo import IndexModel, ReturnDocument
 from pymongo.errors import (
     DocumentTooLarge,
@@ -471,3 +473,58 @@ def test_count_documents_skip_and_limit_validation(coll):
         assert info.value.code == code
     assert coll.count_documents({}, limit=2, skip=1) == 2
     assert coll.count_documents({}, skip=4, limit=10) == 1
+
+
+# -- model-based check of storage and index maintenance ----------------------------
+
+_ops = st.lists(st.one_of(
+    st.tuples(st.just("insert"), st.integers(0, 9), st.integers(0, 4)),
+    st.tuples(st.just("set"), st.integers(0, 9), st.integers(0, 4)),
+    st.tuples(st.just("delete"), st.integers(0, 9), st.just(0)),
+    st.tuples(st.just("upsert"), st.integers(0, 9), st.integers(0, 4)),
+), max_size=40)
+
+
+@settings(max_examples=60, deadline=None)
+@given(_ops)
+def test_writes_agree_with_a_dict_model_and_keep_indexes_consistent(ops):
+    """Random writes on a collection with a unique index behave like a dict of
+    documents where ``u`` values are unique; failed writes change nothing."""
+    coll = MemoryClient()["db"]["c"]
+    coll.create_index("u", unique=True)
+    model: dict = {}  # _id -> u
+
+    def u_taken(u, by=None):
+        return any(v == u and k != by for k, v in model.items())
+
+    for op, key, u in ops:
+        if op == "insert":
+            ok = key not in model and not u_taken(u)
+            try:
+                coll.insert_one({"_id": key, "u": u})
+                assert ok
+                model[key] = u
+            except DuplicateKeyError:
+                assert not ok
+        elif op == "set":
+            ok = key not in model or not u_taken(u, by=key)
+            try:
+                result = coll.update_one({"_id": key}, {"$set": {"u": u}})
+                assert ok
+                assert result.matched_count == (key in model)
+                if key in model:
+                    assert result.modified_count == (model[key] != u)
+                    model[key] = u
+            except DuplicateKeyError:
+                assert not ok
+        elif op == "delete":
+            assert coll.delete_one({"_id": key}).deleted_count == (key in model)
+            model.pop(key, None)
+        else:  # upsert on u: match an existing document or insert {u, n: 1}
+            existing = [k for k, v in model.items() if v == u]
+            result = coll.update_one({"u": u}, {"$inc": {"n": 1}}, upsert=True)
+            assert result.matched_count == len(existing)
+            if not existing:
+                model[result.upserted_id] = u
+        assert {d["_id"]: d["u"] for d in coll.find()} == model
+        coll._namespace().indexes._check()
