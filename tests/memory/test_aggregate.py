@@ -674,3 +674,20 @@ def test_facets_do_not_see_each_others_edits():
     docs = [{"_id": 1, "a": {"x": 1, "y": 2}, "b": 3}]
     result = agg([{"$facet": {"drop": [{"$project": {"a.x": 0, "b": 0}}], "keep": [{"$match": {}}]}}], docs)
     assert result == [{"drop": [{"_id": 1, "a": {"y": 2}}], "keep": [{"_id": 1, "a": {"x": 1, "y": 2}, "b": 3}]}]
+
+
+def test_correlated_lookup_shortcut_gives_the_same_answers():
+    foreign = [{"_id": 1, "sku": "a"}, {"_id": 2, "sku": ["a", "b"]}, {"_id": 3}, {"_id": 4, "sku": None},
+               {"_id": 5, "sku": "A"}, {"_id": 6, "sku": "a", "n": 0}]
+    outer = [{"_id": 10, "item": "a"}, {"_id": 11, "item": ["a", "b"]}, {"_id": 12}, {"_id": 13, "item": None}]
+
+    def run(eq_args, **kw):
+        pipeline = [{"$lookup": {"from": "f", "let": {"it": "$item"}, "as": "m",
+                                 "pipeline": [{"$match": {"$expr": {"$and": [{"$eq": eq_args}, True]}}},
+                                              {"$project": {"_id": 1}}]}}]
+        return [[m["_id"] for m in d["m"]] for d in agg(pipeline, outer, collections={"f": foreign}, **kw)]
+
+    hinted = run(["$sku", "$$it"])
+    plain = run([{"$ifNull": ["$sku", "$sku"]}, {"$ifNull": ["$$it", "$$it"]}])  # not recognised: full scan
+    # A missing value only equals missing, an array only the same array (no element matching in $expr).
+    assert hinted == plain == [[1, 6], [2], [3], [4]]

@@ -1046,6 +1046,42 @@ def _index_foreign(foreign: list[dict], path: str, key_of: Callable[[Any], tuple
     return index
 
 
+def _correlation_hint(pipeline: list, let_names: set) -> tuple[list, str] | None:
+    """(field path parts, variable) when the sub-pipeline starts with ``{$match: {$expr: {$eq:
+    ["$field", "$$var"]}}}`` (alone or inside an ``$and``): the classic correlated $lookup.
+
+    The $match still runs on the candidates; the hint only narrows them, through an index of
+    the foreign documents by the field's value (the whole value, as ``$eq`` compares it).
+    """
+    first = pipeline[0] if pipeline else None
+    if not (isinstance(first, dict) and list(first) == ["$match"]):
+        return None
+    match = first["$match"]
+    if not (isinstance(match, dict) and list(match) == ["$expr"]):
+        return None
+    expr = match["$expr"]
+    terms = expr["$and"] if isinstance(expr, dict) and list(expr) == ["$and"] and \
+        isinstance(expr["$and"], list) else [expr]
+    for term in terms:
+        if not (isinstance(term, dict) and list(term) == ["$eq"] and isinstance(term["$eq"], list)
+                and len(term["$eq"]) == 2):
+            continue
+        a, b = term["$eq"]
+        for path, var in ((a, b), (b, a)):
+            if (isinstance(path, str) and path.startswith("$") and not path.startswith("$$")
+                    and isinstance(var, str) and var.startswith("$$") and var[2:] in let_names):
+                return path[1:].split("."), var[2:]
+    return None
+
+
+def _index_expression_path(foreign: list[dict], parts: list, key_of: Callable[[Any], tuple]) -> dict:
+    """Positions of the foreign documents by the aggregation value of a field path."""
+    index: dict = {}
+    for pos, d in enumerate(foreign):
+        index.setdefault(key_of(_expr._walk(d, parts, 0)), []).append(pos)
+    return index
+
+
 @_stage("$lookup")
 def _lookup(spec, c: _Compile) -> Stage:
     if not isinstance(spec, dict):
@@ -1083,31 +1119,47 @@ def _lookup(spec, c: _Compile) -> Stage:
     for name, value in let_spec.items():
         _expr.validate_variable_name(name)
         lets.append((name, c.expression(value)))
-    sub = None
+    head = sub = None
     if pipeline is not None:
-        sub = compile_pipeline(pipeline, variables=c.scope | {n for n, _ in lets}, collation=c.collation,
-                               inside="$lookup")
+        scope = c.scope | {n for n, _ in lets}
+        compile_pipeline(pipeline, variables=scope, collation=c.collation, inside="$lookup")  # validate whole
+        # Leading $match stages never edit documents: they run on the shared foreign
+        # documents, and only the survivors are copied for the rest of the sub-pipeline.
+        n_match = 0
+        while n_match < len(pipeline) and isinstance(pipeline[n_match], dict) and \
+                list(pipeline[n_match]) == ["$match"]:
+            n_match += 1
+        head = compile_pipeline(pipeline[:n_match], variables=scope, collation=c.collation, inside="$lookup")
+        sub = compile_pipeline(pipeline[n_match:], variables=scope, collation=c.collation, inside="$lookup")
     local_field, foreign_field = spec.get("localField"), spec.get("foreignField")
+
+    hint = _correlation_hint(pipeline, {n for n, _ in lets}) if pipeline else None
 
     def lookup(docs, run):
         foreign = list(run.context.resolve(from_name)) if from_name is not None else []
         key_of = _value_key(run)
         index = _index_foreign(foreign, foreign_field, key_of) if has_local else None
+        correlated = _index_expression_path(foreign, hint[0], key_of) if hint else None
         for d in docs:
-            if has_local:
-                positions = set()
-                for v in _values_at(d, local_field):
-                    positions.update(index.get(key_of(v), ()))
-                matches = [foreign[p] for p in sorted(positions)]
-            else:
-                matches = foreign
+            vars = run.vars
             if sub is not None:
                 vars = dict(run.vars)
                 for name, f in lets:
                     vars[name] = f(d, run.vars)
-                import bson
-
-                fresh = [bson.decode(bson.encode(m)) for m in matches]  # the sub-pipeline owns its copies
+            if has_local:
+                positions = set()
+                for v in _values_at(d, local_field):
+                    positions.update(index.get(key_of(v), ()))
+                if correlated is not None:
+                    positions &= set(correlated.get(key_of(vars[hint[1]]), ()))
+                matches = [foreign[p] for p in sorted(positions)]
+            elif correlated is not None:
+                matches = [foreign[p] for p in correlated.get(key_of(vars[hint[1]]), ())]
+            else:
+                matches = foreign
+            if sub is not None:
+                survivors = head.run(matches, run.context, vars)
+                fresh = [_copy_value(m) for m in survivors]  # the rest of the sub-pipeline owns its copies
                 matches = list(sub.run(fresh, run.context, vars))
             else:
                 matches = [dict(m) for m in matches]
