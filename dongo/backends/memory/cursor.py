@@ -367,6 +367,9 @@ class MemoryCursor:
             spec, matcher, collation = coll._prepare_query(self._spec, self._collation,
                                                            self._let)
             ns = coll._namespace()
+            if ns is not None and ns.view is not None:
+                raise NotImplementedError("explain on a view is not supported by the memory "
+                                          "engine")
             if ns is None:
                 query_planner: dict = {"namespace": coll.full_name, "indexFilterSet": False,
                                        "parsedQuery": spec, "winningPlan": {"stage": "EOF"},
