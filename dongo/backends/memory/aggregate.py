@@ -17,6 +17,16 @@ that need the rest of the database (``$lookup``, ``$graphLookup``,
 Documents handed to ``run`` must be private copies: stages may reuse them in
 their output (``$addFields`` copies only the top level and the paths it
 changes, so unchanged sub-documents are shared between input and output).
+
+Stages: ``$match $project $addFields/$set $unset $replaceRoot $replaceWith
+$redact $sort $skip $limit $sample $count $group $sortByCount $bucket
+$bucketAuto (no granularity) $facet $unwind $lookup $graphLookup $unionWith
+$documents $setWindowFields $fill $densify $out $merge``.  Stages that need a
+server's machinery (``$geoNear``, ``$search``, ``$changeStream``,
+``$collStats``, ``$indexStats``, ``$currentOp`` ...) raise
+``NotImplementedError`` naming themselves.  With a collation, ``$sort``,
+``$match``, ``$group`` keys, ``$lookup`` joins and expression comparisons
+follow it.
 """
 
 from __future__ import annotations
