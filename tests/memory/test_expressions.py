@@ -1148,3 +1148,17 @@ def test_convert_null_input_prefers_on_null_and_input_errors_propagate():
     assert ev({"$convert": {"input": "$nope", "to": None, "onNull": "NULL"}}) == "NULL"
     assert ev({"$convert": {"input": None, "to": "int", "onNull": "NULL"}}) == "NULL"
     assert error_code({"$convert": {"input": {"$divide": [1, 0]}, "to": "string", "onError": "E"}}) == 2
+
+
+def test_bitwise_operators():
+    # jstests/aggregation/expressions/bitwise.js
+    rows = [(0, 127), (1, 2), (2, 3), (3, 5)]
+    assert [ev({"$bitAnd": ["$a", "$b"]}, {"a": a, "b": b}) for a, b in rows] == [0, 0, 2, 1]
+    assert [ev({"$bitOr": ["$a", "$b"]}, {"a": a, "b": b}) for a, b in rows] == [127, 3, 3, 7]
+    assert [ev({"$bitXor": ["$a", "$b"]}, {"a": a, "b": b}) for a, b in rows] == [127, 3, 1, 6]
+    assert [ev({"$bitNot": "$a"}, {"a": a}) for a, _ in rows] == [-1, -2, -3, -4]
+    assert_same(ev({"$bitAnd": [Int64(6), 3]}), Int64(2))
+    for operand in (12.0, Decimal128("12"), "$c", ["$c"], [[1, 2]]):
+        assert error_code({"$bitAnd": ["$a", operand]}, {"a": 1, "c": [1, 2]}) == 14
+    assert error_code({"$bitNot": 12.5}) == 14
+    assert error_code({"$bitNot": ["$a", "$b"]}) == 16020

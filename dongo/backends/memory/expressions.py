@@ -48,7 +48,8 @@ from bson.timestamp import Timestamp
 
 from . import bsontypes
 from .bsontypes import MISSING
-from .errors import BAD_VALUE, CONVERSION_FAILURE, FAILED_TO_PARSE, INVALID_PIPELINE_OPERATOR, ServerError
+from .errors import (BAD_VALUE, CONVERSION_FAILURE, FAILED_TO_PARSE, INVALID_PIPELINE_OPERATOR, TYPE_MISMATCH,
+                     ServerError)
 
 __all__ = ["compile_expression", "compile_accumulator", "ACCUMULATORS", "truthy", "is_operator_object"]
 
@@ -1002,6 +1003,46 @@ def _atan2(y, x):
 
 
 _simple("$atan2", 2, _atan2)
+
+def _bitwise(name: str, combine) -> None:
+    """$bitAnd/$bitOr/$bitXor (7.0): int and long operands only (TypeMismatch otherwise)."""
+
+    def compile_bitwise(spec, scope):
+        fns = _args(name, spec, scope)
+
+        def bitwise(doc, vars):
+            kind, result = 0, None
+            for f in fns:
+                v = f(doc, vars)
+                if v is None or v is MISSING:
+                    return None
+                k = _num_kind(v)
+                if k not in (0, 1):
+                    raise _fail(TYPE_MISMATCH, f"{name} only supports int and long operands.")
+                kind = max(kind, k)
+                result = int(v) if result is None else combine(result, int(v))
+            if result is None:
+                return {"$bitAnd": -1}.get(name, 0)
+            return Int64(result) if kind == 1 else result
+
+        return bitwise
+
+    _OPERATORS[name] = compile_bitwise
+
+
+_bitwise("$bitAnd", lambda a, b: a & b)
+_bitwise("$bitOr", lambda a, b: a | b)
+_bitwise("$bitXor", lambda a, b: a ^ b)
+
+
+def _bit_not(v):
+    k = _num_kind(v)
+    if k not in (0, 1):
+        raise _fail(TYPE_MISMATCH, f"$bitNot only supports int and long operands.")
+    return Int64(~int(v)) if k == 1 else ~int(v)
+
+
+_simple("$bitNot", 1, _bit_not)
 
 # ---------------------------------------------------------------------------
 # Comparison and boolean logic
