@@ -158,8 +158,9 @@ BOTTOM = _Bottom()
 class Desc:
     """A key component of a descending index field: order reversed.
 
-    Sentinels (TOP/BOTTOM) keep their meaning: comparisons against anything
-    that is not a :class:`Desc` are delegated to the other operand.
+    A Desc only ever meets another Desc or the TOP/BOTTOM sentinels at its
+    position of a key; the sentinels carry ``k`` (each other) so that the
+    reversed comparison keeps their meaning without a type check.
     """
 
     __slots__ = ("k",)
@@ -168,24 +169,16 @@ class Desc:
         self.k = k
 
     def __lt__(self, other: Any) -> bool:
-        if type(other) is Desc:
-            return other.k < self.k
-        return NotImplemented
+        return other.k < self.k
 
     def __gt__(self, other: Any) -> bool:
-        if type(other) is Desc:
-            return other.k > self.k
-        return NotImplemented
+        return other.k > self.k
 
     def __le__(self, other: Any) -> bool:
-        if type(other) is Desc:
-            return other.k <= self.k
-        return NotImplemented
+        return other.k <= self.k
 
     def __ge__(self, other: Any) -> bool:
-        if type(other) is Desc:
-            return other.k >= self.k
-        return NotImplemented
+        return other.k >= self.k
 
     def __eq__(self, other: Any) -> bool:
         return type(other) is Desc and other.k == self.k
@@ -197,12 +190,20 @@ class Desc:
         return f"Desc({self.k!r})"
 
 
+# Desc(x) < TOP must hold: Desc compares other.k (here BOTTOM) < x.
+_Top.k = BOTTOM  # type: ignore[attr-defined]
+_Bottom.k = TOP  # type: ignore[attr-defined]
+
+_PLAIN_TYPES = frozenset({int, float, str, bool, type(None), ObjectId, Int64, Decimal128})
+
+
 def _is_doc(v: Any) -> bool:
     return type(v) is dict or isinstance(v, Mapping)
 
 
 def _is_array(v: Any) -> bool:
-    return type(v) is list or isinstance(v, (list, tuple))
+    t = type(v)
+    return t is list or (t not in _PLAIN_TYPES and isinstance(v, (list, tuple)))
 
 
 # --------------------------------------------------------------------------
@@ -1048,7 +1049,11 @@ class Index:
         if len(keys) == 1:
             key = keys[0]
             self.entries.add(key + (rid,))
-            self._bucket_add(buckets, key, rid)
+            found = buckets.get(key)
+            if found is None:
+                buckets[key] = rid
+            else:
+                self._bucket_add(buckets, key, rid)
         else:
             self.entries.update([k + (rid,) for k in keys])
             for key in keys:
