@@ -334,3 +334,17 @@ def test_read_only_views(client):
     view.drop()
     assert sorted(db.list_collection_names()) == ["coll0", "vv"]
     assert list(db.vv.find()) == []  # a view on a missing collection is empty
+
+
+@pytest.mark.parametrize("module", [
+    "client", "database", "collection", "cursor", "bulk", "storage", "wire", "commands",
+    "aggregation_context",
+])
+def test_docstring_examples(module):
+    import doctest
+    import importlib
+
+    mod = importlib.import_module(f"dongo.backends.memory.{module}")
+    result = doctest.testmod(mod, optionflags=doctest.NORMALIZE_WHITESPACE)
+    assert result.failed == 0
+    assert result.attempted > 0
