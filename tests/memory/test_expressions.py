@@ -368,6 +368,8 @@ def test_regex_operators():
     ({"$substrCP": ["abc", -1, 1]}, 34455),
     ({"$substrCP": ["abc", 0, -1]}, 34454),
     ({"$substrBytes": ["éa", 1, 1]}, 28656),
+    ({"$substrBytes": ["éa", 0, 1]}, 28657),
+    ({"$substr": ["abc", -1, 1]}, 50752),
     ({"$indexOfBytes": [1, "a"]}, 40091),
     ({"$trim": {"input": 1}}, 50699),
     ({"$trim": {"chars": "a"}}, 50695),

@@ -1257,9 +1257,11 @@ def _substr_bytes(name: str):
         if _num_kind(length) < 0:
             raise _fail(16035, f"{name}: length must be a numeric type (is BSON type {_type_name(length)})")
         data = s.encode("utf-8")
-        i = int(_to_float(start)) if _to_float(start) >= 0 else -1
+        i = int(_to_float(start))  # coerceToLong truncates
+        if i < 0:
+            raise _fail(50752, f"{name}:  starting index must be non-negative (got: {i})")
         n = int(_to_float(length))
-        if i < 0 or i >= len(data):
+        if i >= len(data):
             return ""
         end = len(data) if n < 0 else min(len(data), i + n)
         if i < len(data) and (data[i] & 0xC0) == 0x80:
