@@ -316,6 +316,7 @@ def test_switch():
     ({"$strcasecmp": ["$quarter", "13q4"]}, -1),
     ({"$strcasecmp": ["$quarter", "13q1"]}, 0),
     ({"$strcasecmp": ["$quarter", "12Q3"]}, 1),
+    ({"$strcasecmp": ["_", "a"]}, 1),  # compared upper-cased: "_" (0x5F) > "A" (0x41)
     ({"$split": ["June-15-2013", "-"]}, ["June", "15", "2013"]),
     ({"$split": ["Hanover, NH", ", "]}, ["Hanover", "NH"]),
     ({"$split": ["$nope", "-"]}, None),
@@ -371,6 +372,9 @@ def test_regex_operators():
     ({"$substrBytes": ["éa", 0, 1]}, 28657),
     ({"$substr": ["abc", -1, 1]}, 50752),
     ({"$indexOfBytes": [1, "a"]}, 40091),
+    ({"$indexOfBytes": ["a", 1]}, 40092),
+    ({"$indexOfCP": [1, "a"]}, 40093),
+    ({"$indexOfCP": ["a", 1]}, 40094),
     ({"$trim": {"input": 1}}, 50699),
     ({"$trim": {"chars": "a"}}, 50695),
     ({"$regexMatch": {"input": 1, "regex": "a"}}, 51104),

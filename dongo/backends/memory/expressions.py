@@ -1253,9 +1253,9 @@ def _substr_bytes(name: str):
     def compute(s, start, length):
         s = _coerce_to_string(s, name)
         if _num_kind(start) < 0:
-            raise _fail(16034, f"{name}: starting index must be a numeric type (is BSON type {_type_name(start)})")
+            raise _fail(16034, f"{name}:  starting index must be a numeric type (is BSON type {_type_name(start)})")
         if _num_kind(length) < 0:
-            raise _fail(16035, f"{name}: length must be a numeric type (is BSON type {_type_name(length)})")
+            raise _fail(16035, f"{name}:  length must be a numeric type (is BSON type {_type_name(length)})")
         data = s.encode("utf-8")
         i = int(_to_float(start))  # coerceToLong truncates
         if i < 0:
@@ -1315,8 +1315,9 @@ _simple("$toUpper", 1, lambda v: _ascii_upper(_coerce_to_string(v, "$toUpper")),
 
 
 def _strcasecmp(a, b):
-    a = _ascii_lower(_coerce_to_string(a, "$strcasecmp"))
-    b = _ascii_lower(_coerce_to_string(b, "$strcasecmp"))
+    # The server upper-cases (ASCII) both sides and compares bytes.
+    a = _ascii_upper(_coerce_to_string(a, "$strcasecmp")).encode("utf-8")
+    b = _ascii_upper(_coerce_to_string(b, "$strcasecmp")).encode("utf-8")
     return (a > b) - (a < b)
 
 
@@ -1411,9 +1412,11 @@ def _index_of_string(name: str, use_bytes: bool):
             if _nullish(s):
                 return None
             if not isinstance(s, str):
-                raise _fail(40091, f"{name} requires a string as the first argument, found: {_type_name(s)}")
+                raise _fail(40091 if use_bytes else 40093,
+                            f"{name} requires a string as the first argument, found: {_type_name(s)}")
             if not isinstance(sub, str):
-                raise _fail(40092, f"{name} requires a string as the second argument, found: {_type_name(sub)}")
+                raise _fail(40092 if use_bytes else 40094,
+                            f"{name} requires a string as the second argument, found: {_type_name(sub)}")
             bounds = []
             for v in values[2:]:
                 i = _as_int(v)
