@@ -25,9 +25,8 @@ from collections import deque
 from typing import Any, Iterator, Mapping, Optional
 
 from bson.code import Code
-from pymongo import common
+from pymongo import CursorType, common
 from pymongo.collation import validate_collation_or_none
-from pymongo.cursor_shared import CursorType
 from pymongo.errors import InvalidOperation
 
 from .collection import (
