@@ -1168,3 +1168,14 @@ def test_bitwise_operators():
         assert error_code({"$bitAnd": ["$a", operand]}, {"a": 1, "c": [1, 2]}) == 14
     assert error_code({"$bitNot": 12.5}) == 14
     assert error_code({"$bitNot": ["$a", "$b"]}) == 16020
+
+
+@pytest.mark.parametrize("expr,expected", [
+    # $indexOfCP: the token must start before the end index but may extend past it.
+    ({"$indexOfCP": ["vanilla", "ll", 0, 5]}, 4), ({"$indexOfBytes": ["vanilla", "ll", 0, 5]}, -1),
+    ({"$indexOfCP": ["vanilla", "ll", 12]}, -1), ({"$indexOfCP": ["vanilla", "ll", 5, 2]}, -1),
+    ({"$indexOfCP": ["", ""]}, 0), ({"$indexOfCP": ["abc", "", 3]}, -1), ({"$indexOfBytes": ["abc", "", 3]}, 3),
+    ({"$indexOfCP": ["寿司sushi", "s", 1]}, 2), ({"$indexOfBytes": ["寿司sushi", "s", 1]}, 6),
+])
+def test_index_of_string_bounds(expr, expected):
+    assert ev(expr) == expected

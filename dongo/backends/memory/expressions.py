@@ -1426,13 +1426,23 @@ def _index_of_string(name: str, use_bytes: bool):
                 if i < 0:
                     raise _fail(40097, f"{name} requires a nonnegative start index, found: {i}")
                 bounds.append(i)
-            hay = s.encode("utf-8") if use_bytes else s
-            needle = sub.encode("utf-8") if use_bytes else sub
             start = bounds[0] if bounds else 0
-            end = bounds[1] if len(bounds) > 1 else len(hay)
-            if start > len(hay) or start > end:
+            if use_bytes:
+                hay, needle = s.encode("utf-8"), sub.encode("utf-8")
+                end = min(bounds[1], len(hay)) if len(bounds) > 1 else len(hay)
+                if start > len(hay) or end < start:
+                    return -1
+                return hay.find(needle, start, end)  # the match must end before 'end'
+            end = min(bounds[1], len(s)) if len(bounds) > 1 else len(s)
+            if end < start:
                 return -1
-            return hay.find(needle, start, end) if needle or start <= end else -1
+            if not s and not sub and start == 0:
+                return 0
+            # The match must start before 'end' but may run past it (server semantics).
+            for i in range(start, end):
+                if s.startswith(sub, i):
+                    return i
+            return -1
 
         return index_of
 
