@@ -1920,11 +1920,17 @@ def _array_to_object(arr):
     out: dict = {}
     if not arr:
         return out
-    pairs_form = isinstance(arr[0], list)
+    # The first element decides the format: [[k, v], ...] or [{k: ..., v: ...}, ...].
+    if isinstance(arr[0], list):
+        pairs_form = True
+    elif isinstance(arr[0], dict):
+        pairs_form = False
+    else:
+        raise _fail(40398, f"Unrecognised input type format for $arrayToObject: {_type_name(arr[0])}")
     for el in arr:
         if pairs_form:
             if not isinstance(el, list):
-                raise _fail(40391, f"$arrayToObject requires a consistent input format. Elements must all be "
+                raise _fail(40396, "$arrayToObject requires a consistent input format. Elements mustall be "
                                    f"arrays or all be objects. Array was detected, now found: {_type_name(el)}")
             if len(el) != 2:
                 raise _fail(40397, f"$arrayToObject requires an array of size 2 arrays,found array of size: "
@@ -1933,18 +1939,24 @@ def _array_to_object(arr):
             if not isinstance(k, str):
                 raise _fail(40395, f"$arrayToObject requires an array of key-value pairs, where the key must be "
                                    f"of type string. Found key type: {_type_name(k)}")
+            null_code = 4940400
         else:
             if not isinstance(el, dict):
-                raise _fail(40398, f"Unrecognised input type format for $arrayToObject: {_type_name(el)}")
-            if len(el) != 2 or "k" not in el or "v" not in el:
+                raise _fail(40391, "$arrayToObject requires a consistent input format. Elements mustall be "
+                                   f"arrays or all be objects. Object was detected, now found: {_type_name(el)}")
+            if len(el) != 2:
                 raise _fail(40392, "$arrayToObject requires an object keys of 'k' and 'v'. Found incorrect "
                                    f"number of keys:{len(el)}")
+            if "k" not in el or "v" not in el:
+                raise _fail(40393, "$arrayToObject requires an object with keys 'k' and 'v'. Missing either or "
+                                   f"both keys from: {_show(el)}")
             k, v = el["k"], el["v"]
             if not isinstance(k, str):
                 raise _fail(40394, f"$arrayToObject requires an object with keys 'k' and 'v', where the value "
                                    f"of 'k' must be of type string. Found type: {_type_name(k)}")
+            null_code = 4940401
         if "\x00" in k:
-            raise _fail(4940400, "Key field cannot contain an embedded null byte")
+            raise _fail(null_code, "Key field cannot contain an embedded null byte")
         out[k] = v  # a repeated name keeps its last value (MongoDB 5.0+)
     return out
 
