@@ -55,12 +55,6 @@ def delete(owner: Owner, indexes: IndexSet, rid: int) -> None:
     indexes.remove(rid, doc)
 
 
-def keys_of(indexes: IndexSet, name: str, rid: int) -> set:
-    """The index keys of a record, as plain values for readable assertions."""
-    index = indexes.get(name)
-    return set(index.keys_by_rid.get(rid, ()))
-
-
 def error(fn, *args, **kwargs) -> ServerError:
     with pytest.raises(ServerError) as info:
         fn(*args, **kwargs)

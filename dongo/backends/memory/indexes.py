@@ -65,7 +65,7 @@ from typing import Any, Iterable, Iterator
 from bson import SON, Binary, Code, DBRef, Decimal128, Int64, MaxKey, MinKey, ObjectId, Regex, Timestamp
 from sortedcontainers import SortedList
 
-from .bsontypes import MISSING, bson_equal, is_number, sort_key, type_name
+from .bsontypes import MISSING, is_number, sort_key, type_name
 from .errors import (
     BAD_VALUE,
     CANNOT_CREATE_INDEX,

@@ -86,7 +86,6 @@ from .bsontypes import (
 from .errors import BAD_VALUE, ServerError
 from .indexes import (
     BOTTOM,
-    ID_INDEX_NAME,
     NULL_KEY,
     TOP,
     UNDEFINED_KEY,
