@@ -451,6 +451,9 @@ ITEMS = {"items": [{"item_id": 43, "quantity": 2, "price": 10},
     ({"$setUnion": [["a", "b"], ["b", "c", "a"]]}, ["a", "b", "c"]),
     ({"$setIntersection": [["a", "b", "a"], ["b", "a"]]}, ["a", "b"]),
     ({"$setIntersection": [["a", "b"], []]}, []),
+    ({"$setUnion": [[3, 1], [2, 1.0]]}, [1, 2, 3]),            # an ordered set on the server
+    ({"$setIntersection": [[3, 2, 1], [1, 3]]}, [1, 3]),
+    ({"$setDifference": [[3, 1, 3, 2], [2]]}, [3, 1]),        # keeps the first operand's order
     ({"$setDifference": [["a", "b", "c"], ["b"]]}, ["a", "c"]),
     ({"$setEquals": [["a", "b", "a"], ["b", "a"]]}, True),
     ({"$setEquals": [["a", "b"], ["a", "b", "c"]]}, False),

@@ -2047,7 +2047,10 @@ def _c_set_union(spec, scope):
 
     def set_union(doc, vars):
         values = _set_operands("$setUnion", [f(doc, vars) for f in fns], 17043)
-        return None if values is None else _dedupe((v for arr in values for v in arr), key)
+        if values is None:
+            return None
+        # The server collects into an ordered set: the result is in BSON order.
+        return sorted(_dedupe((v for arr in values for v in arr), key), key=key)
 
     return set_union
 
@@ -2064,7 +2067,7 @@ def _c_set_intersection(spec, scope):
         if not values:
             return []
         others = [_key_set(other, key) for other in values[1:]]
-        return [v for v in _dedupe(values[0], key) if all(key(v) in o for o in others)]
+        return sorted((v for v in _dedupe(values[0], key) if all(key(v) in o for o in others)), key=key)
 
     return set_intersection
 
