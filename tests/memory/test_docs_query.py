@@ -232,6 +232,33 @@ def test_positional_projection_array_of_documents(db):
     ]
 
 
+@pytest.mark.xfail(strict=True, reason="engine bug: positional projection followed by more "
+                   "path ('grades.$.x') is accepted instead of rejected (4.4+)")
+def test_positional_projection_in_the_middle_of_a_path_is_rejected(db):
+    # "$ (projection)": "Path Restrictions" -- since 4.4 the $ projection operator
+    # may only appear at the end of the field path (server code 31394, SERVER-43334).
+    db.students.insert_many(GRADES)
+    with pytest.raises(OperationFailure) as exc:
+        list(db.students.find({"grades": 85}, {"grades.$.x": 1}))
+    assert exc.value.code == 31394
+
+
+@pytest.mark.parametrize("projection, code", [
+    ({"grades.$": 1, "other.$": 1}, 31276),           # one positional per query
+    ({"grades.$": {"$slice": 1}}, 31271),              # positional with $slice
+    ({"grades": {"$slice": 1}, "grades.x": 1}, 31249),  # path collision
+    ({"grades": 1, "grades.x": 1}, 31249),
+    ({"grades": 1, "semester": 0}, 31254),             # inclusion and exclusion mixed
+    ({"$foo": 1}, 16410),                              # top-level $-prefixed field
+])
+def test_projection_restrictions(db, projection, code):
+    # "Projection Restrictions" (4.4+; DOCS-13320)
+    db.students.insert_many(GRADES)
+    with pytest.raises(OperationFailure) as exc:
+        list(db.students.find({"grades": 85, "other": 1}, projection))
+    assert exc.value.code == code
+
+
 # -- "$slice (projection)" -------------------------------------------------------------
 
 def test_slice_projection_forms(db):
@@ -622,6 +649,18 @@ def test_unknown_field_operator(db):
         list(db.c.find({"a": {"$foo": 1}}))
     assert exc.value.code == 2
     assert exc.value.details["errmsg"] == "unknown operator: $foo"
+
+
+@pytest.mark.xfail(strict=True, reason="engine bug: $where fails with 'not allowed in this "
+                   "context' instead of NotImplementedError (DESIGN: unsupported -> "
+                   "NotImplementedError)")
+def test_where_in_find_is_unsupported_not_rejected(db):
+    # "$where": allowed in find (runs JavaScript); the engine has no JS, so by the
+    # project's contract it must raise NotImplementedError rather than a server
+    # error the server would never return.
+    db.c.insert_one({"a": 1})
+    with pytest.raises(NotImplementedError):
+        list(db.c.find({"$where": "this.a == 1"}))
 
 
 # -- "Cursor" methods: sort / skip / limit ------------------------------------------------
