@@ -318,7 +318,7 @@ class PymongoShapedEngine(Engine):
             c.create_index(field, unique=True)
         except Exception as exc:
             if is_unsupported(exc) or "not supported" in str(exc):
-                raise Unsupported(f"unique index: {exc}") from exc
+                raise Unsupported(f"unique index: {str(exc).split('.')[0]}") from exc
             raise
 
     def insert_each(self, c, docs):
@@ -405,9 +405,21 @@ class MontydbEngine(PymongoShapedEngine):
     def _import(self):
         importlib.import_module("montydb")
 
+    _shared_client = None
+
     def make_client(self):
+        # montydb cannot open a second ":memory:" client in one process once
+        # the first is closed (ConfigurationError about its BSON setting), so
+        # one client is kept and its collections are dropped between uses.
         from montydb import MontyClient
-        return MontyClient(":memory:")
+        if MontydbEngine._shared_client is None:
+            MontydbEngine._shared_client = MontyClient(":memory:")
+        return MontydbEngine._shared_client
+
+    def close(self):
+        for name in list(self.db.list_collection_names()):
+            self.db.drop_collection(name)
+        self.client = self.db = None
 
 
 class MongitaEngine(PymongoShapedEngine):

@@ -30,7 +30,7 @@ def _pyplot():
     return plt
 
 
-def _bars(ax, title, workloads, engines, cells, n):
+def _bars(ax, title, workloads, units, engines, cells, n):
     idx = {(c["n"], c["workload"], c["engine"]): c for c in cells}
     width = 0.8 / max(1, len(engines))
     lowest = min((c["median_s_per_op"] for c in cells if c["status"] == "ok"
@@ -49,7 +49,7 @@ def _bars(ax, title, workloads, engines, cells, n):
         ax.bar(xs, ys, width, label=engine, color=COLORS.get(engine))
     ax.set_yscale("log")
     ax.set_xticks(range(len(workloads)))
-    ax.set_xticklabels(workloads, rotation=25, ha="right", fontsize=8)
+    ax.set_xticklabels([f"{w}\n(per {u})" for w, u in zip(workloads, units)], fontsize=8)
     ax.set_ylabel("seconds per operation (log)")
     ax.set_title(title, fontsize=10)
     ax.grid(axis="y", which="major", alpha=0.3)
@@ -66,15 +66,17 @@ def draw(results: dict, path: str) -> None:
     fig, axes = plt.subplots(panels, 1, figsize=(13, 4.2 * panels), squeeze=False)
     engines = [e["name"] for e in results["engines"] if e["available"]]
     workloads = [w["name"] for w in results["workloads"]]
+    units = [w["unit"] for w in results["workloads"]]
     for ax, n in zip(axes[:, 0], sizes):
         _bars(ax, f"Engine workloads, N = {n:,} (lower is better; "
                   f"u = unsupported, ! = wrong answer, e = error)",
-              workloads, engines, results["cells"], n)
+              workloads, units, engines, results["cells"], n)
     if odm:
         stacks = [s["name"] for s in odm["stacks"] if s["available"]]
         _bars(axes[-1, 0], f"ODM workloads, N = {odm['n']:,}: dongo ODM vs its raw collection, "
                            f"MongoEngine vs raw mongomock",
-              [w["name"] for w in odm["workloads"]], stacks, odm["cells"], odm["n"])
+              [w["name"] for w in odm["workloads"]], [w["unit"] for w in odm["workloads"]],
+              stacks, odm["cells"], odm["n"])
     meta = results["meta"]
     fig.suptitle(f"dongo benchmarks ({meta['mode']}, {meta['date'][:10]}, "
                  f"Python {meta['python']}, {meta['cpus']} CPUs)", fontsize=11)

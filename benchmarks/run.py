@@ -33,11 +33,14 @@ from benchmarks.runner import Suite  # noqa: E402
 from benchmarks.workloads import WORKLOADS, setup_collections  # noqa: E402
 
 ODM_N = 10_000
-MEMORY_N = 10_000
+MEMORY_N = {"quick": 2_000, "full": 10_000}   # bytes per document hardly depend on N
+
+
+_T0 = time.perf_counter()
 
 
 def log(text: str) -> None:
-    print(text, file=sys.stderr, flush=True)
+    print(f"[{time.perf_counter() - _T0:6.1f}s] {text}", file=sys.stderr, flush=True)
 
 
 def _git_commit() -> str:
@@ -106,8 +109,9 @@ def run_all(args) -> dict:
         }
 
     if "memory" not in args.skip:
-        log(f"memory, N = {MEMORY_N:,}")
-        ds = datasets.get(MEMORY_N) or Dataset.build(MEMORY_N)
+        n = MEMORY_N[results["meta"]["mode"]]
+        log(f"memory, N = {n:,}")
+        ds = datasets.get(n) or Dataset.build(n)
         results["memory"] = memory.measure_memory(engines, ds, log)
 
     results["targets"] = targets.evaluate(results)
@@ -125,12 +129,12 @@ def parse_args(argv=None):
     parser.add_argument("--sizes", help="comma-separated N values (default 10000 quick, 10000,100000 full)")
     parser.add_argument("--budget", type=float,
                         help="seconds one engine may spend on one workload's timed runs "
-                             "(default 1 quick, 3 full); slow engines run fewer operations")
+                             "(default 0.5 quick, 3 full); slow engines run fewer operations")
     parser.add_argument("--engines", help="comma-separated engine names (default: all installed)")
     parser.add_argument("--skip", default="", help="comma-separated parts to skip: scaling,odm,memory")
     args = parser.parse_args(argv)
     args.runs = args.runs or (3 if args.quick else 5)
-    args.budget = args.budget or (1.0 if args.quick else 3.0)
+    args.budget = args.budget or (0.5 if args.quick else 3.0)
     if args.sizes:
         args.sizes = [int(s.replace("_", "")) for s in args.sizes.split(",")]
     else:
