@@ -531,6 +531,7 @@ def test_candidates_are_a_superset_of_the_matches(seed, layout):
     indexes._check()
     compile_filter = _engine_matcher()
     hints = [None] + [i.name for i in indexes if not i.spec.sparse]
+    exact_plans = 0
     for n in range(160):
         extended = n % 4 == 3 and compile_filter is not None
         spec = random_filter(rng, extended)
@@ -550,6 +551,11 @@ def test_candidates_are_a_superset_of_the_matches(seed, layout):
             assert len(candidates) == len(set(candidates)), (spec, hint)
             missing = expected - set(candidates)
             assert not missing, (spec, hint, plan.explain(), [owner.records[r][0] for r in missing])
+            if plan.exact:
+                exact_plans += 1
+                assert set(candidates) == expected, (spec, hint, plan.explain())
+    if layout in (0, 1):
+        assert exact_plans > 0  # the exactness claim was exercised
 
 
 def test_plan_made_before_an_index_turns_multikey_stays_a_superset():
@@ -632,6 +638,8 @@ def test_candidates_superset_with_collations(seed):
         expected = {rid for rid, (doc, _) in owner.records.items() if matcher(doc)}
         plan = indexes.plan(spec, collation=collation)
         assert expected <= set(plan.record_ids), (spec, collation, plan.explain())
+        if plan.exact:
+            assert expected == set(plan.record_ids), (spec, collation, plan.explain())
 
 
 def test_natural_sort_is_a_collection_scan_in_that_direction():
@@ -694,6 +702,8 @@ def test_superset_for_compound_indexes_over_arrays_of_documents(seed):
         for hint in (None, "a.x_1_a.y_-1", "a.y_1_a.x_1", "a_1_a.x_1", "b_1_a.x_1", "a.x.z_1_b_1"):
             plan = indexes.plan(spec, hint=hint)
             assert expected <= set(plan.record_ids), (spec, hint, plan.explain())
+            if plan.exact:
+                assert expected == set(plan.record_ids), (spec, hint, plan.explain())
 
 
 def test_partial_type_filter_is_implied_only_by_values_of_that_type():
@@ -778,3 +788,19 @@ def test_idhack_on_a_collated_id_index():
     plan = indexes.plan({"_id": "ANN"}, collation=ci)
     assert plan.stage == "IDHACK" and plan.record_ids == [1]
     assert indexes.plan({"_id": "ANN"}).stage == "COLLSCAN"  # a binary query cannot use collated keys
+
+
+def test_exact_plans_need_no_matcher():
+    owner, indexes = make(DOCS, ix([("a", 1), ("c", 1)]), ix("b"))
+    assert indexes.plan({"_id": 3}).exact is True
+    assert indexes.plan({"a": 1}).exact is True
+    assert indexes.plan({"a": {"$in": [1, 2]}, "c": {"$gte": 3}}).exact is True  # points, then c
+    assert indexes.plan({"a": {"$gte": 1}, "c": 3}).exact is False  # a range: c is not bounded
+    assert indexes.plan({"a": 1, "c": {"$gte": 3, "$lt": 9}}).exact is True
+    assert indexes.plan({"a": 1, "b": "s1"}).exact is False  # b is not in the chosen index
+    assert indexes.plan({"a": {"$ne": 1}}).exact is False
+    assert indexes.plan({"a": None}).exact is False
+    assert indexes.plan({"c": 1}).exact is False  # collection scan
+    assert indexes.plan({"a": 1, "$comment": "x"}).exact is False
+    indexes.add(99, {"_id": 99, "a": [1, 2]})  # now multikey: {a: 1} also matches arrays
+    assert indexes.plan({"a": 1}).exact is False

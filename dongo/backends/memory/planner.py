@@ -60,12 +60,13 @@ is O(log n + k) for k matching entries.
 
 from __future__ import annotations
 
+import datetime as _dt
 import itertools
 import re
 from collections.abc import Mapping
 from typing import Any, Iterator
 
-from bson import SON, Decimal128, MaxKey, MinKey, Regex
+from bson import SON, Decimal128, Int64, MaxKey, MinKey, ObjectId, Regex
 
 from .bsontypes import (
     MISSING,
@@ -177,7 +178,8 @@ def _range_interval(op: str, value: Any, key_fn: Any = sort_key) -> list | None:
     key = key_fn(value)
     rank = key[0]
     low_text, low_inc, high_text, high_inc = _BRACKET_TEXT.get(rank, ("MinKey", True, "MaxKey", True))
-    low_bracket = ((rank,), True, low_text, low_inc)
+    # Numbers start at -inf: NaN sorts below it and no range matches NaN.
+    low_bracket = ((rank, 1, float("-inf")) if rank == RANK_NUMBER else (rank,), True, low_text, low_inc)
     high_bracket = ((rank, TOP), True, high_text, high_inc)
     text = _Shown(value)
     if op == "$gt":
@@ -187,6 +189,51 @@ def _range_interval(op: str, value: Any, key_fn: Any = sort_key) -> list | None:
     if op == "$lt":
         return [(low_bracket, (key, False, text, False))]
     return [(low_bracket, (key, True, text, True))]  # $lte
+
+
+_EXACT_OPS = frozenset({"$eq", "$in", "$gt", "$gte", "$lt", "$lte"})
+
+
+def _plain_scalar(v: Any) -> bool:
+    """A value whose index key equality/order is exactly the matcher's."""
+    t = type(v)
+    if t is float:
+        return v == v  # not NaN
+    if t is Decimal128:
+        return not v.to_decimal().is_nan()
+    return t in (int, str, bool, Int64, ObjectId, _dt.datetime)
+
+
+def _exact_conjuncts(spec: Mapping) -> list | None:
+    """The predicate paths of a filter made only of plain conjuncts, else None."""
+    paths: list = []
+    for key, value in spec.items():
+        if key == "$and":
+            if not isinstance(value, (list, tuple)):
+                return None
+            for clause in value:
+                inner = _exact_conjuncts(clause) if isinstance(clause, Mapping) else None
+                if inner is None:
+                    return None
+                paths.extend(inner)
+            continue
+        if key.startswith("$"):
+            return None
+        if _is_operator_doc(value):
+            for op, operand in value.items():
+                if op not in _EXACT_OPS:
+                    return None
+                items = operand if op == "$in" else [operand]
+                if op == "$in" and not isinstance(operand, (list, tuple)):
+                    return None
+                if not all(_plain_scalar(item) for item in items):
+                    return None
+                paths.append(key)
+        elif _plain_scalar(value):
+            paths.append(key)
+        else:
+            return None
+    return paths
 
 
 def _union(intervals: list) -> list:
@@ -617,6 +664,7 @@ class _Scan:
             j += 1
         keys = None
         probes = []
+        tail = None
         if j == len(per_field):
             keys = list(itertools.product(*prefix))
         else:
@@ -632,8 +680,14 @@ class _Scan:
                     high = points + (hi[0], TOP) if hi[1] else points + (hi[0],)
                     probes.append((low, high))
         result = (keys, probes, per_field)
-        self._cache = (state, result)
+        applied = j + (1 if j < len(per_field) and tail is not None else 0)
+        self._cache = (state, result, applied)
         return result
+
+    def applied_fields(self) -> int:
+        """How many leading index fields the scan's bounds actually restrict."""
+        self.ranges()
+        return self._cache[2]
 
     def estimate(self) -> int:
         """Entries inside the bounds: O(1) per point key, O(log n) per interval."""
@@ -707,6 +761,32 @@ class Plan:
         self._limit = limit
         self._branches = branches or []
         self._record_ids: list | None = None
+
+    @property
+    def exact(self) -> bool:
+        """Whether every candidate matches the filter (the caller may skip the
+        matcher, or count candidates): the filter is a conjunction of
+        equality / ``$in`` / range predicates on plain scalars, all on fields
+        whose bounds the scan applies, over an index that is not multikey.
+        Evaluated against the index's current state.
+        """
+        if self.stage == "IDHACK":
+            return _exact_conjuncts(self.filter_spec) is not None
+        if self.stage != "IXSCAN":
+            return False
+        index = self.index
+        if index.multikey or index.spec.hashed or index.spec.partial is not None:
+            return False
+        conjuncts = _exact_conjuncts(self.filter_spec)
+        if not conjuncts:
+            return False
+        fields = [field for field, _ in index.spec.key]
+        applied = self._scan.applied_fields()
+        for path in conjuncts:
+            if path not in fields or fields.index(path) >= applied:
+                return False
+        # every predicate became bounds (a collation mismatch drops some)
+        return sum(len(preds) for preds in self._scan.constraints) == len(conjuncts)
 
     @property
     def index_name(self) -> str | None:
