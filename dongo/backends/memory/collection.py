@@ -352,8 +352,10 @@ class MemoryCollection:
         datetimes truncated to ms, UUIDs encoded per the codec options)."""
         if not spec:
             return {} if spec is None or isinstance(spec, abc.Mapping) else spec
-        if type(spec) is dict and _is_flat_simple(spec):
-            return dict(spec)  # nothing a round trip would change: skip it
+        if type(spec) is dict:
+            copied = _copy_if_simple(spec)
+            if copied is not None:
+                return copied  # nothing a round trip would change: skip it
         if isinstance(spec, abc.Mapping):
             return bson.decode(bson.encode(spec, False, self._codec_options),
                                self._store_options())
@@ -1062,19 +1064,36 @@ class MemoryCollection:
 _ROUND_TRIP_STABLE = frozenset({str, float, bool, type(None), ObjectId})
 
 
-def _is_flat_simple(spec: dict) -> bool:
-    """True when every key is a str and every value a plain scalar (the common
-    ``{"_id": 5}``/``{"name": "x"}`` filter), so normalizing can be skipped."""
+def _is_stable_scalar(value: Any) -> bool:
+    kind = type(value)
+    if kind is int:
+        return -2 ** 63 <= value < 2 ** 63
+    return kind in _ROUND_TRIP_STABLE
+
+
+def _copy_if_simple(spec: dict) -> Optional[dict]:
+    """A copy of ``spec`` when a BSON round trip would not change it, else None.
+
+    Covers the common small specs -- ``{"_id": 5}``, ``{"age": {"$gt": 21}}``,
+    ``{"$set": {"name": "x"}}``: string keys, and values that are plain scalars
+    or one level of documents of plain scalars.  The copy shares only
+    immutable values with the caller.
+    """
+    copied = {}
     for key, value in spec.items():
-        if type(key) is not str:
-            return False
-        kind = type(value)
-        if kind is int:
-            if not -2 ** 63 <= value < 2 ** 63:
-                return False
-        elif kind not in _ROUND_TRIP_STABLE:
-            return False
-    return True
+        if type(key) is not str or "\x00" in key:  # let bson.encode reject it
+            return None
+        if type(value) is dict:
+            for inner_key, inner in value.items():
+                if (type(inner_key) is not str or "\x00" in inner_key
+                        or not _is_stable_scalar(inner)):
+                    return None
+            copied[key] = dict(value)
+        elif _is_stable_scalar(value):
+            copied[key] = value
+        else:
+            return None
+    return copied
 
 
 def _hashable(key: Any) -> Any:
