@@ -28,8 +28,18 @@ Every write statement holds it from finding its documents to storing them
 (single-document writes and ``find_one_and_*`` are atomic, like on a
 server); cursors only hold it to snapshot their candidate record ids.
 
+Views (``create_collection(name, viewOn=..., pipeline=[...])``) are read
+through their pipeline (``find``, counts, ``distinct``, ``aggregate``); writes
+to them fail with code 166 like on a server.
+
+Deliberate 7.0 behaviour: ``update_one``/``replace_one``/bulk updates with
+``sort`` (a MongoDB 8.0 feature) fail with ``OperationFailure`` 40415, as the
+driver specification tests record for servers before 8.0.
+
 Sessions are accepted everywhere and ignored; ``max_time_ms`` is validated
-and ignored; write concern ``w=0`` gives unacknowledged results.
+and ignored; write concern ``w=0`` gives unacknowledged results.  Not
+supported (``NotImplementedError``): collection validators, capped and time
+series collections, change streams, raw-batch cursors.
 """
 
 from __future__ import annotations
