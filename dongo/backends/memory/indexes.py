@@ -15,8 +15,10 @@ How the storage layer uses it (``owner`` is the namespace: it has
     indexes.create_indexes([{"key": {"a": 1}, "name": "a_1", "unique": True}])
     indexes.drop_index("a_1")           # "*" drops all but _id_
     indexes.index_documents()           # listIndexes documents
-    plan = indexes.plan(filter_spec, sort, hint)   # see planner.py
-    plan.record_ids / plan.candidates() / plan.provides_sort / plan.explain()
+    plan = indexes.plan(filter_spec, sort, hint, collation=c, limit=n)  # planner.py
+    plan.record_ids / plan.candidates() / plan.provides_sort / plan.exact / plan.explain()
+    indexes.modify("a_1", hidden=True)    # collMod's index option
+    indexes.check_add(doc)              # what add() would raise, changing nothing
 
 Guarantees:
 

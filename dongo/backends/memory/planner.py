@@ -9,6 +9,10 @@
   materialise it (``plan.record_ids``) before writing to the collection.
 * ``plan.provides_sort`` — the candidates already come in the requested sort
   order, so the caller can stop after ``skip + limit`` matches.
+* ``plan.exact`` — every candidate matches (a conjunction of equality,
+  ``$in`` and range predicates on plain scalars, all bounded by a
+  non-multikey index), so the caller may skip the matcher, and
+  ``count_documents`` may just count the candidates.
 * ``plan.explain()`` — the ``queryPlanner`` document (``winningPlan`` with
   ``IDHACK``, ``FETCH``/``IXSCAN`` with ``indexBounds``,
   ``SUBPLAN``/``FETCH``/``OR``, or ``COLLSCAN``; ``SORT`` on top when the
