@@ -1187,3 +1187,80 @@ def test_bitwise_operators():
 ])
 def test_index_of_string_bounds(expr, expected):
     assert ev(expr) == expected
+
+
+DATE_STRINGS = [
+    # jstests/aggregation/expressions/date_from_string.js, default (format-less) parsing.
+    ("2017-07-04T11:56:02Z", D(2017, 7, 4, 11, 56, 2)), ("2017-07-04T11:56:02.813Z", D(2017, 7, 4, 11, 56, 2, 813000)),
+    ("2017-07-04T11:56:02.81Z", D(2017, 7, 4, 11, 56, 2, 810000)), ("2017-07-04T11:56.02", D(2017, 7, 4, 11, 56, 2)),
+    ("2017-07-04T11:56.02.8", D(2017, 7, 4, 11, 56, 2, 800000)), ("1960-07-10T12:10:37.448",
+                                                                  D(1960, 7, 10, 12, 10, 37, 448000)),
+    ("2017-01-01 00:00:00", D(2017, 1, 1)), ("2017-07-06", D(2017, 7, 6)), ("2017-07-06 11:36", D(2017, 7, 6, 11, 36)),
+    ("2017-07-14T12:02:44.771 GMT", D(2017, 7, 14, 12, 2, 44, 771000)),
+    ("2017-07-14T12:02:44.771 GMT+00:00", D(2017, 7, 14, 12, 2, 44, 771000)),
+    ("2017-07-14T12:02:44.771 GMT+02", D(2017, 7, 14, 10, 2, 44, 771000)),
+    ("2017-07-14T12:02:44.771+03", D(2017, 7, 14, 9, 2, 44, 771000)),
+    ("2017-07-14T12:02:44.771+0330", D(2017, 7, 14, 8, 32, 44, 771000)),
+    ("2017-07-14T12:02:44.771+03:30", D(2017, 7, 14, 8, 32, 44, 771000)),
+    ("2017-07-14T12:02:44.771 UTC", D(2017, 7, 14, 12, 2, 44, 771000)),
+    ("2017-07-14T12:02:44.771 CEST", D(2017, 7, 14, 10, 2, 44, 771000)),
+    ("2017-07-14T12:02:44.771 EST", D(2017, 7, 14, 17, 2, 44, 771000)),
+    ("2017-07-14T12:02:44.771 PDT", D(2017, 7, 14, 19, 2, 44, 771000)),
+    ("2017-07-14T12:02:44.771 A", D(2017, 7, 14, 11, 2, 44, 771000)),
+    ("2017-07-14T12:02:44.771 L", D(2017, 7, 14, 1, 2, 44, 771000)),
+    ("2017-07-14T12:02:44.771 P", D(2017, 7, 14, 15, 2, 44, 771000)),
+    ("2017-07-14T12:02:44.771 Z", D(2017, 7, 14, 12, 2, 44, 771000)),
+    ("July 4th, 2017", D(2017, 7, 4)), ("July 4th, 2017 12:39:30 BST", D(2017, 7, 4, 11, 39, 30)),
+    ("July 4th, 2017 11am", D(2017, 7, 4, 11)), ("July 4th, 2017 12pm", D(2017, 7, 4, 12)), ("7/4/17", D(2017, 7, 4)),
+    ("04-07-2017", D(2017, 7, 4)), ("2017-Jul-04 noon", D(2017, 7, 4, 12)),
+    ("2017-07-04 12:48:07 GMT+0545", D(2017, 7, 4, 7, 3, 7)), ("2017-07-04 12:48:07 GMT-0200", D(2017, 7, 4, 14, 48, 7)),
+]
+
+
+@pytest.mark.parametrize("text,expected", DATE_STRINGS)
+def test_date_from_string_default_formats(text, expected):
+    assert_same(ev({"$dateFromString": {"dateString": text}}), expected)
+
+
+@pytest.mark.parametrize("text,fmt,expected", [
+    ("2017-07-04T11:56.02.813", "%Y-%m-%dT%H:%M.%S.%L", D(2017, 7, 4, 11, 56, 2, 813000)),
+    ("2017-07-14T12:02:44.771 GMT+02", "%Y-%m-%dT%H:%M:%S.%L%z", D(2017, 7, 14, 10, 2, 44, 771000)),
+    ("2017-07-14T12:02:44.771 P", "%Y-%m-%dT%H:%M:%S.%L%z", D(2017, 7, 14, 15, 2, 44, 771000)),
+    ("05 12 1988", "%d %m %Y", D(1988, 12, 5)), ("1992 % 04 % 26", "%Y %% %m %% %d", D(1992, 4, 26)),
+    ("Day: 05 Month: 12 Year: 1988", "Day: %d Month: %m Year: %Y", D(1988, 12, 5)),
+    ("4/26/1992:+0445", "%m/%d/%Y:%z", D(1992, 4, 25, 19, 15)), ("4/26/1992:+285", "%m/%d/%Y:%Z", D(1992, 4, 25, 19, 15)),
+    ("2017", "%G", D(2017, 1, 2)), ("2017, Week 53", "%G, Week %V", D(2018, 1, 1)),
+    ("2017, Day 5", "%G, Day %u", D(2017, 1, 6)), ("53.7.2017", "%V.%u.%G", D(2018, 1, 7)),
+    ("1.1.1", "%V.%u.%G", D(1, 1, 1)),
+])
+def test_date_from_string_with_format(text, fmt, expected):
+    assert_same(ev({"$dateFromString": {"dateString": text, "format": fmt}}), expected)
+
+
+@pytest.mark.parametrize("spec,code", [
+    ({"dateString": "July 4th"}, 241), ({"dateString": "12:50:53"}, 241), ({"dateString": "2017, 12:50:53"}, 241),
+    ({"dateString": "2017-07-12T22:23:55 GMT+02:00", "timezone": "Europe/Amsterdam"}, 241),
+    ({"dateString": "2017-07-12T22:23:55Z", "timezone": "Europe/Amsterdam"}, 241),
+    ({"dateString": "2017-07-12T22:23:55 Europe/Amsterdam"}, 241),
+    ({"dateString": "2018-01", "format": "%Y-%m-%d"}, 241), ({"dateString": "2018-01", "format": "%Y"}, 241),
+    ({"dateString": "1992-26-04", "format": "Y-d-m"}, 241), ({"dateString": "1992", "format": "%n"}, 18536),
+    ({"dateString": "4/26/1992:+0445", "format": "%m/%d/%Y:%z", "timezone": "+0500"}, 241),
+    ({"dateString": "4/26/1992", "format": 5}, 40684), ({"dateString": "ISO Day 6", "format": "ISO Day %u"}, 241),
+    ({"dateString": "ISO Week 1, 2018", "format": "ISO Week %V, %Y"}, 241),
+    ({"dateString": "12/31/2018", "format": "%m/%d/%G"}, 241), ({"dateString": 5}, 241),
+])
+def test_date_from_string_errors(spec, code):
+    assert error_code({"$dateFromString": spec}) == code
+    if code == 241 and not isinstance(spec.get("dateString"), int):
+        # onError catches parse failures (but not argument errors such as a bad 'format' type).
+        assert ev({"$dateFromString": dict(spec, onError="bad")}) == "bad"
+
+
+def test_date_from_string_parse_errors_and_nulls():
+    assert error_code({"$dateFromString": "no-object"}) == 40540
+    assert error_code({"$dateFromString": {"unknown": "$tz"}}) == 40541
+    assert ev({"$dateFromString": {"dateString": "$tz"}}) is None
+    assert ev({"$dateFromString": {"dateString": "2017-07-11T17:05:19Z", "timezone": "$tz"}}) is None
+    assert ev({"$dateFromString": {"dateString": "2017-07-11T17:05:19Z", "format": "$format"}}) is None
+    assert_same(ev({"$dateFromString": {"dateString": "2017-07-19T18:52:35.199", "timezone": "-05:00"}}),
+                D(2017, 7, 19, 23, 52, 35, 199000))

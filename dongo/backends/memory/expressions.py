@@ -2771,22 +2771,49 @@ def _c_date_to_string(spec, scope):
     return date_to_string
 
 
+# --- $dateFromString parsing ---------------------------------------------------
+#
+# Without a format the server parses with timelib, which accepts ISO 8601 and a
+# range of "wacky" human formats; the common ones are reproduced here.  A zone
+# written in the string (Z, +hh[:mm], GMT+hh:mm, an abbreviation such as EST or a
+# military letter) may not be combined with the 'timezone' argument.
+
+# Time zone abbreviations timelib knows (minutes east of UTC), plus military letters.
+_ZONE_ABBREVIATIONS = {
+    "UTC": 0, "UT": 0, "GMT": 0, "Z": 0, "WET": 0, "WEST": 60, "BST": 60, "CET": 60, "CEST": 120, "MET": 60,
+    "MEST": 120, "EET": 120, "EEST": 180, "MSK": 180, "IST": 330, "JST": 540, "KST": 540, "HKT": 480,
+    "AEST": 600, "AEDT": 660, "ACST": 570, "AWST": 480, "NZST": 720, "NZDT": 780, "EST": -300, "EDT": -240,
+    "CST": -360, "CDT": -300, "MST": -420, "MDT": -360, "PST": -480, "PDT": -420, "AKST": -540, "AKDT": -480,
+    "HST": -600,
+}
+_ZONE_ABBREVIATIONS.update({letter: 60 * (i + 1) for i, letter in enumerate("ABCDEFGHI")})
+_ZONE_ABBREVIATIONS.update({"K": 600, "L": 660, "M": 720})
+_ZONE_ABBREVIATIONS.update({letter: -60 * (i + 1) for i, letter in enumerate("NOPQRSTUVWXY")})
+
+_ZONE = r"(?P<zone>\s*(?:(?P<abbr>[A-Za-z]{1,5})(?P<aoff>[+-]\d{1,2}(?::?\d{2})?)?|(?P<off>[+-]\d{1,2}(?::?\d{2})?)))"
+
 # Parsing: each format specifier as a regex group.
 _PARSE_SPECIFIERS = {
-    "Y": r"(?P<Y>\d{4})", "m": r"(?P<m>\d{1,2})", "d": r"(?P<d>\d{1,2})", "H": r"(?P<H>\d{1,2})",
+    "Y": r"(?P<Y>\d{1,4})", "m": r"(?P<m>\d{1,2})", "d": r"(?P<d>\d{1,2})", "H": r"(?P<H>\d{1,2})",
     "M": r"(?P<M>\d{1,2})", "S": r"(?P<S>\d{1,2})", "L": r"(?P<L>\d{1,3})", "j": r"(?P<j>\d{1,3})",
-    "z": r"(?P<z>[+-]\d{2}:?\d{2}|Z)", "Z": r"(?P<Z>[+-]\d+)", "G": r"(?P<G>\d{4})", "V": r"(?P<V>\d{1,2})",
+    "z": _ZONE, "Z": r"(?P<Z>[+-]\d+)", "G": r"(?P<G>\d{1,4})", "V": r"(?P<V>\d{1,2})",
     "u": r"(?P<u>\d)", "w": r"(?P<w>\d)", "U": r"(?P<U>\d{1,2})",
     "b": r"(?P<b>[A-Za-z]{3})", "B": r"(?P<B>[A-Za-z]+)", "%": "%",
 }
 
-_ISO_DATE = re.compile(
-    r"^(?P<Y>\d{4})-(?P<m>\d{2})-(?P<d>\d{2})"
-    r"(?:[T ](?P<H>\d{2}):(?P<M>\d{2})(?::(?P<S>\d{2})(?:\.(?P<L>\d+))?)?)?"
-    r"\s*(?P<z>Z|[+-]\d{2}(?::?\d{2})?)?$"
-)
-_SLASH_DATE = re.compile(r"^(?P<Y>\d{4})/(?P<m>\d{1,2})/(?P<d>\d{1,2})"
-                         r"(?:[T ](?P<H>\d{1,2}):(?P<M>\d{2})(?::(?P<S>\d{2})(?:\.(?P<L>\d+))?)?)?$")
+_TIME = (r"(?:(?:[T ]|\s+)(?P<H>\d{1,2})(?::(?P<M>\d{2})(?:[:.](?P<S>\d{2})(?:\.(?P<L>\d+))?)?)?"
+         r"\s*(?P<ampm>[aApP][mM])?)?")
+_DEFAULT_FORMATS = [re.compile("^" + pattern + "$") for pattern in (
+    r"(?P<Y>\d{4})-(?P<m>\d{1,2})-(?P<d>\d{1,2})" + _TIME + _ZONE + "?",
+    r"(?P<Y>\d{4})/(?P<m>\d{1,2})/(?P<d>\d{1,2})" + _TIME + _ZONE + "?",
+    r"(?P<m>\d{1,2})/(?P<d>\d{1,2})/(?P<y>\d{2}|\d{4})" + _TIME + _ZONE + "?",
+    r"(?P<d>\d{1,2})-(?P<m>\d{1,2})-(?P<Y>\d{4})" + _TIME + _ZONE + "?",
+    r"(?P<Y>\d{4})-(?P<b>[A-Za-z]{3,9})-(?P<d>\d{1,2})(?:\s+(?P<word>noon|midnight))?" + _TIME + _ZONE + "?",
+    r"(?P<b>[A-Za-z]{3,9})\.?\s+(?P<d>\d{1,2})(?:st|nd|rd|th)?,?\s+(?P<Y>\d{4})" + _TIME + _ZONE + "?",
+    r"(?P<d>\d{1,2})(?:st|nd|rd|th)?\s+(?P<b>[A-Za-z]{3,9})\.?,?\s+(?P<Y>\d{4})" + _TIME + _ZONE + "?",
+)]
+# Strings with a time or a month but no year: timelib's "incomplete" error.
+_INCOMPLETE = re.compile(r"^\s*(?:\d{1,2}:\d{2}(?::\d{2})?|[A-Za-z]{3,9}\.?\s+\d{1,2}(?:st|nd|rd|th)?)\s*$")
 
 
 def _format_regex(fmt: str):
@@ -2802,53 +2829,90 @@ def _format_regex(fmt: str):
     return re.compile("^" + "".join(parts) + "$")
 
 
+def _offset_minutes(text: str) -> int:
+    sign = -1 if text[0] == "-" else 1
+    digits = text[1:].replace(":", "")
+    hours, minutes = (digits, "0") if len(digits) <= 2 else (digits[:-2], digits[-2:])
+    return sign * (int(hours) * 60 + int(minutes))
+
+
+def _zone_offset(g: dict) -> int | None:
+    """Minutes east of UTC written in the parsed string, or None."""
+    if g.get("off"):
+        return _offset_minutes(g["off"])
+    if g.get("abbr"):
+        base = _ZONE_ABBREVIATIONS.get(g["abbr"].upper())
+        if base is None:
+            raise ValueError(f"unknown time zone abbreviation {g['abbr']}")
+        return base + (_offset_minutes(g["aoff"]) if g.get("aoff") else 0)
+    if "Z" in g:
+        return int(g["Z"])
+    return None
+
+
+def _month_number(name: str) -> int:
+    names = [n[:3].lower() for n in _MONTHS]
+    key = name[:3].lower()
+    if key not in names or (len(name) > 3 and not _MONTHS[names.index(key)].lower().startswith(name.lower())):
+        raise ValueError(f"invalid month name {name}")
+    return names.index(key) + 1
+
+
 def _parse_date_string(s: str, fmt: str | None, tz: Any) -> _dt.datetime:
     """Parse ``s`` like ``$dateFromString``; returns a naive UTC datetime."""
-    def bad(reason: str = "") -> ServerError:
-        return _fail(CONVERSION_FAILURE, f"Error parsing date string '{s}'{'; ' + reason if reason else ''}")
+    def bad(reason: str) -> ServerError:
+        return _fail(CONVERSION_FAILURE, f"Error parsing date string '{s}'; {reason}")
 
     if fmt is None:
-        m = _ISO_DATE.match(s.strip()) or _SLASH_DATE.match(s.strip())
+        text = s.strip()
+        m = next((m for m in (rx.match(text) for rx in _DEFAULT_FORMATS) if m), None)
+        if m is None:
+            if _INCOMPLETE.match(text):
+                raise _fail(CONVERSION_FAILURE, f"an incomplete date/time string has been found, with elements "
+                                                f"missing: '{s}'")
+            raise bad("The string does not match a known date format")
     else:
         m = _format_regex(fmt).match(s)
-    if m is None:
-        raise bad("the string does not match the expected format")
+        if m is None:
+            raise bad("Data missing or trailing data: the string does not match the format")
     g = {k: v for k, v in m.groupdict().items() if v is not None}
-    offset = None
-    if "z" in g:
-        z = g["z"]
-        if z == "Z":
-            offset = 0
-        else:
-            sign = -1 if z[0] == "-" else 1
-            digits = z[1:].replace(":", "")
-            offset = sign * (int(digits[:2]) * 60 + int(digits[2:4] or 0))
-    if "Z" in g:
-        offset = int(g["Z"])
-    if offset is not None and tz is not None:
-        raise _fail(40554, "you cannot pass in a date/time string with GMT offset together with a "
-                           "timezone argument")
+    if ({"G", "V", "u"} & set(g)) and ({"Y", "m", "d", "j", "b", "B"} & set(g)):
+        raise bad("Mixing of ISO dates with natural dates is not allowed")
     try:
-        if "G" in g:
-            base = _dt.datetime.fromisocalendar(int(g["G"]), int(g.get("V", 1)), int(g.get("u", 1)))
-        elif "j" in g:
+        offset = _zone_offset(g)
+    except ValueError as exc:
+        raise bad(str(exc)) from None
+    if offset is not None and tz is not None:
+        raise _fail(CONVERSION_FAILURE, "you cannot pass in a date/time string with GMT offset together with a "
+                                        "timezone argument")
+    try:
+        if "G" in g:  # week and day overflow into the next year, as timelib does
+            base = _dt.datetime.fromisocalendar(int(g["G"]), 1, 1) + _dt.timedelta(
+                weeks=int(g.get("V", 1)) - 1, days=int(g.get("u", 1)) - 1)
+        elif {"V", "u"} & set(g):
+            raise bad("The parsed date was invalid")
+        elif "j" in g and "Y" in g:
             base = _dt.datetime(int(g["Y"]), 1, 1) + _dt.timedelta(days=int(g["j"]) - 1)
         else:
+            if "y" in g:  # two-digit years: 70-99 are 19xx, 00-69 are 20xx
+                year = int(g["y"])
+                g["Y"] = str(year + (1900 if 70 <= year <= 99 else 2000) if len(g["y"]) == 2 else year)
             if "Y" not in g:
-                raise bad("no year")
-            month = int(g["m"]) if "m" in g else 1
-            for key in ("b", "B"):
-                if key in g:
-                    names = [n[:3].lower() for n in _MONTHS]
-                    if g[key][:3].lower() not in names:
-                        raise bad("invalid month name")
-                    month = names.index(g[key][:3].lower()) + 1
+                raise bad("The parsed date was invalid")
+            month = _month_number(g.get("B") or g["b"]) if ("b" in g or "B" in g) else int(g.get("m", 1))
             base = _dt.datetime(int(g["Y"]), month, int(g.get("d", 1)))
+        hour = int(g.get("H", 0))
+        if g.get("ampm"):
+            if not 1 <= hour <= 12:
+                raise bad("invalid 12-hour time")
+            hour = hour % 12 + (12 if g["ampm"].lower() == "pm" else 0)
+        if g.get("word") == "noon":
+            hour = 12
         ms = int((g.get("L", "0") + "00")[:3])
-        local = base.replace(hour=int(g.get("H", 0)), minute=int(g.get("M", 0)), second=int(g.get("S", 0)),
+        local = base.replace(hour=hour, minute=int(g.get("M", 0)), second=int(g.get("S", 0)),
                              microsecond=ms * 1000)
-    except (ValueError, OverflowError):
-        raise bad("invalid date") from None
+    except (ValueError, OverflowError) as exc:
+        raise bad(f"The parsed date was invalid ({exc})") from None
     if offset is not None:
         return local - _dt.timedelta(minutes=offset)
     return _from_local(local, tz)
