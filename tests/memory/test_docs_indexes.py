@@ -364,3 +364,77 @@ def test_explain_reports_index_use(db):
     text = repr(plan)
     assert "IXSCAN" in text and "a_1" in text
     assert "COLLSCAN" in repr(db.c.find({"b": 3}).explain())
+
+
+# -- NaN handling (server fact: jstests/core/nan.js) ---------------------------------------
+
+def _nan_collection(db, indexed):
+    nan = float("nan")
+    db.nan.insert_many([
+        {"_id": 0, "a": float("-inf")}, {"_id": 1, "a": -3}, {"_id": 2, "a": 0},
+        {"_id": 3, "a": 3}, {"_id": 4, "a": float("inf")}, {"_id": 5, "a": nan},
+        {"_id": 6, "a": -nan}, {"_id": 8, "a": None}, {"_id": 9, "a": []},
+        {"_id": 10, "a": {"b": 1}}, {"_id": 11, "a": {"b": 1}},
+    ])
+    if indexed:
+        db.nan.create_index("a")
+    return db.nan
+
+
+NAN_CASES = [("$eq", [5, 6]), ("$lt", []), ("$lte", [5, 6]), ("$gt", []), ("$gte", [5, 6])]
+
+
+@pytest.mark.parametrize("op, expected", NAN_CASES)
+def test_nan_comparisons_unindexed(db, op, expected):
+    coll = _nan_collection(db, indexed=False)
+    assert ids(coll.find({"a": {op: float("nan")}}).sort("_id", 1)) == expected
+
+
+@pytest.mark.parametrize("op, expected", [
+    case if case[0] != "$lte" else pytest.param(
+        *case, marks=pytest.mark.xfail(strict=True, reason="engine bug: index bounds for "
+                                       "{$lte: NaN} miss NaN keys (a scan matches them)"))
+    for case in NAN_CASES])
+def test_nan_comparisons_indexed(db, op, expected):
+    coll = _nan_collection(db, indexed=True)
+    assert ids(coll.find({"a": {op: float("nan")}}).sort("_id", 1)) == expected
+
+
+# -- an index never changes a query's result (except a hinted sparse/partial index) --------
+
+_VALUES = [None, 0, 1, 1.0, 2.5, -1, "a", "B", "ab", "", [], [1], [1, 2], [[1]], [None],
+           {"x": 1}, {}, True, False, [{"b": 1}, {"b": 2}], {"b": [1, 3]}, {"b": None}]
+
+
+def test_index_scans_agree_with_collection_scans(db):
+    import datetime
+    from bson import Decimal128, Int64, MaxKey, MinKey, ObjectId, Timestamp
+    values = _VALUES + [Int64(3), Decimal128("4"), datetime.datetime(2020, 1, 1),
+                        ObjectId("000000000000000000000001"), MinKey(), MaxKey(),
+                        Timestamp(1, 1), float("inf")]
+    docs = [{"_id": i, "a": v} for i, v in enumerate(values)] + [{"_id": 1000}]
+    docs += [{"_id": 2000 + i, "a": a, "b": b} for i, (a, b) in enumerate(
+        [(1, 2), (1, [3]), ("a", None), ([1, 2], 2), (None, [3]), ([1, 2], None)])]
+    db.scan.insert_many(docs)
+    db.ix.insert_many(docs)
+    for keys in ("a", [("a", 1), ("b", -1)], "a.b"):
+        db.ix.create_index(keys)
+    queries = [{"a": {"$exists": True}}, {"a": {"$exists": False}}, {"a": {"$type": "number"}},
+               {"a": {"$elemMatch": {"$gt": 0}}}, {"a": {"$elemMatch": {"b": 1}}},
+               {"a.b": 1}, {"a.b": None}, {"a.b": {"$gt": 1}}, {"a.0": 1},
+               {"a": {"$all": [1, 2]}}, {"a": {"$size": 1}}, {"a": {"$not": {"$gt": 1}}},
+               {"a": {"$regex": "^a"}}, {"a": {"$regex": "b", "$options": "i"}},
+               {"a": 1, "b": 2}, {"a": {"$in": [1, "a"]}, "b": {"$gt": 1}},
+               {"$or": [{"a": 1}, {"b": 2}]}, {"a": {"$gt": 0, "$lt": 3}},
+               {"a": {"$gte": MinKey()}}, {"a": {"$lte": MaxKey()}}, {"a": {"$in": []}}]
+    for v in values:
+        queries += [{"a": v}, {"a": {"$ne": v}}, {"a": {"$in": [v, 1]}}, {"a": {"$nin": [v]}},
+                    {"a": {"$gt": v}}, {"a": {"$gte": v}}, {"a": {"$lt": v}}, {"a": {"$lte": v}}]
+    for q in queries:
+        expected = sorted(ids(db.scan.find(q)))
+        for hint in (None, "a_1", "a_1_b_-1", "a.b_1"):
+            cursor = db.ix.find(q) if hint is None else db.ix.find(q).hint(hint)
+            assert sorted(ids(cursor)) == expected, (q, hint)
+        coll = {"locale": "en", "strength": 2}
+        assert sorted(ids(db.ix.find(q, collation=coll))) == \
+            sorted(ids(db.scan.find(q, collation=coll))), (q, "collation")
