@@ -680,11 +680,12 @@ def test_date_to_string_docs_example():
     assert ev({"$dateToString": {"format": "%H:%M:%S:%L%z", "date": "$date"}}, doc) == "08:15:39:736+0000"
     assert ev({"$dateToString": {"format": "%H:%M:%S:%L%z", "date": "$date", "timezone": "America/New_York"}},
               doc) == "03:15:39:736-0500"
-    assert ev({"$dateToString": {"format": "%Z", "date": "$date", "timezone": "+04:45"}}, doc) == "+285"
+    assert ev({"$dateToString": {"format": "%Z", "date": "$date", "timezone": "+04:45"}}, doc) == "285"
     assert ev({"$dateToString": {"format": "%j %w %u %U %V %G", "date": "$date"}}, doc) == "001 4 3 00 01 2014"
     assert ev({"$dateToString": {"date": "$date"}}, doc) == "2014-01-01T08:15:39.736Z"
     assert ev({"$dateToString": {"date": "$date", "timezone": "UTC"}}, doc) == "2014-01-01T08:15:39.736Z"
-    assert ev({"$dateToString": {"date": "$date", "timezone": "+01:00"}}, doc) == "2014-01-01T09:15:39.736"
+    # 7.0 keeps the "Z" of the default format in any timezone (jstests date_to_string.js; changed in 7.1).
+    assert ev({"$dateToString": {"date": "$date", "timezone": "+01:00"}}, doc) == "2014-01-01T09:15:39.736Z"
     assert ev({"$dateToString": {"date": "$nope", "onNull": "none"}}, doc) == "none"
     assert ev({"$dateToString": {"date": "$nope"}}, doc) is None
     assert error_code({"$dateToString": {"date": "$date", "format": "%Q"}}) == 18536
@@ -1264,3 +1265,32 @@ def test_date_from_string_parse_errors_and_nulls():
     assert ev({"$dateFromString": {"dateString": "2017-07-11T17:05:19Z", "format": "$format"}}) is None
     assert_same(ev({"$dateFromString": {"dateString": "2017-07-19T18:52:35.199", "timezone": "-05:00"}}),
                 D(2017, 7, 19, 23, 52, 35, 199000))
+
+
+
+@pytest.mark.parametrize("date,tz,expected", [
+    # jstests/aggregation/expressions/date_to_string.js
+    (D(2017, 7, 4, 14, 56, 42, 911000), "UTC", "2017-07-04 14:56:42 +0000 (0 minutes)"),
+    (D(2017, 7, 4, 14, 56, 42, 911000), "Europe/London", "2017-07-04 15:56:42 +0100 (60 minutes)"),
+    (D(2017, 7, 4, 14, 56, 42, 911000), "America/New_York", "2017-07-04 10:56:42 -0400 (-240 minutes)"),
+    (D(2017, 7, 4, 14, 56, 42, 911000), "Australia/Eucla", "2017-07-04 23:41:42 +0845 (525 minutes)"),
+    (D(2017, 7, 4, 14, 56, 42, 911000), "Asia/Kathmandu", "2017-07-04 20:41:42 +0545 (345 minutes)"),
+    (D(2017, 1, 4, 15, 8, 51, 911000), "America/New_York", "2017-01-04 10:08:51 -0500 (-300 minutes)"),
+])
+def test_date_to_string_server_cases(date, tz, expected):
+    assert ev({"$dateToString": {"format": "%Y-%m-%d %H:%M:%S %z (%Z minutes)", "date": date, "timezone": tz}}) \
+        == expected
+
+
+def test_date_to_string_week_and_month_names():
+    fmt = "Natural: %Y-W%w-%U, ISO: %G-W%u-%V"
+    assert ev({"$dateToString": {"format": fmt, "date": D(2017, 1, 1, 15, 8, 51)}}) == \
+        "Natural: 2017-W1-01, ISO: 2016-W7-52"
+    assert ev({"$dateToString": {"format": fmt, "date": D(2017, 7, 4, 15, 9, 12)}}) == \
+        "Natural: 2017-W3-27, ISO: 2017-W2-27"
+    assert ev({"$dateToString": {"format": "%b (%B) %d, %Y", "date": D(2017, 12, 4)}}) == "Dec (December) 04, 2017"
+    assert ev({"$dateToString": {"date": D(2017, 1, 4), "format": None}}) is None
+    assert error_code({"$dateToString": {"date": D(2017, 1, 4), "format": 5}}) == 18533
+    assert error_code({"$dateToString": {"format": "%Y"}}) == 18628
+    assert error_code({"$dateToString": {"date": 42, "format": "%Y"}}) == 16006
+    assert error_code({"$dateToString": {"date": D(2017, 1, 4), "timezone": 5}}) == 40517

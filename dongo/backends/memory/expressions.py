@@ -2637,12 +2637,6 @@ def _check_format(fmt: str) -> None:
             i += 1
 
 
-def _is_utc(tz: Any) -> bool:
-    if tz is None or tz is _UTC:
-        return True
-    return isinstance(tz, _dt.timezone) and tz.utcoffset(None) == _dt.timedelta(0)
-
-
 def _format_date(date: _dt.datetime, fmt: str, tz: Any) -> str:
     """``$dateToString`` formatting of the naive-UTC ``date`` in ``tz``."""
     local = _to_local(date, tz)
@@ -2688,7 +2682,7 @@ def _format_date(date: _dt.datetime, fmt: str, tz: Any) -> str:
             if spec == "z":
                 out.append(f"{sign}{abs(minutes) // 60:02d}{abs(minutes) % 60:02d}")
             else:
-                out.append(f"{sign}{abs(minutes)}")
+                out.append(str(minutes))  # "60", "-240": no sign for positive offsets (server jstest)
         elif spec == "b":
             out.append(_MONTHS[local.month - 1][:3])
         elif spec == "B":
@@ -2736,7 +2730,8 @@ def _timezone_of(f_tz: Evaluator | None, doc, vars) -> tuple[bool, Any]:
 
 @_operator("$dateToString")
 def _c_date_to_string(spec, scope):
-    _check_named("$dateToString", spec, ("date", "format", "timezone", "onNull"), ("date",), 18629)
+    _check_named("$dateToString", spec, ("date", "format", "timezone", "onNull"), ("date",),
+                 (18629, 18534, {"date": 18628}))
     f_date = _compile(spec["date"], scope)
     f_format = _optional(spec, "format", scope)
     f_tz = _optional(spec, "timezone", scope)
@@ -2764,8 +2759,9 @@ def _c_date_to_string(spec, scope):
             return None
         if _nullish(v):
             return f_on_null(doc, vars) if f_on_null is not None else None
-        if fmt is None:  # the default drops the "Z" in a timezone other than UTC
-            fmt = "%Y-%m-%dT%H:%M:%S.%LZ" if _is_utc(tz) else "%Y-%m-%dT%H:%M:%S.%L"
+        if fmt is None:
+            # MongoDB 7.0 always appends "Z" (7.1+ drops it for a non-UTC timezone, not backported).
+            fmt = "%Y-%m-%dT%H:%M:%S.%LZ"
         return _format_date(_date_arg(v), fmt, tz)
 
     return date_to_string
@@ -2796,7 +2792,7 @@ _ZONE = r"(?P<zone>\s*(?:(?P<abbr>[A-Za-z]{1,5})(?P<aoff>[+-]\d{1,2}(?::?\d{2})?
 _PARSE_SPECIFIERS = {
     "Y": r"(?P<Y>\d{1,4})", "m": r"(?P<m>\d{1,2})", "d": r"(?P<d>\d{1,2})", "H": r"(?P<H>\d{1,2})",
     "M": r"(?P<M>\d{1,2})", "S": r"(?P<S>\d{1,2})", "L": r"(?P<L>\d{1,3})", "j": r"(?P<j>\d{1,3})",
-    "z": _ZONE, "Z": r"(?P<Z>[+-]\d+)", "G": r"(?P<G>\d{1,4})", "V": r"(?P<V>\d{1,2})",
+    "z": _ZONE, "Z": r"(?P<Z>[+-]?\d+)", "G": r"(?P<G>\d{1,4})", "V": r"(?P<V>\d{1,2})",
     "u": r"(?P<u>\d)", "w": r"(?P<w>\d)", "U": r"(?P<U>\d{1,2})",
     "b": r"(?P<b>[A-Za-z]{3})", "B": r"(?P<B>[A-Za-z]+)", "%": "%",
 }
