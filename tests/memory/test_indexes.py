@@ -663,3 +663,47 @@ def test_indexes_inherit_the_collection_default_collation():
     indexes.add(1, {"_id": "A", "name": "Bob", "code": "x"})
     assert error(indexes.add, 2, {"_id": "a"}).code == 11000  # _id_ is case-insensitive too
     assert error(indexes.add, 3, {"_id": "b", "name": "BOB"}).code == 11000
+
+
+# --------------------------------------------------------------------------
+# Through the pymongo-shaped surface
+# --------------------------------------------------------------------------
+
+
+def test_surface_duplicate_key_error_and_index_information():
+    from pymongo.errors import DuplicateKeyError, OperationFailure
+
+    from dongo.backends.memory import MemoryClient
+
+    coll = MemoryClient()["db"]["people"]
+    assert coll.create_index([("email", 1)], unique=True) == "email_1"
+    coll.insert_one({"_id": 1, "email": "a@x"})
+    with pytest.raises(DuplicateKeyError) as info:
+        coll.insert_one({"_id": 2, "email": "a@x"})
+    assert info.value.code == 11000
+    assert info.value.details["keyPattern"] == {"email": 1}
+    assert info.value.details["keyValue"] == {"email": "a@x"}
+    assert info.value.details["errmsg"] == (
+        'E11000 duplicate key error collection: db.people index: email_1 dup key: { email: "a@x" }')
+    assert coll.count_documents({}) == 1
+    assert coll.index_information() == {"_id_": {"v": 2, "key": [("_id", 1)]},
+                                         "email_1": {"v": 2, "key": [("email", 1)], "unique": True}}
+    with pytest.raises(OperationFailure) as info:
+        coll.drop_index("nope")
+    assert (info.value.code, info.value.details["codeName"]) == (27, "IndexNotFound")
+    with pytest.raises(OperationFailure) as info:
+        coll.find({}).hint("nope").to_list()
+    assert info.value.code == 2
+
+
+def test_surface_explain_shows_the_index_scan():
+    from dongo.backends.memory import MemoryClient
+
+    coll = MemoryClient()["db"]["c"]
+    coll.insert_many([{"_id": i, "a": i % 3} for i in range(9)])
+    coll.create_index("a")
+    plan = coll.find({"a": 2}).explain()["queryPlanner"]["winningPlan"]
+    assert plan["stage"] == "FETCH" and plan["inputStage"]["indexName"] == "a_1"
+    assert [d["_id"] for d in coll.find({"a": 2})] == [2, 5, 8]
+    # a backward index scan: ties come in descending record order, as on a server
+    assert [d["_id"] for d in coll.find({}).sort("a", -1).limit(3)] == [8, 5, 2]

@@ -1013,10 +1013,28 @@ def _find_hinted(index_set: Any, hint: Any) -> Index | None:
     return None
 
 
-def _hint_error(index_set: Any, filter_spec: Mapping, sort: list | None) -> ServerError:
+def _debug_tree(filter_spec: Mapping) -> str:
+    """The filter as the server's MatchExpression debugString prints it (roughly)."""
+    clauses = []
+    for clause in (_parsed_query(filter_spec).get("$and") or [_parsed_query(filter_spec)]):
+        for path, cond in clause.items():
+            if path.startswith("$") or not isinstance(cond, Mapping):
+                clauses.append(f"{path} {format_value(cond)}")
+            else:
+                for op, operand in cond.items():
+                    clauses.append(f"{path} {op} {format_value(operand)}")
+    clauses = [c for c in clauses if c]
+    if len(clauses) == 1:
+        return clauses[0] + "\n"
+    return "$and\n" + "".join(f"    {c}\n" for c in clauses)
+
+
+def _hint_error(index_set: Any, filter_spec: Mapping, sort: list | None,
+                limit: int | None = None) -> ServerError:
+    limit_text = f" limit={limit}" if limit else ""
     return ServerError(
         BAD_VALUE,
-        f"error processing query: ns={index_set.namespace}Tree: {format_value(_parsed_query(filter_spec))}\n"
+        f"error processing query: ns={index_set.namespace}{limit_text}Tree: {_debug_tree(filter_spec)}"
         f"Sort: {format_value(dict(sort or {}))}\nProj: {{}}\n planner returned error :: caused by :: "
         "hint provided does not correspond to an existing index")
 
@@ -1080,7 +1098,7 @@ def plan(index_set: Any, filter_spec: Mapping, *, sort: Any = None, hint: Any = 
         if index is None or (index.spec.partial is not None
                              and not _query_implies(conjuncts, index.spec.partial,
                                                     index.spec.collation == query_collation)):
-            raise _hint_error(index_set, filter_spec, sort_pairs)
+            raise _hint_error(index_set, filter_spec, sort_pairs, limit)
         # Without bounds on the first field the scan covers the whole index.
         return index_plan(index, _Scan(index, _constraints_for(index, conjuncts, query_collation)))
 
