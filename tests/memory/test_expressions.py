@@ -1294,3 +1294,32 @@ def test_date_to_string_week_and_month_names():
     assert error_code({"$dateToString": {"format": "%Y"}}) == 18628
     assert error_code({"$dateToString": {"date": 42, "format": "%Y"}}) == 16006
     assert error_code({"$dateToString": {"date": D(2017, 1, 4), "timezone": 5}}) == 40517
+
+
+@pytest.mark.parametrize("parts,expected", [
+    # jstests/aggregation/expressions/date_from_parts.js: out-of-range parts carry over.
+    ({"year": 1}, D(1, 1, 1)), ({"year": 9999}, D(9999, 1, 1)), ({"year": 2017, "month": -1}, D(2016, 11, 1)),
+    ({"year": 2017, "month": 13}, D(2018, 1, 1)), ({"year": 2017, "day": -1}, D(2016, 12, 30)),
+    ({"year": 2017, "day": 61}, D(2017, 3, 2)), ({"year": 2017, "hour": 25}, D(2017, 1, 2, 1)),
+    ({"year": 2017, "minute": -1}, D(2016, 12, 31, 23, 59)), ({"year": 2017, "second": 71841012},
+                                                               D(2019, 4, 12, 11, 50, 12)),
+    ({"year": 1970, "second": 1502095918}, D(2017, 8, 7, 8, 51, 58)),
+    ({"year": 2017, "millisecond": -1}, D(2016, 12, 31, 23, 59, 59, 999000)),
+    ({"year": 1970, "millisecond": Int64(1502095918551)}, D(2017, 8, 7, 8, 51, 58, 551000)),
+    ({"year": Decimal128("2017"), "month": Int64(6), "day": 23, "hour": 14, "minute": 27, "second": 37,
+      "millisecond": 742, "timezone": "Europe/Berlin"}, D(2017, 6, 23, 12, 27, 37, 742000)),
+    ({"year": 2017, "month": 6, "day": 23, "hour": 10, "minute": 27, "second": 37, "millisecond": 742,
+      "timezone": "-02"}, D(2017, 6, 23, 12, 27, 37, 742000)),
+    ({"year": 2017, "timezone": "Asia/Tokyo"}, D(2016, 12, 31, 15)),
+])
+def test_date_from_parts_server_cases(parts, expected):
+    assert_same(ev({"$dateFromParts": parts}), expected)
+
+
+@pytest.mark.parametrize("parts,code", [
+    ("$date", 40519), ({"timezone": "$tz"}, 40516), ({"year": False}, 40515), ({"year": 2017, "hour": False}, 40515),
+    ({"year": 2012, "timezone": "DoesNot/Exist"}, 40485), ({"year": 2012, "timezone": 5}, 40517),
+    ({"year": -1}, 40523), ({"year": 10000}, 40523), ({"isoWeekYear": 2017, "isoWeek": False}, 40515),
+])
+def test_date_from_parts_server_errors(parts, code):
+    assert error_code({"$dateFromParts": parts}) == code

@@ -2989,7 +2989,7 @@ def _c_date_from_parts(spec, scope):
             if name in ("year", "isoWeekYear"):
                 if not 1 <= i <= 9999:
                     raise _fail(40523, f"'{name}' must evaluate to an integer in the range 1 to 9999, found {i}")
-            elif not -32768 <= i <= 32767:
+            elif name not in ("second", "millisecond") and not -32768 <= i <= 32767:
                 raise _fail(31034, f"'{name}' must evaluate to a value in the range [-32768, 32767]; value {i} "
                                    "is not in range")
             parts[name] = i
