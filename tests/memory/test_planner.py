@@ -804,3 +804,13 @@ def test_exact_plans_need_no_matcher():
     assert indexes.plan({"a": 1, "$comment": "x"}).exact is False
     indexes.add(99, {"_id": 99, "a": [1, 2]})  # now multikey: {a: 1} also matches arrays
     assert indexes.plan({"a": 1}).exact is False
+
+
+def test_a_large_in_list_still_uses_point_lookups():
+    docs = [{"_id": i, "a": i} for i in range(10000)]
+    owner, indexes = make(docs, ix("a"))
+    wanted = list(range(0, 10000, 2))
+    plan = indexes.plan({"a": {"$in": wanted}})
+    assert plan.exact and len(plan.record_ids) == 5000
+    assert len(plan.explain()["winningPlan"]["inputStage"]["indexBounds"]["a"]) == 5000
+    assert len(indexes.plan({"_id": {"$in": wanted}}).record_ids) == 5000

@@ -661,8 +661,8 @@ class _Scan:
         combos = 1
         j = 0
         while j < len(per_field) and per_field[j] is not None and _is_points(per_field[j]):
-            if combos * len(per_field[j]) > _MAX_COMBINATIONS:
-                break
+            if j and combos * len(per_field[j]) > _MAX_COMBINATIONS:
+                break  # the first field's points are always used (a big $in)
             combos *= len(per_field[j])
             prefix.append([lo[0] for lo, _ in per_field[j]])
             j += 1
@@ -673,7 +673,7 @@ class _Scan:
             keys = list(itertools.product(*prefix))
         else:
             tail = per_field[j]
-            if tail is not None and combos * len(tail) > _MAX_COMBINATIONS:
+            if tail is not None and j and combos * len(tail) > _MAX_COMBINATIONS:
                 tail = None
             for points in itertools.product(*prefix):
                 if tail is None:
