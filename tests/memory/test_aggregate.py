@@ -691,3 +691,11 @@ def test_correlated_lookup_shortcut_gives_the_same_answers():
     plain = run([{"$ifNull": ["$sku", "$sku"]}, {"$ifNull": ["$$it", "$$it"]}])  # not recognised: full scan
     # A missing value only equals missing, an array only the same array (no element matching in $expr).
     assert hinted == plain == [[1, 6], [2], [3], [4]]
+
+
+def test_project_sees_let_variables_and_now():
+    now = D(2020, 1, 1)
+    result = agg([{"$project": {"_id": 0, "t": "$$NOW", "v": {"$add": ["$a", "$$x"]}}}], [{"a": 1}, {"a": 2}],
+                 now=now, variables={"x": 5})
+    assert result == [{"t": now, "v": 6}, {"t": now, "v": 7}]
+    assert error_code([{"$project": {"v": "$$nope"}}]) == 17276
