@@ -53,8 +53,10 @@ D = dt.datetime
 
 
 def test_field_path_traverses_arrays_of_documents():
+    # Only documents of the array contribute; nested arrays and scalars are skipped.
     doc = {"a": [{"b": 1}, {"b": [2, 3]}, {"c": 1}, 5, [{"b": 4}]]}
-    assert_same(ev("$a.b", doc), [1, [2, 3], [4]])
+    assert_same(ev("$a.b", doc), [1, [2, 3]])
+    assert_same(ev("$a.b.c", {"a": [{"b": [{"c": 1}, {"c": 2}]}, {"b": {"c": 3}}]}), [[1, 2], 3])
 
 
 def test_numeric_path_components_are_field_names_not_indexes():

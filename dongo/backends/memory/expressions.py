@@ -365,9 +365,9 @@ def _split_field_path(path: str) -> list[str]:
 def _walk(value: Any, parts: list[str], i: int) -> Any:
     """Follow ``parts[i:]`` from ``value`` with aggregation semantics.
 
-    An array along the way maps the rest of the path over its elements
-    (documents only; nested arrays keep their nesting; elements where the path
-    is missing are dropped), so ``$a.b`` on ``{a: [{b: 1}, {b: 2}]}`` is
+    An array along the way maps the rest of the path over its documents
+    (other elements, nested arrays included, are skipped, and so are documents
+    where the path is missing), so ``$a.b`` on ``{a: [{b: 1}, {b: 2}]}`` is
     ``[1, 2]``.  Numeric components are field names, never array indexes.
     """
     n = len(parts)
@@ -393,8 +393,8 @@ def _walk_array(arr: list, parts: list[str], i: int) -> list:
                 v = _walk(v, parts, i + 1)
                 if v is not MISSING:
                     out.append(v)
-        elif isinstance(el, list):
-            out.append(_walk_array(el, parts, i))
+        # Non-documents (scalars and nested arrays) contribute nothing, as in the server's
+        # ExpressionFieldPath::evaluatePathArray.
     return out
 
 
