@@ -172,6 +172,11 @@ def _to_datetime(v: Any) -> _dt.datetime:
     return v
 
 
+def _llround(x: float) -> int:
+    """C's llround: halves round away from zero (Python's round() rounds them to even)."""
+    return int(math.floor(x + 0.5)) if x >= 0 else -int(math.floor(-x + 0.5))
+
+
 def _date_to_ms(v: _dt.datetime) -> int:
     return (_to_datetime(v) - _EPOCH) // _MS
 
@@ -635,7 +640,7 @@ def _add_values(values: list, name: str = "$add") -> Any:
                     raise _fail(16612, "only one date allowed in an $add expression")
                 date = v
                 continue
-            raise _fail(16554, f"{name} only supports numeric or date types, not {_type_name(v)}")
+            raise _fail(TYPE_MISMATCH, f"{name} only supports numeric or date types, not {_type_name(v)}")
         if k > kind:
             if k == 3:
                 total_dec = _to_decimal(total_float) if kind == 2 else Decimal(total_int)
@@ -655,8 +660,8 @@ def _add_values(values: list, name: str = "$add") -> Any:
         ms = total_int if kind <= 1 else total_float if kind == 2 else float(total_dec)
         if isinstance(ms, float):
             if not math.isfinite(ms):
-                raise _fail(15, "date overflow in $add")
-            ms = int(round(ms))
+                raise _fail(15, "date overflow")
+            ms = _llround(ms)
         return _ms_to_date(_date_to_ms(date) + ms)
     if kind <= 1:
         return _int_result(total_int, kind)
@@ -692,12 +697,12 @@ def _subtract(a, b):
         if isinstance(b, _dt.datetime):
             return Int64(_date_to_ms(a) - _date_to_ms(b))
         if kb >= 0:
-            ms = _to_float(b) if kb >= 2 else int(b)
-            if isinstance(ms, float):
-                ms = int(round(ms))
+            ms = _llround(_to_float(b)) if kb >= 2 else int(b)
             return _ms_to_date(_date_to_ms(a) - ms)
+        if kb < 0:
+            raise _fail(TYPE_MISMATCH, f"can't $subtract {_type_name(b)} from Date")
     if ka < 0 or kb < 0:
-        raise _fail(16556, f"cant $subtract a {_type_name(b)} from a {_type_name(a)}")
+        raise _fail(TYPE_MISMATCH, f"can't $subtract {_type_name(b)} from {_type_name(a)}")
     kind = max(ka, kb)
     if kind <= 1:
         return _int_result(int(a) - int(b), kind)
@@ -716,7 +721,7 @@ def _multiply_values(values: list) -> Any:
         if k < 0:
             if v is None or v is MISSING:
                 return None
-            raise _fail(16555, f"$multiply only supports numeric types, not {_type_name(v)}")
+            raise _fail(TYPE_MISMATCH, f"$multiply only supports numeric types, not {_type_name(v)}")
         kind = max(kind, k)
     if kind <= 1:
         p = 1
@@ -757,7 +762,8 @@ def _c_multiply(spec, scope):
 def _divide(a, b):
     ka, kb = _num_kind(a), _num_kind(b)
     if ka < 0 or kb < 0:
-        raise _fail(16609, f"$divide only supports numeric types, not {_type_name(a)} and {_type_name(b)}")
+        raise _fail(TYPE_MISMATCH, f"$divide only supports numeric types, not {_type_name(a)} and "
+                                   f"{_type_name(b)}")
     if ka == 3 or kb == 3:
         db = _to_decimal(b)
         if db == 0:
