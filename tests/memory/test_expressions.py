@@ -891,6 +891,8 @@ def test_percentile_and_median_docs_example():
      Decimal128("1.29891234325005425225")),
     ({"$round": [2147483647, -1]}, Int64(2147483650)),
     ({"$round": [Decimal128("NaN"), 0]}, Decimal128("NaN")),
+    ({"$round": [2.675, 2]}, 2.67),   # the double's exact value is below 2.675
+    ({"$round": [0.5, 0]}, 0.0), ({"$round": [1.5, 0]}, 2.0),
 ])
 def test_round_trunc_server_cases(expr, expected):
     actual = ev(expr)

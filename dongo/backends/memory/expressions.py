@@ -960,7 +960,9 @@ def _compile_rounding(name: str, mode: str):
                 return _int_result(q, k)
             if k == 2 and not math.isfinite(v):
                 return v
-            d = v.to_decimal() if k == 3 else Decimal(repr(float(v)))
+            # A double becomes Decimal128(double, kRoundTo34Digits) first, like on the server:
+            # 2.675 is really 2.67499999..., so it rounds to 2.67.
+            d = v.to_decimal() if k == 3 else _DEC_CTX.create_decimal(Decimal(float(v)))
             if not d.is_finite():
                 return v
             # Never more than the 34 significant digits a Decimal128 holds.
