@@ -610,6 +610,8 @@ def test_type_of_missing():
     ({"$toDecimal": 2.5}, Decimal128("2.50000000000000")), ({"$toDecimal": 5}, Decimal128("5")),
     ({"$toDecimal": "-5.5"}, Decimal128("-5.5")), ({"$toDecimal": True}, Decimal128("1")),
     ({"$toString": 2.5}, "2.5"), ({"$toString": 1.0}, "1"), ({"$toString": Int64(5)}, "5"),
+    ({"$toString": 3.14159265}, "3.14159"), ({"$toString": 1e20}, "1e+20"), ({"$toString": -0.0}, "-0"),
+    ({"$toString": float("inf")}, "Infinity"), ({"$toString": 123456789.0}, "1.23457e+08"),
     ({"$toString": True}, "true"), ({"$toString": ObjectId("5ab9cbfa31c2ab715d42129e")},
                                     "5ab9cbfa31c2ab715d42129e"),
     ({"$toString": D(2018, 3, 27, 5, 4, 47, 890000)}, "2018-03-27T05:04:47.890Z"),

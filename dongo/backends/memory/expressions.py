@@ -1235,8 +1235,9 @@ def _number_to_string(v: Any) -> str:
         return "Infinity" if v > 0 else "-Infinity"
     if v == 0:
         return "0" if math.copysign(1, v) > 0 else "-0"
-    text = repr(v)  # shortest round-trip digits, like the server's fmt::format("{}")
-    return text[:-2] if text.endswith(".0") else text
+    # MongoDB 7.0 streams doubles through its StringBuilder, i.e. printf "%g": six
+    # significant digits ($toString: 3.14159265 is "3.14159"; 8.x prints all digits).
+    return "%g" % v
 
 
 @_operator("$concat")
