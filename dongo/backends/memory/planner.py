@@ -391,12 +391,35 @@ def _collect_regex(path: str, ops: Mapping, out: list) -> None:
     out.append((path, "$regex", (pattern, flags)))
 
 
+class _Group:
+    """The conditions of one ``$elemMatch`` object: all hold for one element of ``path``."""
+
+    __slots__ = ("path",)
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+
+
+class _Grouped(tuple):
+    """A ``(path, op, value)`` conjunct from inside an ``$elemMatch`` (``.group``)."""
+
+    group: _Group
+
+
 def _collect_elem_match(path: str, operand: Mapping, out: list) -> None:
     if not operand:
         return
     if not next(iter(operand)).startswith("$") or any(k in ("$and", "$or", "$nor", "$expr", "$where")
                                                        for k in operand):
-        _collect_conjuncts(operand, out, path + ".")  # object form: conditions on one element
+        # Object form: conditions on one element, so they may bound together
+        # fields below that array (see _Scan.field_intervals).
+        inner: list = []
+        _collect_conjuncts(operand, inner, path + ".")
+        group = _Group(path)
+        for conjunct in inner:
+            tagged = _Grouped(conjunct)
+            tagged.group = getattr(conjunct, "group", None) or group  # the innermost wins
+            out.append(tagged)
         return
     merged = None
     for op, value in operand.items():
@@ -615,30 +638,40 @@ class _Scan:
     def field_intervals(self) -> list[list | None]:
         """Per field: the intervals to scan (value order) or None (unconstrained)."""
         result: list[list | None] = []
-        for i, preds in enumerate(self.constraints):
+        all_groups = getattr(self.constraints, "groups", None) or [[None] * len(p) for p in self.constraints]
+        chosen_groups: list = []
+        for i, (preds, groups) in enumerate(zip(self.constraints, all_groups)):
             if not preds:
                 result.append(None)
+                chosen_groups.append(None)
                 continue
             if self.index.field_is_multikey(i):
                 # Several predicates may be satisfied by different elements:
                 # only one predicate's bounds are valid. Prefer points.
-                chosen = next((p for p in preds if _is_points(p)), preds[0])
-                result.append(chosen)
+                n = next((n for n, p in enumerate(preds) if _is_points(p)), 0)
+                result.append(preds[n])
+                chosen_groups.append(groups[n])
             else:
                 merged = preds[0]
                 for other in preds[1:]:
                     merged = _intersect(merged, other)
                 result.append(merged)
+                chosen_groups.append(groups[0] if len(set(map(id, groups))) == 1 else None)
         # Fields below one array are keyed element by element, so two of them
-        # cannot both be bounded: each condition may hold for another element.
-        taken: set = set()
+        # are only bounded together when one $elemMatch on that very array
+        # constrains both (its conditions hold for the same element).
+        taken: dict = {}
         for i, paths in enumerate(self.index.multikey_paths):
             if result[i] is None or not paths:
                 continue
-            if paths & taken:
+            shared = [p for p in paths if p in taken]
+            group = chosen_groups[i]
+            if shared and not (group is not None
+                               and all(taken[p] is group and p == group.path for p in shared)):
                 result[i] = None
-            else:
-                taken |= paths
+                continue
+            for p in paths:
+                taken.setdefault(p, group)
         return result
 
     def ranges(self) -> tuple[list | None, list, list]:
@@ -957,10 +990,12 @@ def _constraints_for(index: Index, conjuncts: list, collation: Any) -> list:
     same_collation = index.spec.collation == collation
     collated_index = index.spec.collation is not None
     key = index.key_fn
-    constraints = []
+    constraints = _Constraints()
     for field, _ in index.spec.key:
         preds = []
-        for path, op, value in conjuncts:
+        groups = []
+        for conjunct in conjuncts:
+            path, op, value = conjunct
             if path != field:
                 continue
             if op == "$regex":
@@ -974,8 +1009,19 @@ def _constraints_for(index: Index, conjuncts: list, collation: Any) -> list:
             intervals = _conjunct_intervals(op, value, key)
             if intervals is not None:
                 preds.append(intervals)
+                groups.append(getattr(conjunct, "group", None))
         constraints.append(preds)
+        constraints.groups.append(groups)
     return constraints
+
+
+class _Constraints(list):
+    """Per index field, the predicates' interval lists; ``groups`` runs
+    parallel: the ``$elemMatch`` group of each predicate, or None."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.groups: list = []
 
 
 def _sort_direction(index: Index, scan: _Scan, sort: list | None, collation: Any) -> int:
