@@ -866,3 +866,133 @@ def test_find_one_and_update_with_array_filters(grades):
                                      array_filters=[{"e": {"$gte": 92}}],
                                      return_document=ReturnDocument.AFTER)
     assert doc == {"_id": 1, "grades": [100, 100, 90]}
+
+
+# -- Upsert field extraction: facts from the server's
+#    jstests/core/write/update/upsert_fields.js (replacement and $op style) ------------------
+
+import re as _re  # noqa: E402
+
+from bson import DBRef, Regex  # noqa: E402
+
+STYLES = {"replacement": {}, "set": {"$set": {"a": 1}}, "setOnInsert": {"$setOnInsert": {"a": 1}}}
+
+
+def _upsert(coll, query, expr):
+    coll.drop()
+    if any(k.startswith("$") for k in expr):
+        coll.update_one(query, expr, upsert=True)
+    else:
+        coll.replace_one(query, expr, upsert=True)
+    return coll.find_one()
+
+
+@pytest.mark.parametrize("style", STYLES)
+@pytest.mark.parametrize("query", [
+    {"_id": 1}, {"_id": {"$eq": 1}}, {"_id": {"$all": [1]}}, {"_id": {"$in": [1]}},
+    {"$and": [{"_id": 1}]}, {"$and": [{"_id": {"$eq": 1}}]}, {"$or": [{"_id": 1}]},
+    {"$or": [{"_id": {"$eq": 1}}]},
+])
+def test_upsert_id_extracted(db, style, query):
+    assert _upsert(db.c, query, STYLES[style])["_id"] == 1
+
+
+@pytest.mark.parametrize("style", STYLES)
+@pytest.mark.parametrize("query", [
+    {"_id": {"$gt": 1}}, {"_id": {"$ne": 1}}, {"_id": {"$in": [1, 2]}},
+    {"_id": {"$elemMatch": {"$eq": 1}}}, {"_id": {"$exists": True}},
+    {"_id": {"$not": {"$eq": 1}}}, {"$or": [{"_id": {"$eq": 1}}, {"_id": 2}]},
+    {"$nor": [{"_id": 1}]}, {"$nor": [{"_id": {"$eq": 1}}]},
+    {"$nor": [{"_id": {"$eq": 1}}, {"_id": 1}]},
+])
+def test_upsert_id_not_extracted(db, style, query):
+    assert isinstance(_upsert(db.c, query, STYLES[style])["_id"], ObjectId)
+
+
+@pytest.mark.parametrize("style", STYLES)
+@pytest.mark.parametrize("query", [
+    {"_id": [1, 2]}, {"_id": {"$eq": [1, 2]}}, {"_id": {"$all": [1, 2]}},
+    {"$and": [{"_id": 1}, {"_id": 2}]}, {"$and": [{"_id": {"$eq": 1}}, {"_id": 2}]},
+    {"_id": 1, "_id.x": 1}, {"_id": {"x": 1}, "_id.x": 1},
+])
+def test_upsert_id_extraction_errors(db, style, query):
+    with pytest.raises(WriteError):
+        _upsert(db.c, query, STYLES[style])
+    assert db.c.count_documents({}) == 0
+
+
+def test_upsert_dotted_id_fields_only_for_operator_style(db):
+    # "db.collection.update()": "Upsert with Dotted _id Query" (replacement style errors)
+    with pytest.raises(WriteError) as exc:
+        _upsert(db.c, {"_id.name": "Robert Frost", "_id.uid": 0},
+                {"categories": ["poet", "playwright"]})
+    assert exc.value.code == 111
+    assert exc.value.details["errmsg"] == (
+        "field at '_id' must be exactly specified, field at sub-path '_id.name'found")
+    for style in ("set", "setOnInsert"):
+        assert _upsert(db.c, {"_id.x": 1, "_id.y": 2}, STYLES[style])["_id"] == {"x": 1, "y": 2}
+
+
+@pytest.mark.parametrize("update", [{"_id": [1, 2]}, {"$set": {"_id": [1, 2]}},
+                                    {"_id": Regex("abc")}, {"$set": {"_id": Regex("abc")}}])
+def test_upsert_invalid_id_from_update(db, update):
+    with pytest.raises(WriteError):
+        _upsert(db.c, {}, update)
+
+
+@pytest.mark.parametrize("update", [{"_id": 1}, {"$set": {"_id": 1}},
+                                    {"$setOnInsert": {"_id": 1}}])
+def test_upsert_id_from_update(db, update):
+    assert _upsert(db.c, {}, update)["_id"] == 1
+
+
+def test_upsert_regex_id_query_is_not_extracted(db):
+    assert isinstance(_upsert(db.c, {"_id": _re.compile("abc")}, {})["_id"], ObjectId)
+
+
+@pytest.mark.parametrize("style", STYLES)
+@pytest.mark.parametrize("query, op_value", [
+    ({"x": 1}, 1), ({"x": {"$eq": 1}}, 1), ({"x": {"$in": [1]}}, 1), ({"x": {"$all": [1]}}, 1),
+    ({"$and": [{"x": 1}]}, 1), ({"$and": [{"x": {"$eq": 1}}]}, 1), ({"$or": [{"x": 1}]}, 1),
+    ({"$or": [{"x": {"$eq": 1}}]}, 1), ({"x": [1, 2]}, [1, 2]), ({"x": {"x.x": 1}}, {"x.x": 1}),
+    ({"x.x": 1}, {"x": 1}), ({"x.x": {"$eq": 1}}, {"x": 1}), ({"x.x": {"$all": [1]}}, {"x": 1}),
+    ({"$and": [{"x.x": 1}]}, {"x": 1}), ({"$or": [{"x.x": {"$eq": 1}}]}, {"x": 1}),
+])
+def test_upsert_field_extracted_only_for_operator_style(db, style, query, op_value):
+    doc = _upsert(db.c, query, STYLES[style])
+    if style == "replacement":
+        assert "x" not in doc
+    else:
+        assert doc["x"] == op_value
+
+
+@pytest.mark.parametrize("style", STYLES)
+@pytest.mark.parametrize("query", [
+    {"x": {"$gt": 1}}, {"x": {"$ne": 1}}, {"x": {"$in": [1, 2]}},
+    {"x": {"$elemMatch": {"$eq": 1}}}, {"x": {"$exists": True}}, {"x": {"$not": {"$eq": 1}}},
+    {"$or": [{"x": {"$eq": 1}}, {"x": 2}]}, {"$nor": [{"x": 1}]},
+    {"$nor": [{"x": {"$eq": 1}}, {"x": 1}]}, {"x": _re.compile("abc")},
+])
+def test_upsert_field_not_extracted(db, style, query):
+    assert "x" not in _upsert(db.c, query, STYLES[style])
+
+
+@pytest.mark.parametrize("style", STYLES)
+@pytest.mark.parametrize("query", [
+    {"x": {"$all": [1, 2]}}, {"$and": [{"x": 1}, {"x": 2}]},
+    {"$and": [{"x": {"$eq": 1}}, {"x": 2}]}, {"x": 1, "x.x": 1}, {"x": {}, "x.x": 1},
+    {"x": {"x": 1}, "x.x": 1}, {"x": {"x": 1}, "x.y": 1}, {"x": [1, {"x": 1}], "x.x": 1},
+])
+def test_upsert_field_conflicts_fail_only_for_operator_style(db, style, query):
+    if style == "replacement":
+        assert "x" not in _upsert(db.c, query, STYLES[style])
+    else:
+        with pytest.raises(WriteError):
+            _upsert(db.c, query, STYLES[style])
+
+
+def test_upsert_regex_and_dbref_special_cases(db):
+    assert _upsert(db.c, {"x": {"$eq": Regex("abc")}}, {"$set": {"a": 1}})["x"] == Regex("abc")
+    assert _upsert(db.c, {}, {"$set": {"x": Regex("abc")}})["x"] == Regex("abc")
+    assert _upsert(db.c, {"_id": 1, "x": [1, {"x": 1}], "x.x": 1}, {})["_id"] == 1
+    assert _upsert(db.c, {"x.$id": 1}, {"$set": {"x": DBRef("a", 1)}})["x"] == DBRef("a", 1)
