@@ -699,3 +699,19 @@ def test_project_sees_let_variables_and_now():
                  now=now, variables={"x": 5})
     assert result == [{"t": now, "v": 6}, {"t": now, "v": 7}]
     assert error_code([{"$project": {"v": "$$nope"}}]) == 17276
+
+
+def test_collation_reaches_expr_project_graph_lookup_and_bucket():
+    ci = {"locale": "en", "strength": 2}
+    docs = [{"_id": 1, "s": "A"}]
+    assert agg([{"$match": {"$expr": {"$eq": ["$s", "a"]}}}], docs, collation=ci) == docs
+    assert agg([{"$match": {"$expr": {"$eq": ["$s", "a"]}}}], docs) == []
+    assert agg([{"$project": {"o": {"$eq": ["$s", "a"]}}}], docs, collation=ci) == [{"_id": 1, "o": True}]
+    people = [{"_id": 1, "username": "erica", "friends": ["jeremy", "jimmy"]}, {"_id": 2, "username": "JEREMY"},
+              {"_id": 3, "username": "JIMMY"}]
+    stage = {"$graphLookup": {"from": "g", "startWith": "$friends", "connectFromField": "friends",
+                              "connectToField": "username", "as": "f"}}
+    assert len(agg([stage], people[:1], collections={"g": people})[0]["f"]) == 0
+    assert len(agg([stage], people[:1], collections={"g": people}, collation=ci)[0]["f"]) == 2
+    assert agg([{"$bucket": {"groupBy": "$s", "boundaries": ["a", "c"]}}], [{"s": "B"}, {"s": "a"}],
+               collation=ci) == [{"_id": "a", "count": 2}]

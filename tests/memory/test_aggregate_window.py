@@ -82,9 +82,14 @@ def test_range_window():
 
 
 def test_time_range_window_with_unit():
-    # Months are not a valid range unit; weeks are.
+    # The docs' "time range window with a positive upper bound": months count in calendar months.
+    result = window({"recentOrders": {"$push": "$orderDate",
+                                      "window": {"range": ["unbounded", 10], "unit": "month"}}},
+                    sort_by={"orderDate": 1})
+    assert [(d["_id"], len(d["recentOrders"])) for d in result] == [(4, 1), (0, 3), (2, 3), (5, 1), (3, 2),
+                                                                     (1, 3)]
     with pytest.raises(ServerError):
-        window({"x": {"$push": "$orderDate", "window": {"range": ["unbounded", 10], "unit": "month"}}},
+        window({"x": {"$push": "$orderDate", "window": {"range": ["unbounded", 10], "unit": "fortnight"}}},
                sort_by={"orderDate": 1})
     result = window({"x": {"$push": "$_id", "window": {"range": [-60, 0], "unit": "week"}}},
                     partition_by=None, sort_by={"orderDate": 1})

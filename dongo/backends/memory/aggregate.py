@@ -315,7 +315,9 @@ def _check_match_clauses(spec: Any) -> None:
 def _compile_filter(spec: dict, collation: Any, variables: dict | None):
     from .filters import compile_filter
 
-    return compile_filter(spec, collation=collation, variables=variables)
+    # Expressions compiled for $expr inside the filter follow the collation too.
+    return _expr._with_collation(
+        collation, lambda: compile_filter(spec, collation=collation, variables=variables))
 
 
 @_stage("$match")
@@ -363,9 +365,10 @@ def _projector_for(compile_projection, spec: dict, c: _Compile):
 
     params = inspect.signature(compile_projection).parameters
     if "variables" in params:
-        projector = compile_projection(spec, for_find=False, variables=c.scope)
+        projector = _expr._with_collation(
+            c.collation, lambda: compile_projection(spec, for_find=False, variables=c.scope))
     else:
-        projector = compile_projection(spec, for_find=False)
+        projector = _expr._with_collation(c.collation, lambda: compile_projection(spec, for_find=False))
     call_params = inspect.signature(projector.__call__).parameters
     return projector, len(call_params) >= 2
 
@@ -781,25 +784,23 @@ def _bucket(spec, c: _Compile) -> Stage:
                            "than or equal to the highest boundary.")
     f_group = c.expression(group_by)
     fields = _output_fields(spec.get("output"), c, "$bucket")
-    keys = [sort_key(b) for b in bounds]
-
-    def bucket_of(d, vars):
-        v = f_group(d, vars)
-        v = None if v is MISSING else v
-        k = sort_key(v)
-        if keys[0] <= k < keys[-1]:
-            import bisect
-
-            return bounds[bisect.bisect_right(keys, k) - 1]
-        if has_default:
-            return default
-        raise _fail(40066, "$switch could not find a matching branch for an input, and no default was "
-                           "specified.")
-
     def bucket(docs, run):
-        vars = run.vars
-        id_fn = lambda d, vars: bucket_of(d, vars)  # noqa: E731
-        groups = list(_group_docs(docs, id_fn, fields, vars))
+        import bisect
+
+        key_of = _value_key(run)  # boundaries compare under the collation, like the server's $switch
+        keys = [key_of(b) for b in bounds]
+
+        def bucket_of(d, vars):
+            v = f_group(d, vars)
+            k = key_of(None if v is MISSING else v)
+            if keys[0] <= k < keys[-1]:
+                return bounds[bisect.bisect_right(keys, k) - 1]
+            if has_default:
+                return default
+            raise _fail(40066, "$switch could not find a matching branch for an input, and no default was "
+                               "specified.")
+
+        groups = list(_group_docs(docs, bucket_of, fields, run.vars))
         groups.sort(key=lambda g: sort_key(g["_id"]))
         return iter(groups)
 
@@ -1216,7 +1217,8 @@ def _graph_lookup(spec, c: _Compile) -> Stage:
         from .paths import iter_path_values, split_path_lenient
 
         foreign = [f for f in run.context.resolve(from_name) if restrict_matcher is None or restrict_matcher(f)]
-        index = _index_foreign(foreign, connect_to)
+        key_of = _value_key(run)
+        index = _index_foreign(foreign, connect_to, key_of)
         from_parts = split_path_lenient(connect_from)
         for d in docs:
             start = start_with(d, run.vars)
@@ -1228,7 +1230,7 @@ def _graph_lookup(spec, c: _Compile) -> Stage:
             while frontier and (max_depth is None or depth <= max_depth):
                 next_values = []
                 for v in frontier:
-                    k = sort_key(v)
+                    k = key_of(v)
                     if k in seen_values:
                         continue
                     seen_values.add(k)
@@ -1426,7 +1428,7 @@ def _parse_window_output(path: str, spec: Any, c: _Compile, has_sort: bool, sort
         out.lower = _window_bound(bounds[0], kind, "$setWindowFields")
         out.upper = _window_bound(bounds[1], kind, "$setWindowFields")
         out.unit = window.get("unit")
-        if out.unit is not None and out.unit not in ("week", "day", "hour", "minute", "second", "millisecond"):
+        if out.unit is not None and out.unit not in _expr._UNITS:
             raise _fail(FAILED_TO_PARSE, f"unknown time unit value: {out.unit}")
         if (out.lower, out.upper) != ("unbounded", "unbounded") and not has_sort:
             raise _fail(5339901, "Document-based bounds require a sortBy" if kind == "documents"
