@@ -1475,8 +1475,6 @@ def test_window_partition_by_year_expression(cakes):
         (5, 134), (4, 296), (3, 104), (0, 224), (2, 145), (1, 285)]
 
 
-@pytest.mark.xfail(strict=True, reason="engine bug: window range unit 'month' (also 'quarter', "
-                   "'year') rejected with code 9 'unknown time unit value'")
 @pytest.mark.parametrize("upper, expected", [
     # "$setWindowFields": "Use a Time Range Window with a Positive/Negative Upper Bound"
     (10, [(4, 1), (0, 3), (2, 3), (5, 1), (3, 2), (1, 3)]),
@@ -1520,3 +1518,238 @@ def test_window_shift_and_first_last(cakes):
     assert [(d["_id"], d["prev"], d["first"], d["last"]) for d in got] == [
         (4, "none", 162, 145), (0, 162, 162, 145), (2, 120, 162, 145),
         (5, "none", 134, 140), (3, 134, 134, 140), (1, 104, 134, 140)]
+
+
+# -- more expression operator pages: docs examples --------------------------------------
+
+def test_date_trunc_group_docs_example(cakes):
+    # "$dateTrunc": "Truncate Order Dates and Obtain Quantity Sum in a $group Stage"
+    got = list(cakes.aggregate([
+        {"$group": {"_id": {"truncatedOrderDate": {"$dateTrunc": {
+            "date": "$orderDate", "unit": "month", "binSize": 6}}},
+            "sumQuantity": {"$sum": "$quantity"}}},
+        {"$sort": {"_id.truncatedOrderDate": 1}}]))
+    assert got == [{"_id": {"truncatedOrderDate": dt(2019, 1, 1)}, "sumQuantity": 296},
+                   {"_id": {"truncatedOrderDate": dt(2020, 1, 1)}, "sumQuantity": 224},
+                   {"_id": {"truncatedOrderDate": dt(2021, 1, 1)}, "sumQuantity": 285}]
+
+
+def test_date_diff_docs_example(db):
+    # "$dateDiff": "Elapsed Time"
+    db.orders.insert_many([
+        {"custId": 456, "purchased": dt(2020, 12, 31), "delivered": dt(2021, 1, 5)},
+        {"custId": 457, "purchased": dt(2021, 2, 28), "delivered": dt(2021, 3, 7)},
+        {"custId": 458, "purchased": dt(2021, 2, 16), "delivered": dt(2021, 2, 18)},
+    ])
+    got = list(db.orders.aggregate([
+        {"$group": {"_id": None, "averageTime": {"$avg": {"$dateDiff": {
+            "startDate": "$purchased", "endDate": "$delivered", "unit": "day"}}}}},
+        {"$project": {"_id": 0, "numDays": {"$trunc": ["$averageTime", 1]}}}]))
+    assert got == [{"numDays": 4.6}]
+
+
+def test_date_add_docs_example(db):
+    # "$dateAdd": "Add a Future Date"
+    db.shipping.insert_many([
+        {"custId": 456, "purchaseDate": dt(2020, 12, 31)},
+        {"custId": 457, "purchaseDate": dt(2021, 2, 28)},
+        {"custId": 458, "purchaseDate": dt(2021, 2, 26)},
+    ])
+    got = list(db.shipping.aggregate([{"$project": {"_id": 0, "expectedDeliveryDate": {
+        "$dateAdd": {"startDate": "$purchaseDate", "unit": "day", "amount": 3}}}}]))
+    assert got == [{"expectedDeliveryDate": dt(2021, 1, 3)},
+                   {"expectedDeliveryDate": dt(2021, 3, 3)},
+                   {"expectedDeliveryDate": dt(2021, 3, 1)}]
+
+
+def test_get_field_docs_examples(db):
+    # "$getField": "Query Fields that Contain Periods (.)"
+    db.inventory.insert_many([
+        {"_id": 1, "item": "sweatshirt", "price.usd": 45.99, "qty": 300},
+        {"_id": 2, "item": "winter coat", "price.usd": 499.99, "qty": 200},
+        {"_id": 3, "item": "sun dress", "price.usd": 199.99, "qty": 250},
+        {"_id": 4, "item": "leather boots", "price.usd": 249.99, "qty": 300},
+        {"_id": 5, "item": "bow tie", "price.usd": 9.99, "qty": 180},
+    ])
+    got = list(db.inventory.aggregate([{"$match": {"$expr": {
+        "$gt": [{"$getField": "price.usd"}, 200]}}}]))
+    assert [d["_id"] for d in got] == [2, 4]
+    # "Query Fields that Start with a Dollar Sign ($)"
+    db.inv2.insert_many([{"_id": 1, "item": "sweatshirt", "$price": 45.99, "qty": 300},
+                         {"_id": 2, "item": "winter coat", "$price": 499.99, "qty": 200}])
+    got = list(db.inv2.aggregate([{"$match": {"$expr": {
+        "$gt": [{"$getField": {"$literal": "$price"}}, 200]}}}]))
+    assert [d["_id"] for d in got] == [2]
+
+
+def test_set_field_docs_examples(db):
+    # "$setField": "Add Fields that Contain Periods (.)" and "Remove Fields"
+    db.inventory.insert_many([{"_id": 1, "item": "sweatshirt", "price": 45.99, "qty": 300},
+                              {"_id": 2, "item": "winter coat", "price": 499.99, "qty": 200}])
+    got = list(db.inventory.aggregate([
+        {"$replaceWith": {"$setField": {"field": "price.usd", "input": "$$ROOT",
+                                        "value": "$price"}}},
+        {"$unset": "price"}]))
+    assert got == [{"_id": 1, "item": "sweatshirt", "qty": 300, "price.usd": 45.99},
+                   {"_id": 2, "item": "winter coat", "qty": 200, "price.usd": 499.99}]
+    got = list(db.inventory.aggregate([
+        {"$replaceWith": {"$setField": {"field": "price", "input": "$$ROOT",
+                                        "value": "$$REMOVE"}}}]))
+    assert got == [{"_id": 1, "item": "sweatshirt", "qty": 300},
+                   {"_id": 2, "item": "winter coat", "qty": 200}]
+
+
+def test_zip_matrix_transposition_docs_example(db):
+    db.matrices.insert_many([{"matrix": [[1, 2], [2, 3], [3, 4]]},
+                             {"matrix": [[8, 7], [7, 6], [5, 4]]}])
+    got = list(db.matrices.aggregate([{"$project": {"_id": False, "transposed": {"$zip": {
+        "inputs": [{"$arrayElemAt": ["$matrix", 0]}, {"$arrayElemAt": ["$matrix", 1]},
+                   {"$arrayElemAt": ["$matrix", 2]}]}}}}]))
+    assert got == [{"transposed": [[1, 2, 3], [2, 3, 4]]},
+                   {"transposed": [[8, 7, 5], [7, 6, 4]]}]
+
+
+def test_object_to_array_sum_docs_example(db):
+    # "$objectToArray": "$objectToArray to Sum Nested Fields"
+    db.inventory.insert_many([
+        {"_id": 1, "item": "ABC1", "instock": {"warehouse1": 2500, "warehouse2": 500}},
+        {"_id": 2, "item": "ABC2", "instock": {"warehouse2": 500, "warehouse3": 200}},
+    ])
+    got = list(db.inventory.aggregate([
+        {"$project": {"warehouses": {"$objectToArray": "$instock"}}},
+        {"$unwind": "$warehouses"},
+        {"$group": {"_id": "$warehouses.k", "total": {"$sum": "$warehouses.v"}}},
+        {"$sort": {"_id": 1}}]))
+    assert got == [{"_id": "warehouse1", "total": 2500}, {"_id": "warehouse2", "total": 1000},
+                   {"_id": "warehouse3", "total": 200}]
+
+
+def test_array_to_object_docs_example(db):
+    db.inventory.insert_many([
+        {"_id": 1, "item": "ABC1", "dimensions": [{"k": "l", "v": 25}, {"k": "w", "v": 10},
+                                                  {"k": "uom", "v": "cm"}]},
+        {"_id": 2, "item": "ABC2", "dimensions": [["l", 50], ["w", 25], ["uom", "cm"]]},
+        {"_id": 3, "item": "ABC3", "dimensions": [["l", 25], ["l", "cm"], ["l", 50]]},
+    ])
+    got = list(db.inventory.aggregate([{"$project": {"item": 1, "dimensions": {
+        "$arrayToObject": "$dimensions"}}}]))
+    assert got == [{"_id": 1, "item": "ABC1", "dimensions": {"l": 25, "w": 10, "uom": "cm"}},
+                   {"_id": 2, "item": "ABC2", "dimensions": {"l": 50, "w": 25, "uom": "cm"}},
+                   {"_id": 3, "item": "ABC3", "dimensions": {"l": 50}}]
+
+
+def test_range_docs_example(db):
+    # "$range": stops every 25 miles
+    db.distances.insert_many([{"_id": 0, "city": "San Jose", "distance": 42},
+                              {"_id": 1, "city": "Sacramento", "distance": 88},
+                              {"_id": 2, "city": "Reno", "distance": 218},
+                              {"_id": 3, "city": "Los Angeles", "distance": 383}])
+    got = list(db.distances.aggregate([{"$project": {"_id": 0, "city": 1, "Rest stops": {
+        "$range": [0, "$distance", 25]}}}]))
+    assert got == [
+        {"city": "San Jose", "Rest stops": [0, 25]},
+        {"city": "Sacramento", "Rest stops": [0, 25, 50, 75]},
+        {"city": "Reno", "Rest stops": [0, 25, 50, 75, 100, 125, 150, 175, 200]},
+        {"city": "Los Angeles", "Rest stops": [0, 25, 50, 75, 100, 125, 150, 175, 200, 225,
+                                               250, 275, 300, 325, 350, 375]}]
+
+
+def test_reduce_probability_docs_example(db):
+    db.events.insert_many([
+        {"_id": 1, "type": "die", "experimentId": "r5", "description": "Roll a 5",
+         "eventNum": 1, "probability": 0.16666666666667},
+        {"_id": 2, "type": "card", "experimentId": "d3rc", "description": "Draw 3 red cards",
+         "eventNum": 1, "probability": 0.5},
+        {"_id": 3, "type": "card", "experimentId": "d3rc", "description": "Draw 3 red cards",
+         "eventNum": 2, "probability": 0.49019607843137},
+        {"_id": 4, "type": "card", "experimentId": "d3rc", "description": "Draw 3 red cards",
+         "eventNum": 3, "probability": 0.48},
+        {"_id": 5, "type": "die", "experimentId": "r16", "description": "Roll a 1 then a 6",
+         "eventNum": 1, "probability": 0.16666666666667},
+        {"_id": 6, "type": "die", "experimentId": "r16", "description": "Roll a 1 then a 6",
+         "eventNum": 2, "probability": 0.16666666666667},
+    ])
+    got = list(db.events.aggregate([
+        {"$group": {"_id": "$experimentId", "probabilityArr": {"$push": "$probability"}}},
+        {"$project": {"description": 1, "results": {"$reduce": {
+            "input": "$probabilityArr", "initialValue": 1,
+            "in": {"$multiply": ["$$value", "$$this"]}}}}},
+        {"$sort": {"_id": 1}}]))
+    assert [g["_id"] for g in got] == ["d3rc", "r16", "r5"]
+    assert got[0]["results"] == pytest.approx(0.11764705882352879)
+    assert got[1]["results"] == pytest.approx(0.027777777777778886)
+    assert got[2]["results"] == pytest.approx(0.16666666666667)
+
+
+@pytest.mark.parametrize("value, expected", [
+    (1.999, 1.9), (0, 0), (-1.999, -1.9), (Int64(5), Int64(5)),
+])
+def test_trunc_with_place(db, value, expected):
+    got = expr(db, {"$trunc": [value, 1]})
+    assert got == expected and type(got) is type(expected)
+
+
+@pytest.mark.parametrize("value, place, expected", [
+    # "$round": examples table
+    (1234.5678, 2, 1234.57), (1234.5678, -2, 1200.0), (1234.5678, 0, 1235.0),
+    (-1234.5678, 2, -1234.57), (Decimal128("1234.5678"), 2, Decimal128("1234.57")),
+])
+def test_round_with_place(db, value, place, expected):
+    assert expr(db, {"$round": [value, place]}) == expected
+
+
+@pytest.mark.parametrize("value, expected", [
+    # "$toBool" behaviour table
+    (True, True), (0, False), (1.5, True), (Decimal128("0"), False), ("", True),
+    ("false", True), (ObjectId("5ab9cbfa31c2ab715d42129e"), True), (dt(2018, 1, 1), True),
+    (None, None),
+])
+def test_to_bool_table(db, value, expected):
+    assert expr(db, {"$toBool": {"$literal": value}}) is expected
+
+
+@pytest.mark.parametrize("value, expected", [
+    # "$toDecimal"/"$toDouble"/"$toLong" behaviour tables
+    ({"$toDecimal": True}, D("1")), ({"$toDecimal": "-5.5"}, D("-5.5")),
+    ({"$toDecimal": dt(2018, 3, 26, 4, 38, 28, 44000)}, D("1522039108044")),
+    ({"$toDouble": False}, 0.0), ({"$toDouble": Int64(5)}, 5.0),
+    ({"$toDouble": D("-5.5")}, -5.5), ({"$toDouble": dt(2018, 3, 27)}, 1522108800000.0),
+    ({"$toLong": True}, Int64(1)), ({"$toLong": 1.99999}, Int64(1)),
+    ({"$toLong": D("5.5000")}, Int64(5)), ({"$toLong": "-2"}, Int64(-2)),
+    ({"$toLong": dt(2018, 3, 26, 4, 38, 28, 44000)}, Int64(1522039108044)),
+    ({"$toInt": "-2"}, -2), ({"$toInt": D("5.5000")}, 5),
+    ({"$toString": D("2.5")}, "2.5"), ({"$toString": Int64(2)}, "2"),
+    ({"$toObjectId": "5ab9cbfa31c2ab715d42129e"}, ObjectId("5ab9cbfa31c2ab715d42129e")),
+])
+def test_conversion_tables(db, value, expected):
+    got = expr(db, value)
+    assert got == expected and type(got) is type(expected)
+
+
+def test_convert_docs_example(db):
+    # "$convert": "Example" -- price conversions with onError / onNull
+    db.orders.insert_many([
+        {"_id": 1, "item": "apple", "qty": 5, "price": 10},
+        {"_id": 2, "item": "pie", "qty": 10, "price": D("20.0")},
+        {"_id": 3, "item": "ice cream", "qty": 2, "price": "4.99"},
+        {"_id": 4, "item": "almonds"},
+        {"_id": 5, "item": "bananas", "qty": 5000000000, "price": D("1.25")},
+    ])
+    got = list(db.orders.aggregate([
+        {"$addFields": {
+            "convertedPrice": {"$convert": {"input": "$price", "to": "decimal",
+                                            "onError": "Error", "onNull": D("0")}},
+            "convertedQty": {"$convert": {"input": "$qty", "to": "int",
+                                          "onError": {"$concat": [
+                                              "Could not convert ", {"$toString": "$qty"},
+                                              " to type integer."]},
+                                          "onNull": 0}}}},
+        {"$project": {"totalPrice": {"$switch": {
+            "branches": [{"case": {"$eq": [{"$type": "$convertedPrice"}, "string"]},
+                          "then": "NaN"},
+                         {"case": {"$eq": [{"$type": "$convertedQty"}, "string"]},
+                          "then": "NaN"}],
+            "default": {"$multiply": ["$convertedPrice", "$convertedQty"]}}}}}]))
+    assert got == [{"_id": 1, "totalPrice": D("50")}, {"_id": 2, "totalPrice": D("200.0")},
+                   {"_id": 3, "totalPrice": D("9.98")}, {"_id": 4, "totalPrice": D("0")},
+                   {"_id": 5, "totalPrice": "NaN"}]

@@ -277,8 +277,6 @@ def test_collation_applies_to_expressions_in_add_fields(db, expression, expected
     assert got[0]["out"] == expected
 
 
-@pytest.mark.xfail(strict=True, reason="engine bug: $project computed fields ignore the "
-                   "aggregate collation")
 def test_collation_applies_to_expressions_in_project(db):
     db.c.insert_one({"_id": 1, "str": "A"})
     for expression, expected, collation in COLLATION_EXPRESSIONS:
@@ -286,14 +284,23 @@ def test_collation_applies_to_expressions_in_project(db):
         assert got[0]["out"] == expected, expression
 
 
-@pytest.mark.xfail(strict=True, reason="engine bug: $expr in $match/find ignores the "
-                   "operation's collation")
-def test_collation_applies_to_expr_in_match_and_find(db):
+def test_collation_applies_to_expr_in_match(db):
     db.c.insert_one({"_id": 1, "str": "A"})
     expr = {"$expr": {"$eq": ["$str", "a"]}}
     assert list(db.c.aggregate([{"$match": expr}], collation=CASE_INSENSITIVE)) == [
         {"_id": 1, "str": "A"}]
+
+
+@pytest.mark.xfail(strict=True, reason="engine bug: $expr in find/count/update/delete filters "
+                   "ignores the operation's collation")
+def test_collation_applies_to_expr_in_find_and_writes(db):
+    db.c.insert_one({"_id": 1, "str": "A"})
+    expr = {"$expr": {"$eq": ["$str", "a"]}}
     assert list(db.c.find(expr, collation=CASE_INSENSITIVE)) == [{"_id": 1, "str": "A"}]
+    assert db.c.count_documents(expr, collation=CASE_INSENSITIVE) == 1
+    assert db.c.update_many(expr, {"$set": {"u": 1}},
+                            collation=CASE_INSENSITIVE).matched_count == 1
+    assert db.c.delete_many(expr, collation=CASE_INSENSITIVE).deleted_count == 1
 
 
 @pytest.mark.xfail(strict=True, reason="engine bug: find projection expressions ignore the "
@@ -322,8 +329,6 @@ def test_lookup_equality_uses_aggregate_collation(db):
     assert [[m["_id"] for m in d["m"]] for d in got] == [[1], [1]]
 
 
-@pytest.mark.xfail(strict=True, reason="engine bug: $expr ignores the aggregate collation "
-                   "(also inside a $lookup sub-pipeline)")
 def test_lookup_let_pipeline_expr_uses_aggregate_collation(db):
     db.o.insert_many([{"_id": 1, "k": "a"}, {"_id": 2, "k": "B"}])
     db.f.insert_many([{"_id": 1, "k": "A"}, {"_id": 2, "k": "b"}])
@@ -334,8 +339,6 @@ def test_lookup_let_pipeline_expr_uses_aggregate_collation(db):
     assert [[m["_id"] for m in d["m"]] for d in got] == [[1], [2]]
 
 
-@pytest.mark.xfail(strict=True, reason="engine bug: $graphLookup ignores the aggregate "
-                   "collation when matching connectToField")
 def test_graph_lookup_uses_aggregate_collation(db):
     # facts from the server's jstests/aggregation/sources/graphLookup/collation_graphlookup.js
     db.g.insert_many([{"username": "erica", "friends": ["jeremy", "jimmy"]},
@@ -350,8 +353,6 @@ def test_graph_lookup_uses_aggregate_collation(db):
     assert len(res) == 1 and len(res[0]["friendUsers"]) == 2
 
 
-@pytest.mark.xfail(strict=True, reason="engine bug: $bucket boundaries compare without the "
-                   "aggregate collation")
 def test_bucket_uses_aggregate_collation(db):
     db.s.insert_many([{"_id": 1, "s": "B"}, {"_id": 2, "s": "a"}])
     got = list(db.s.aggregate([{"$bucket": {"groupBy": "$s", "boundaries": ["a", "c"]}}],
