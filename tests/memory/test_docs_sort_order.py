@@ -367,3 +367,68 @@ def test_group_and_accumulators_use_aggregate_collation(db):
                               collation=CASE_INSENSITIVE))
     assert len(got[0]["set"]) == 3
     assert (got[0]["max"], got[0]["min"]) == ("C", "a")
+
+
+@pytest.mark.parametrize("query, expected", [
+    ({"a": {"$elemMatch": {"$eq": "x"}}}, [1]),
+    ({"a": {"$all": ["x", "Y"]}}, [1]),
+    ({"s": {"$nin": ["x"]}}, [2]),
+    ({"s": {"$ne": "x"}}, [2]),
+    ({"a": "x"}, [1]),
+    ({"o": {"k": "x"}}, [1]),
+    ({"o.k": {"$in": ["x"]}}, [1]),
+    ({"a": ["x", "Y"]}, [1]),
+    ({"s": {"$gte": "x"}}, [1, 2]),
+    ({"$nor": [{"s": "x"}]}, [2]),
+    ({"s": {"$not": {"$eq": "x"}}}, [2]),
+    ({"s": {"$regex": "^x"}}, []),  # "Collation": $regex is not collation-aware
+])
+def test_collation_in_find_query_operators(db, query, expected):
+    db.c.insert_many([{"_id": 1, "a": ["X", "y"], "s": "X", "o": {"k": "X"}},
+                      {"_id": 2, "a": ["z"], "s": "Z", "o": {"k": "z"}}])
+    assert ids(db.c.find(query, collation={"locale": "en", "strength": 2})) == expected
+
+
+def test_collation_in_array_updates(db):
+    ci = {"locale": "en", "strength": 2}
+    db.c.insert_one({"_id": 1, "a": ["X", "y"], "s": "X"})
+    db.c.update_one({"s": "x"}, {"$pull": {"a": "Y"}}, collation=ci)
+    assert db.c.find_one()["a"] == ["X"]
+    db.c.update_one({"s": "x"}, {"$addToSet": {"a": "x"}}, collation=ci)
+    assert db.c.find_one()["a"] == ["X"]
+    db.c.update_one({"s": "x"}, {"$set": {"a.$[e]": "q"}}, array_filters=[{"e": "x"}],
+                    collation=ci)
+    assert db.c.find_one()["a"] == ["q"]
+    db.c.update_one({"a": "Q"}, {"$set": {"a.$": "w"}}, collation=ci)
+    assert db.c.find_one()["a"] == ["w"]
+
+
+# -- "Views": "Create and Query a View" -----------------------------------------------------
+
+STUDENTS = [
+    {"sID": 22001, "name": "Alex", "year": 1, "score": 4.0},
+    {"sID": 21001, "name": "bernie", "year": 2, "score": 3.7},
+    {"sID": 20010, "name": "Chris", "year": 3, "score": 2.5},
+    {"sID": 22021, "name": "Drew", "year": 1, "score": 3.2},
+    {"sID": 17301, "name": "harley", "year": 6, "score": 3.1},
+    {"sID": 21022, "name": "Farmer", "year": 1, "score": 2.2},
+    {"sID": 20020, "name": "george", "year": 3, "score": 2.8},
+    {"sID": 18020, "name": "Harley", "year": 5, "score": 2.8},
+]
+
+
+def test_view_docs_example(db):
+    db.students.insert_many([dict(d) for d in STUDENTS])
+    db.create_collection("firstYears", viewOn="students", pipeline=[{"$match": {"year": 1}}])
+    assert list(db.firstYears.find({}, {"_id": 0})) == [
+        {"sID": 22001, "name": "Alex", "year": 1, "score": 4.0},
+        {"sID": 22021, "name": "Drew", "year": 1, "score": 3.2},
+        {"sID": 21022, "name": "Farmer", "year": 1, "score": 2.2}]
+    assert [d["name"] for d in db.firstYears.find({"score": {"$gte": 3}})] == ["Alex", "Drew"]
+    assert list(db.firstYears.aggregate([{"$count": "n"}])) == [{"n": 3}]
+    assert db.firstYears.count_documents({}) == 3
+    assert sorted((c["name"], c["type"]) for c in db.list_collections()) == [
+        ("firstYears", "view"), ("students", "collection")]
+    with pytest.raises(OperationFailure) as exc:
+        db.firstYears.create_index("x")
+    assert exc.value.code == 166
