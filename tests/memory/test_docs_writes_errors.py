@@ -391,3 +391,47 @@ def test_invalid_collation_is_bad_value(db):
     with pytest.raises(OperationFailure) as exc:
         list(db.c.find({}, collation={"locale": "en", "strength": 9}))
     assert exc.value.code == 2
+
+
+# -- "Dollar-Prefixed Field Names" (Field Names with Periods and Dollar Signs) -------------
+
+def test_dollar_prefixed_fields_allowed_in_inserts(db):
+    db.sales.insert_one({"$price": 50.00, "quantity": 30})
+    assert db.sales.find_one({}, {"_id": 0}) == {"$price": 50.00, "quantity": 30}
+    db.books.insert_one({"$id": "h1961-01",
+                         "location": {"$db": "novels", "$ref": "2007042768", "$inc": True}})
+    assert db.books.find_one({}, {"_id": 0}) == {
+        "$id": "h1961-01", "location": {"$db": "novels", "$ref": "2007042768", "$inc": True}}
+
+
+def test_dollar_prefixed_field_in_upsert_insert_but_not_in_update(db):
+    update = {"$set": {"phone": 25.17, "$hotel": 320.10}}
+    r = db.expenses.update_one({"date": "2021-07-07"}, update, upsert=True)
+    assert r.upserted_id is not None
+    assert db.expenses.find_one({}, {"_id": 0}) == {"date": "2021-07-07", "$hotel": 320.10,
+                                                    "phone": 25.17}
+    db.other.insert_one({"date": "2021-07-07", "phone": 1})
+    with pytest.raises(WriteError) as exc:
+        db.other.update_one({"date": "2021-07-07"}, update, upsert=True)
+    assert exc.value.code == 52
+    assert db.other.find_one({}, {"_id": 0}) == {"date": "2021-07-07", "phone": 1}
+
+
+def test_dollar_prefixed_subfields_are_directly_accessible(db):
+    db.housing.insert_one({"_id": "E123", "address": {"$number": 123, "$street": "Elm Road"},
+                           "$rooms": {"br": 2, "bath": 1}})
+    db.housing.update_one({"_id": "E123"}, {"$set": {"address.$street": "Elm Ave"}})
+    assert db.housing.find_one()["address"] == {"$number": 123, "$street": "Elm Ave"}
+    # top-level $-prefixed field: through $setField in a pipeline
+    db.housing.update_one({"_id": "E123"}, [{"$replaceWith": {"$setField": {
+        "field": {"$literal": "$rooms"}, "input": "$$ROOT", "value": {"br": 3, "bath": 1}}}}])
+    assert db.housing.find_one() == {"_id": "E123", "address": {"$number": 123,
+                                                                "$street": "Elm Ave"},
+                                     "$rooms": {"br": 3, "bath": 1}}
+    db.inventory.insert_one({"part": "AB305", "$bin": 200, "quantity": 100,
+                             "pricing": {"sale": True, "$discount": 60}})
+    doc = db.inventory.find_one_and_update({"pricing.$discount": {"$gte": 50}},
+                                           {"$inc": {"pricing.$discount": 10}},
+                                           projection={"_id": 0}, return_document=True)
+    assert doc == {"part": "AB305", "$bin": 200, "quantity": 100,
+                   "pricing": {"sale": True, "$discount": 70}}
