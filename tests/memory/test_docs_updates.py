@@ -996,3 +996,68 @@ def test_upsert_regex_and_dbref_special_cases(db):
     assert _upsert(db.c, {}, {"$set": {"x": Regex("abc")}})["x"] == Regex("abc")
     assert _upsert(db.c, {"_id": 1, "x": [1, {"x": 1}], "x.x": 1}, {})["_id"] == 1
     assert _upsert(db.c, {"x.$id": 1}, {"$set": {"x": DBRef("a", 1)}})["x"] == DBRef("a", 1)
+
+
+# -- "$currentDate", "$bit", "updateMany()", "replaceOne()" docs examples -------------------
+
+def test_current_date_docs_example(db):
+    from bson import Timestamp
+    db.customers.insert_one({"_id": 1, "status": "a",
+                             "lastModified": datetime.datetime(2013, 10, 2, 1, 11, 18, 965000)})
+    before = datetime.datetime.utcnow() - datetime.timedelta(seconds=5)
+    db.customers.update_one({"_id": 1}, {
+        "$currentDate": {"lastModified": True, "cancellation.date": {"$type": "timestamp"}},
+        "$set": {"cancellation.reason": "user request", "status": "D"}})
+    doc = one(db.customers, 1)
+    assert list(doc) == ["_id", "status", "lastModified", "cancellation"]
+    assert doc["status"] == "D"
+    assert isinstance(doc["lastModified"], datetime.datetime)
+    assert doc["lastModified"] > before and doc["lastModified"].microsecond % 1000 == 0
+    assert list(doc["cancellation"]) == ["date", "reason"]
+    assert isinstance(doc["cancellation"]["date"], Timestamp)
+    assert doc["cancellation"]["reason"] == "user request"
+
+
+def test_bit_docs_examples(db):
+    db.switches.insert_many([{"_id": 1, "expdata": 13}, {"_id": 2, "expdata": 3},
+                             {"_id": 3, "expdata": 1}])
+    db.switches.update_one({"_id": 1}, {"$bit": {"expdata": {"and": 10}}})
+    db.switches.update_one({"_id": 2}, {"$bit": {"expdata": {"or": 5}}})
+    db.switches.update_one({"_id": 3}, {"$bit": {"expdata": {"xor": 5}}})
+    assert [d["expdata"] for d in db.switches.find()] == [8, 7, 4]
+
+
+def test_update_many_docs_example(db):
+    db.restaurant.insert_many([
+        {"_id": 1, "name": "Central Perk Cafe", "violations": 3},
+        {"_id": 2, "name": "Rock A Feller Bar and Grill", "violations": 2},
+        {"_id": 3, "name": "Empire State Sub", "violations": 5},
+        {"_id": 4, "name": "Pizza Rat's Pizzaria", "violations": 8},
+    ])
+    r = db.restaurant.update_many({"violations": {"$gt": 4}}, {"$set": {"Review": True}})
+    assert (r.matched_count, r.modified_count, r.upserted_id) == (2, 2, None)
+    assert [d["_id"] for d in db.restaurant.find({"Review": True})] == [3, 4]
+
+
+def test_replace_one_docs_examples(db):
+    db.restaurant.insert_many([
+        {"_id": 1, "name": "Central Perk Cafe", "Borough": "Manhattan"},
+        {"_id": 2, "name": "Rock A Feller Bar and Grill", "Borough": "Queens", "violations": 2},
+        {"_id": 3, "name": "Empire State Pub", "Borough": "Brooklyn", "violations": 0},
+    ])
+    r = db.restaurant.replace_one({"name": "Central Perk Cafe"},
+                                  {"name": "Central Pork Cafe", "Borough": "Manhattan"})
+    assert (r.matched_count, r.modified_count) == (1, 1)
+    assert one(db.restaurant, 1) == {"_id": 1, "name": "Central Pork Cafe",
+                                     "Borough": "Manhattan"}
+    r = db.restaurant.replace_one({"name": "Pizza Rat's Pizzaria"},
+                                  {"_id": 4, "name": "Pizza Rat's Pizzaria",
+                                   "Borough": "Manhattan", "violations": 8}, upsert=True)
+    assert (r.matched_count, r.modified_count, r.upserted_id) == (0, 0, 4)
+    assert one(db.restaurant, 4) == {"_id": 4, "name": "Pizza Rat's Pizzaria",
+                                     "Borough": "Manhattan", "violations": 8}
+
+
+def test_upsert_fields_are_ordered_query_fields_first_then_update_fields_lexicographic(db):
+    db.c.update_one({"name": "x"}, {"$set": {"b": 1, "a": 2}}, upsert=True)
+    assert list(db.c.find_one()) == ["_id", "name", "a", "b"]
