@@ -438,3 +438,45 @@ def test_index_scans_agree_with_collection_scans(db):
         coll = {"locale": "en", "strength": 2}
         assert sorted(ids(db.ix.find(q, collation=coll))) == \
             sorted(ids(db.scan.find(q, collation=coll))), (q, "collation")
+
+
+# -- "Hidden Indexes" / "TTL Indexes" / "Collation" on indexes ----------------------------
+
+def test_hidden_index_is_listed_not_planned_but_still_unique(db):
+    db.c.insert_many([{"a": 1}, {"a": 2}])
+    db.c.create_index("a", hidden=True, unique=True)
+    assert db.c.index_information()["a_1"] == {"v": 2, "key": [("a", 1)], "hidden": True,
+                                               "unique": True}
+    assert "COLLSCAN" in repr(db.c.find({"a": 1}).explain()["queryPlanner"]["winningPlan"])
+    with pytest.raises(OperationFailure) as exc:
+        list(db.c.find({"a": 1}).hint("a_1"))
+    assert exc.value.code == 2
+    with pytest.raises(DuplicateKeyError):
+        db.c.insert_one({"a": 1})
+
+
+def test_ttl_index_options(db):
+    assert db.c.create_index("lastModifiedDate", expireAfterSeconds=3600) == \
+        "lastModifiedDate_1"
+    assert db.c.index_information()["lastModifiedDate_1"] == {
+        "v": 2, "key": [("lastModifiedDate", 1)], "expireAfterSeconds": 3600}
+    # "TTL Indexes": compound indexes do not support TTL
+    with pytest.raises(OperationFailure) as exc:
+        db.c.create_index([("a", 1), ("b", 1)], expireAfterSeconds=3600)
+    assert exc.value.code == 67
+
+
+def test_index_with_collation_lists_full_collation_spec(db):
+    db.c.create_index("k", collation={"locale": "fr"})
+    info = db.c.index_information()["k_1"]
+    assert info["collation"]["locale"] == "fr" and info["collation"]["strength"] == 3
+
+
+@pytest.mark.parametrize("keys, kwargs", [
+    ([("x", "up")], {}),       # unknown index plugin
+    ("y", {"name": ""}),       # empty name
+])
+def test_invalid_index_specs_are_cannot_create_index(db, keys, kwargs):
+    with pytest.raises(OperationFailure) as exc:
+        db.c.create_index(keys, **kwargs)
+    assert exc.value.code == 67
