@@ -438,12 +438,40 @@ def test_match_position():
     assert m.match_position({"a": [1, 2]}) == (True, 1)
 
 
-def test_top_level_equality_is_cached_and_fast_path_correct():
+def test_top_level_equality_fast_path_correct():
     m1 = compile_filter({"a": 1})
-    assert compile_filter({"a": 1}) is m1
-    assert compile_filter({"a": 1.0}) is not m1
     assert m1({"a": 1.0}) and m1({"a": Int64(1)}) and m1({"a": [0, 1]}) and not m1({"a": True})
     assert m1({"a": Decimal128("1")})
+    assert not m1({"a": [[1]]}) and not m1({"a": []}) and not m1({})
+    assert m1.match_position({"a": [0, 1]}) == (True, 1)
+    assert m1.match_position({"a": 1}) == (True, None)
+    assert m1.match_position({"a": [2]}) == (False, None)
+
+
+def test_complex_filters_are_cached_simple_ones_compiled_afresh():
+    spec = {"a": {"$elemMatch": {"b": 1}}}
+    assert compile_filter(dict(spec)) is compile_filter(dict(spec))
+    # Simple shapes skip the cache (a new value costs a parse, not a lookup).
+    assert compile_filter({"a": 1}) is not compile_filter({"a": 1})
+
+
+@pytest.mark.parametrize("spec, doc, expected", [
+    ({"t": {"$in": ["x", 1]}}, {"t": ["y", "x"]}, True),
+    ({"t": {"$in": ["x", 1]}}, {"t": [1.0]}, True),
+    ({"t": {"$in": [1]}}, {"t": True}, False),          # bool is not a number in BSON
+    ({"t": {"$in": [True]}}, {"t": 1}, False),
+    ({"t": {"$in": [[1, 2]]}}, {"t": [1, 2]}, True),    # the whole array listed
+    ({"t": {"$in": [1, 2]}}, {"t": [[1, 2]]}, False),
+    ({"t": {"$in": [None]}}, {}, True),
+    ({"t": {"$in": [float("nan")]}}, {"t": float("nan")}, True),
+    ({"t": {"$in": [Decimal128("2")]}}, {"t": 2}, True),
+    ({"t": {"$in": [Regex("^a"), 5]}}, {"t": ["b", "ab"]}, True),
+    ({"t": {"$in": [Regex("^a"), 5]}}, {"t": [4, "b"]}, False),
+    ({"t": 3}, {"t": [[3]]}, False),
+    ({"t.u": 3}, {"t": [{"u": [3]}]}, True),
+])
+def test_in_and_equality_value_fast_paths(spec, doc, expected):
+    assert compile_filter(spec)(doc) is expected
 
 
 # --------------------------------------------------------------------------

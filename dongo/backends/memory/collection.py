@@ -200,11 +200,12 @@ class _IdEquals:
     the commonest query, equal to the compiled filter (BSON equality: ``1``,
     ``1.0`` and ``Int64(1)`` are one value) without compiling anything."""
 
-    __slots__ = ("spec", "_key")
+    __slots__ = ("spec", "_key", "fn")
 
     def __init__(self, spec: dict) -> None:
         self.spec = spec
         self._key = bsontypes.sort_key(spec["_id"])
+        self.fn = self.__call__
 
     def __call__(self, doc: Mapping[str, Any]) -> bool:
         return bsontypes.sort_key(doc.get("_id", bsontypes.MISSING)) == self._key
@@ -216,9 +217,10 @@ class _IdEquals:
 def _first_matches(rids: Iterable[int], records: Mapping, matcher: Any, wanted: int) -> list:
     """The first ``wanted`` ``(rid, record)`` pairs of ``rids`` that match."""
     selected = []
+    match = matcher.fn
     for rid in rids:
         rec = records.get(rid)
-        if rec is not None and matcher(rec[0]):
+        if rec is not None and match(rec[0]):
             selected.append((rid, rec))
             if len(selected) >= wanted:
                 break
@@ -433,9 +435,10 @@ class MemoryCollection:
                                             collation)
             return
         skipped = 0
+        match = matcher.fn
         for rid in rids:
             rec = records.get(rid)
-            if rec is None or not matcher(rec[0]):
+            if rec is None or not match(rec[0]):
                 continue
             if skipped < skip:
                 skipped += 1

@@ -529,8 +529,11 @@ def _eq_pred(rhs: Any, ctx: _Ctx) -> Pred:
     if rt in _FAST_EQ_TYPES and (rt is not str or ctx.collation is None):
 
         def pred(v: Any) -> bool:
-            if type(v) is rt:
+            t = type(v)
+            if t is rt:
                 return v == rhs
+            if t is list:
+                return False  # a scalar never equals a whole array (no key to build)
             return key(v) == rk
 
         return pred
@@ -540,6 +543,8 @@ def _eq_pred(rhs: Any, ctx: _Ctx) -> Pred:
             t = type(v)
             if t is float or t is int:
                 return v == rhs
+            if t is list:
+                return False
             return key(v) == rk
 
         return pred
@@ -640,11 +645,48 @@ def _in_pred(values: Iterable, ctx: _Ctx) -> Pred:
         keys.add(key(value))
         if value is None:
             keys.add(key(MISSING))
+    if ctx.collation is None:
+        return _plain_in_pred(keys, regexes, key)
     if not regexes:
         return lambda v: key(v) in keys
 
     def pred(v: Any) -> bool:
         if key(v) in keys:
+            return True
+        for r in regexes:
+            if r(v):
+                return True
+        return False
+
+    return pred
+
+
+def _plain_in_pred(keys: set, regexes: list, key: Callable[[Any], tuple]) -> Pred:
+    """$in without a collation: strings and non-NaN numbers are looked up as
+    themselves (no key tuple built), and a whole array is only keyed when an
+    array was listed.
+
+    Exact because without a collation a string's key is ``(rank, s)`` and a
+    non-NaN number's key is ``(rank, 1, n)`` with Python's exact cross-type
+    numeric equality; bools are kept out of ``plain`` (``True == 1`` in
+    Python, not in BSON).
+    """
+    plain = set()
+    for k in keys:
+        if (k[0] == _bt.RANK_NUMBER and len(k) == 3) or k[0] == _bt.RANK_STRING:
+            plain.add(k[-1])
+    arrays_listed = any(k[0] == _bt.RANK_ARRAY for k in keys)
+
+    def pred(v: Any) -> bool:
+        t = type(v)
+        if t is str or t is int or (t is float and v == v):
+            if v in plain:
+                return True
+            if t is not str:
+                return False  # regexes only match strings (and symbols)
+        elif t is list and not arrays_listed:
+            return False  # neither a listed value nor a regex can match a whole array
+        elif key(v) in keys:
             return True
         for r in regexes:
             if r(v):
@@ -1025,13 +1067,12 @@ def _parse_field(path: str, value: Any, ctx: _Ctx) -> _Node:
         return node
     if _is_regex(value):
         return _path_node(parts, _Leaf(_regex_pred(*_regex_value_parts(value))))
-    node = _path_node(parts, _Leaf(_eq_pred(value, ctx)))
     if len(parts) == 1 and type(value) in _FAST_EQ_TYPES and (type(value) is not str or ctx.collation is None):
-        node = _Node(_top_level_scalar_eq(parts[0], value, ctx), node.pos)
-    return node
+        return _top_level_scalar_eq(parts[0], value, ctx)
+    return _path_node(parts, _Leaf(_eq_pred(value, ctx)))
 
 
-def _top_level_scalar_eq(field: str, rhs: Any, ctx: _Ctx) -> DocFn:
+def _top_level_scalar_eq(field: str, rhs: Any, ctx: _Ctx) -> _Node:
     """``{field: scalar}``: one dict lookup and a same-type ``==`` in the common case."""
     pred = _eq_pred(rhs, ctx)
     rt = type(rhs)
@@ -1049,7 +1090,17 @@ def _top_level_scalar_eq(field: str, rhs: Any, ctx: _Ctx) -> DocFn:
             return False
         return pred(v)
 
-    return fn
+    def pos(doc: Any) -> tuple[bool, int | None]:
+        # What the general path node computes for a one-component path.
+        v = doc.get(field, MISSING)
+        if type(v) is list or type(v) is tuple:
+            for i, e in enumerate(v):
+                if pred(e):
+                    return True, i
+            return False, None
+        return pred(v), None
+
+    return _Node(fn, pos)
 
 
 _RANGE_CHECKS: dict[tuple[str, ...], Callable[..., Callable[[Any], bool]]] = {
@@ -1517,24 +1568,21 @@ class Matcher:
 
     ``match_position(doc)`` also returns the index of the array element that
     made the match (what ``$`` refers to in updates and projections), or
-    ``None`` when no array was traversed.
+    ``None`` when no array was traversed.  ``fn`` is the bare predicate
+    closure: loops over many documents should call it (``filter(matcher.fn,
+    docs)``) rather than the matcher, which may add a Python frame per call.
     """
 
-    __slots__ = ("spec", "_fn", "_pos", "is_empty")
+    __slots__ = ("spec", "fn", "_pos", "is_empty")
 
     def __init__(self, spec: Mapping, node: _Node):
         self.spec = spec
-        self._fn = node.fn
+        self.fn = node.fn
         self._pos = node.pos
         self.is_empty = not spec
 
     def __call__(self, doc: Any) -> bool:
-        return self._fn(doc)
-
-    @property
-    def fn(self) -> DocFn:
-        """The bare predicate closure (for ``filter(matcher.fn, docs)`` loops)."""
-        return self._fn
+        return self.fn(doc)
 
     def match_position(self, doc: Any) -> tuple[bool, int | None]:
         """``(matches, position)`` — see the class docstring."""
@@ -1586,6 +1634,38 @@ def _freeze(value: Any, budget: list[int]) -> Any:
 _CACHE: dict = {}
 _CACHE_MAX = 1024
 
+# Filters of these shapes are cheap to parse, so they skip the cache (whose
+# key costs about as much as the parse) and the per-matcher class of
+# :func:`_make_matcher`: a lookup by a value never seen before -- the
+# commonest query -- then costs a few microseconds.  Everything is parsed
+# (and validated) by the same code as any other filter.
+_SIMPLE_OPERATORS = frozenset({"$eq", "$gt", "$gte", "$lt", "$lte", "$ne", "$in", "$nin"})
+_SIMPLE_VALUES = frozenset({int, str, float, bool, type(None), ObjectId, datetime.datetime})
+_PLAIN_CTX = _Ctx(None, None)
+
+
+def _is_simple(spec: Any) -> bool:
+    """A few fields, each ``{path: scalar}`` or ``{path: {$cmp/$in...: scalar(s)}}``."""
+    if type(spec) is not dict or len(spec) > 4:
+        return False
+    for key, value in spec.items():
+        if type(key) is not str or key[:1] == "$":
+            return False
+        kind = type(value)
+        if kind in _SIMPLE_VALUES:
+            continue
+        if kind is not dict or not value:
+            return False
+        for name, arg in value.items():
+            if name not in _SIMPLE_OPERATORS:
+                return False
+            if type(arg) is list:
+                if len(arg) > 16 or not all(type(a) in _SIMPLE_VALUES for a in arg):
+                    return False
+            elif type(arg) not in _SIMPLE_VALUES:
+                return False
+    return True
+
 
 def compile_filter(spec: Any, *, collation: Any = None, variables: Mapping | None = None) -> Matcher:
     """Compile a query filter into a :class:`Matcher`, validating it now.
@@ -1606,6 +1686,8 @@ def compile_filter(spec: Any, *, collation: Any = None, variables: Mapping | Non
         spec = {}
     if not isinstance(spec, Mapping):
         raise _err("filter must be an object", TYPE_MISMATCH)
+    if collation is None and variables is None and _is_simple(spec):
+        return Matcher(spec, _parse_document(spec, _PLAIN_CTX))
     parsed_collation = parse_collation(collation)
     cache_key = None
     if variables is None:
