@@ -672,3 +672,47 @@ def test_skip_limit_sort_combination(inventory):
     assert inventory.count_documents({}, skip=1, limit=2) == 2
     assert inventory.count_documents({"status": "A"}, skip=2) == 1
     assert inventory.estimated_document_count() == 5
+
+
+# -- "$jsonSchema" (query operator) docs example ------------------------------------------
+
+JSON_SCHEMA_INVENTORY = [
+    # mongosh numbers are doubles: h/w written as floats, qty as NumberInt (Python int)
+    {"item": "journal", "qty": 25, "size": {"h": 14.0, "w": 21.0, "uom": "cm"}, "instock": True},
+    {"item": "notebook", "qty": 50, "size": {"h": 8.5, "w": 11.0, "uom": "in"}, "instock": True},
+    {"item": "paper", "qty": 100, "size": {"h": 8.5, "w": 11.0, "uom": "in"}, "instock": 1.0},
+    {"item": "planner", "qty": 75, "size": {"h": 22.85, "w": 30.0, "uom": "cm"}, "instock": 1.0},
+    {"item": "postcard", "qty": 45, "size": {"h": 10.0, "w": 15.25, "uom": "cm"},
+     "instock": True},
+    {"item": "apple", "qty": 45, "status": "A", "instock": True},
+    {"item": "pears", "qty": 50, "status": "A", "instock": True},
+]
+MY_SCHEMA = {
+    "required": ["item", "qty", "instock"],
+    "properties": {
+        "item": {"bsonType": "string"},
+        "qty": {"bsonType": "int"},
+        "size": {"bsonType": "object", "required": ["uom"],
+                 "properties": {"uom": {"bsonType": "string"}, "h": {"bsonType": "double"},
+                                "w": {"bsonType": "double"}}},
+        "instock": {"bsonType": "bool"},
+    },
+}
+
+
+def test_json_schema_query_docs_example(db):
+    db.inventory.insert_many([dict(d) for d in JSON_SCHEMA_INVENTORY])
+    assert items(db.inventory.find({"$jsonSchema": MY_SCHEMA})) == [
+        "journal", "notebook", "postcard", "apple", "pears"]
+    assert items(db.inventory.find({"$nor": [{"$jsonSchema": MY_SCHEMA}]})) == [
+        "paper", "planner"]
+    assert db.inventory.count_documents({"$jsonSchema": MY_SCHEMA}) == 5
+
+
+def test_sort_on_array_uses_whole_array_not_matching_elements(db):
+    # "cursor.sort()": since 3.6 the sort key of an array is computed from the whole
+    # array, not only the elements the query matched.
+    db.c.insert_many([{"_id": 1, "a": [1, 10]}, {"_id": 2, "a": [5, 6]}])
+    assert [d["_id"] for d in db.c.find({"a": {"$gt": 5}}).sort("a", 1)] == [1, 2]
+    db.c.create_index("a")
+    assert [d["_id"] for d in db.c.find({"a": {"$gt": 5}}).sort("a", 1).hint("a_1")] == [1, 2]
