@@ -435,3 +435,17 @@ def test_dollar_prefixed_subfields_are_directly_accessible(db):
                                            projection={"_id": 0}, return_document=True)
     assert doc == {"part": "AB305", "$bin": 200, "quantity": 100,
                    "pricing": {"sale": True, "$discount": 70}}
+
+
+def test_empty_top_level_timestamps_are_filled_on_insert(db):
+    # "BSON Types": "Timestamps" -- an empty timestamp in a top-level field is
+    # replaced by the current timestamp on insert, except in _id; nested ones stay.
+    from bson import Timestamp
+    db.c.insert_one({"_id": 1, "ts": Timestamp(0, 0), "n": {"ts": Timestamp(0, 0)}})
+    db.c.insert_one({"_id": Timestamp(0, 0), "ts": Timestamp(0, 0)})
+    first, second = db.c.find_one({"_id": 1}), db.c.find_one({"_id": Timestamp(0, 0)})
+    assert isinstance(first["ts"], Timestamp) and first["ts"].time > 0
+    assert first["n"] == {"ts": Timestamp(0, 0)}
+    assert second["_id"] == Timestamp(0, 0) and second["ts"].time > 0
+    # timestamps of one insert batch increase
+    assert second["ts"] > first["ts"]
