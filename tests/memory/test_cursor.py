@@ -203,3 +203,17 @@ def test_id_lookups_use_bson_equality(coll):
     assert coll.find_one({"_id": oid}) == {"_id": oid}
     assert coll.count_documents({"_id": 3}) == 1
     assert coll.find({"_id": 3}).explain()["queryPlanner"]["winningPlan"]["stage"] == "IDHACK"
+
+
+def test_natural_descending_sort_reads_backwards(coll):
+    assert ids(coll.find().sort("$natural", -1)) == list(range(9, -1, -1))
+    assert ids(coll.find({"g": 1}).sort("$natural", -1).limit(2)) == [7, 4]
+    assert ids(coll.find().sort("$natural", 1).skip(7)) == [7, 8, 9]
+
+
+def test_mixed_direction_sort_with_skip_and_limit(coll):
+    # g desc, then n asc: g=2 -> ids 2 (n 4), 5, 8; g=1 -> 1 (n 7), 4, 7; g=0 -> 0, 3, 6, 9
+    full = ids(coll.find().sort([("g", -1), ("n", 1)]))
+    assert full == [2, 5, 8, 1, 4, 7, 0, 3, 6, 9]
+    assert ids(coll.find().sort([("g", -1), ("n", 1)]).limit(2)) == full[:2]
+    assert ids(coll.find().sort([("g", -1), ("n", 1)]).skip(3).limit(4)) == full[3:7]

@@ -115,3 +115,20 @@ def test_natural_order():
     assert [d["_id"] for d in compile_sort({"$natural": -1}).sorted(docs, limit=2)] == [4, 3]
     with pytest.raises(NotImplementedError):
         compile_sort([("$natural", 1), ("a", 1)])
+
+
+@pytest.mark.parametrize("limit", [None, 1, 3, 50])
+def test_mixed_directions_match_a_reference_sort(limit):
+    # Numbers (the negated one-pass route), strings and arrays/missing (the
+    # stable multi-pass route) all give the order of the wrapped-key sort.
+    rng = random.Random(7)
+    pool = [1, 2, 2.5, -3, "x", "y", None, [1, 5], [], Int64(2)]
+    docs = [{"_id": i, "a": rng.choice([0, 1, 2]), "b": rng.choice(pool), "c": rng.randrange(4)}
+            for i in range(120)]
+    numeric = [dict(d, b=rng.randrange(5)) for d in docs]
+    for sample in (docs, numeric):
+        for spec in ([("a", -1), ("c", 1)], [("c", 1), ("b", -1), ("a", -1)], [("b", -1), ("a", 1)]):
+            sorter = compile_sort(spec)
+            expected = [d["_id"] for d in sorted(sample, key=sorter.sort_key)][:limit]
+            got = [d["_id"] for d in sorter.sorted(sample, limit=limit)]
+            assert got == expected, spec

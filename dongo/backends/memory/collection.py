@@ -44,7 +44,6 @@ series collections, change streams, raw-batch cursors.
 
 from __future__ import annotations
 
-import heapq
 from collections import abc
 from typing import Any, Iterable, Iterator, Mapping, Optional
 
@@ -212,6 +211,11 @@ class _IdEquals:
 
     def match_position(self, doc: Mapping[str, Any]) -> tuple:
         return self(doc), None
+
+
+def _stored_doc(item: tuple) -> dict:
+    """The stored document of a ``(rid, (doc, raw))`` pair."""
+    return item[1][0]
 
 
 def _first_matches(rids: Iterable[int], records: Mapping, matcher: Any, wanted: int) -> list:
@@ -459,28 +463,21 @@ class MemoryCollection:
     @staticmethod
     def _sorted_matches(rids: list, records: dict, matcher: Any, sort: Mapping[str, Any],
                         skip: int, limit: int, collation: Any) -> list:
-        """Matches of ``rids`` in sort order (stable), ``skip``/``limit`` applied."""
+        """Matches of ``rids`` in sort order (stable), ``skip``/``limit`` applied
+        (``Sorter.sorted``: plain-value keys, a heap for a small limit,
+        ``$natural: -1`` backwards)."""
         sorter = compile_sort(sort, collation=collation)
-        key, reverse = sorter.key, sorter.reverse
-        # Decorate with a sequence number (negated when reversing) so ties keep
-        # natural order and comparisons never reach the records.
-        sign = -1 if reverse else 1
-        decorated = []
-        append = decorated.append
+        match = matcher.fn
         get = records.get
-        for seq, rid in enumerate(rids):
+        matched = []
+        append = matched.append
+        for rid in rids:
             rec = get(rid)
-            if rec is not None:
-                doc = rec[0]
-                if matcher(doc):
-                    append((key(doc), sign * seq, rid, rec))
-        wanted = skip + limit
-        if limit and wanted < len(decorated):
-            ordered = (heapq.nlargest if reverse else heapq.nsmallest)(wanted, decorated)
-        else:
-            decorated.sort(reverse=reverse)
-            ordered = decorated
-        return [(item[2], item[3]) for item in ordered[skip:]]
+            if rec is not None and match(rec[0]):
+                append((rid, rec))
+        ordered = sorter.sorted(matched, limit=skip + limit if limit else None,
+                                doc_of=_stored_doc)
+        return ordered[skip:] if skip else ordered
 
     def _let_values(self, let: Any) -> Optional[dict]:
         """A command's ``let``: each variable's expression evaluated once."""

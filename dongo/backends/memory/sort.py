@@ -18,6 +18,7 @@ The server's rules (docs, "Comparison/Sort Order"):
 
 from __future__ import annotations
 
+import decimal
 import heapq
 from collections.abc import Mapping
 from typing import Any, Callable, Iterable
@@ -295,14 +296,41 @@ class Sorter:
                 if limit:
                     order = order[:limit]
             return [items[i] for i in order]
-        order = list(range(n))
         docs_ = items if get is None else [get(it) for it in items]
-        for field_key, (_, direction) in reversed(list(zip(self._keys, self.spec))):
-            column = _plain([field_key(d) for d in docs_])
-            order.sort(key=column.__getitem__, reverse=direction == -1)
+        columns = []
+        for field_key, (path, direction) in zip(self._keys, self.spec):
+            column = None
+            if "." not in path:  # plain values need no key at all
+                column = _plain_values([d.get(path, MISSING) for d in docs_],
+                                       self._strings_plain)
+            if column is None:
+                keys = [field_key(d) for d in docs_]
+                column = _plain(keys)
+                if column is keys:
+                    columns.append((column, direction, False))
+                    continue
+            columns.append((column, direction, _is_number(column[0])))
+        if all(numeric or direction == 1 for _, direction, numeric in columns):
+            # Descending fields are all plain numbers: negate them and sort once
+            # on tuples (a heap for a small limit), still stable.
+            rows = list(zip(*[[-v for v in column] if direction == -1 else column
+                              for column, direction, _ in columns]))
+            if limit and limit < n // 4:
+                order = heapq.nsmallest(limit, range(n), key=rows.__getitem__)
+            else:
+                order = sorted(range(n), key=rows.__getitem__)
+        else:
+            # Stable passes, least significant field first.
+            order = list(range(n))
+            for column, direction, _ in reversed(columns):
+                order.sort(key=column.__getitem__, reverse=direction == -1)
         if limit:
             order = order[:limit]
         return [items[i] for i in order]
+
+
+def _is_number(value: Any) -> bool:
+    return type(value) in (int, float) or isinstance(value, decimal.Decimal)
 
 
 def _plain_values(values: list, strings: bool) -> list | None:
