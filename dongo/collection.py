@@ -427,7 +427,9 @@ class DongoCollection:
         return hash((type(self), _id)) if _id is not None else id(self)
 
     def __repr__(self) -> str:
-        fields = ", ".join(f"{k}={_repr.repr(v)}" for k, v in self._data.items())
+        # _id first, wherever insert() appended it, so instances read alike.
+        items = sorted(self._data.items(), key=lambda item: item[0] != "_id")
+        fields = ", ".join(f"{k}={_repr.repr(v)}" for k, v in items)
         return f"{type(self).__name__}({fields})"
 
     # ---------------------------------------------------------- class queries

@@ -202,7 +202,10 @@ class QuerySet(Generic[T]):
                 return self._clone(dict(_NOTHING), skip=0, limit=None)
             return self._clone(skip=skip, limit=limit)
         if not isinstance(item, int):
-            raise TypeError(f"QuerySet indexes must be int or slice, not {type(item).__name__}")
+            raise TypeError(
+                f"QuerySet indexes must be int or slice, not {type(item).__name__}; to look "
+                f"documents up by id use Model.map_by_ids([...]) or Model.map_by_uuids([...])"
+            )
         if item < 0:
             raise DongoError("QuerySets do not support negative indexes; order_by('-field') instead")
         if self._limit is not None and item >= self._limit:

@@ -200,7 +200,7 @@ def test_eq_hash_repr(conn):
     assert p == again and hash(p) == hash(again)
     assert p != Other({"_id": p.id})
     assert Person({"name": "x"}) != Person({"name": "x"})
-    assert repr(p) == f"Person(name='joe', _id={p.id!r})"
+    assert repr(p) == f"Person(_id={p.id!r}, name='joe')"  # _id first, wherever insert() put it
 
 
 def test_json(conn):
