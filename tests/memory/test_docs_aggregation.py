@@ -1753,3 +1753,38 @@ def test_convert_docs_example(db):
     assert got == [{"_id": 1, "totalPrice": D("50")}, {"_id": 2, "totalPrice": D("200.0")},
                    {"_id": 3, "totalPrice": D("9.98")}, {"_id": 4, "totalPrice": D("0")},
                    {"_id": 5, "totalPrice": "NaN"}]
+
+
+# -- "$locf", "$linearFill", "$fill": docs examples (stock prices) --------------------------
+
+@pytest.fixture
+def stock(db):
+    db.stock.insert_many([
+        {"time": dt(2021, 3, 8, 9, 0, 0, 500000), "price": 500},
+        {"time": dt(2021, 3, 8, 10, 0, 0, 500000)},
+        {"time": dt(2021, 3, 8, 11, 0, 0, 500000), "price": 515},
+        {"time": dt(2021, 3, 8, 12, 0, 0, 500000)},
+        {"time": dt(2021, 3, 8, 13, 0, 0, 500000)},
+        {"time": dt(2021, 3, 8, 14, 0, 0, 500000), "price": 485},
+    ])
+    return db.stock
+
+
+def test_locf(stock):
+    got = stock.aggregate([{"$setWindowFields": {"sortBy": {"time": 1},
+                                                 "output": {"price": {"$locf": "$price"}}}}])
+    assert [d["price"] for d in got] == [500, 500, 515, 515, 515, 485]
+
+
+def test_linear_fill(stock):
+    got = stock.aggregate([{"$setWindowFields": {"sortBy": {"time": 1},
+                                                 "output": {"price": {"$linearFill": "$price"}}}}])
+    assert [d["price"] for d in got] == [500, 507.5, 515, 505.0, 495.0, 485]
+
+
+def test_fill_stage(stock):
+    got = stock.aggregate([{"$fill": {"sortBy": {"time": 1},
+                                      "output": {"price": {"method": "locf"}}}}])
+    assert [d["price"] for d in got] == [500, 500, 515, 515, 515, 485]
+    got = stock.aggregate([{"$fill": {"output": {"price": {"value": 0}}}}])
+    assert [d["price"] for d in got] == [500, 0, 515, 0, 0, 485]
