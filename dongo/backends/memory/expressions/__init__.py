@@ -46,9 +46,9 @@ from bson.int64 import Int64
 from bson.objectid import ObjectId
 from bson.timestamp import Timestamp
 
-from . import bsontypes
-from .bsontypes import MISSING
-from .errors import (BAD_VALUE, CONVERSION_FAILURE, FAILED_TO_PARSE, INVALID_PIPELINE_OPERATOR, TYPE_MISMATCH,
+from .. import bsontypes
+from ..bsontypes import MISSING
+from ..errors import (BAD_VALUE, CONVERSION_FAILURE, FAILED_TO_PARSE, INVALID_PIPELINE_OPERATOR, TYPE_MISMATCH,
                      ServerError)
 
 __all__ = ["compile_expression", "compile_accumulator", "ACCUMULATORS", "truthy", "is_operator_object"]
@@ -222,7 +222,7 @@ def _with_collation(collation: Any, compile_fn: Callable[[], Any]) -> Any:
     """Run ``compile_fn`` with ``collation`` (a spec or parsed Collation) as the compile-time collation."""
     if collation is None:
         return compile_fn()
-    from .collation import parse_collation, sort_key_for
+    from ..collation import parse_collation, sort_key_for
 
     parsed = parse_collation(collation)
     token = _COLLATION.set((parsed, sort_key_for(parsed)) if parsed is not None else None)
@@ -2013,7 +2013,7 @@ def _sort_by_key(sort_by: Any, name: str):
         return _value_key(), sort_by == -1
     if not isinstance(sort_by, dict) or not sort_by:
         raise _fail(2942505, f"{name} requires 'sortBy' to be 1, -1 or a non-empty sort document")
-    from .sort import compile_sort
+    from ..sort import compile_sort
 
     current = _COLLATION.get()
     sorter = compile_sort(sort_by, collation=current[0] if current is not None else None)
@@ -3831,7 +3831,7 @@ def _compile_n_accumulator(name: str, arg: Any, scope: frozenset) -> _AccSpec:
         spec.mode = "sort"
         if not isinstance(arg["sortBy"], dict):
             raise _fail(5788604, f"{name} requires 'sortBy' to be an object")
-        from .sort import compile_sort
+        from ..sort import compile_sort
 
         current = _COLLATION.get()
         sorter = compile_sort(arg["sortBy"], collation=current[0] if current is not None else None)
