@@ -210,27 +210,41 @@ class QuerySet(Generic[T]):
             raise DongoError("QuerySets do not support negative indexes; order_by('-field') instead")
         if self._limit is not None and item >= self._limit:
             raise IndexError("QuerySet index out of range")
-        found = list(self.iter(skip=self._skip + item, limit=1))
+        found = list(self.iter(skip=item, limit=1))
         if not found:
             raise IndexError("QuerySet index out of range")
         return found[0]
 
     # ------------------------------------------------------------- evaluation
+    def _window(self, skip: Optional[int], limit: Optional[int]) -> Tuple[int, Optional[int]]:
+        """The absolute (skip, limit) of ``skip``/``limit`` taken *within* this QuerySet's slice.
+
+        ``Person.filter()[2:7].iter(skip=1, limit=10)`` reads documents 3..6:
+        a skip counts from the slice's start and a limit never reaches past
+        its end. A ``limit`` of 0 or None means none (as in pymongo); the
+        returned limit is None for "unbounded" and 0 for "nothing left".
+        """
+        skip = skip or 0
+        limit = limit or None
+        if self._limit is not None:
+            room = max(self._limit - skip, 0)
+            limit = room if limit is None else min(limit, room)
+        return self._skip + skip, limit
+
     def _find_kwargs(
         self, sort: SortSpec = None, limit: Optional[int] = None, skip: Optional[int] = None
-    ) -> Dict[str, Any]:
+    ) -> Optional[Dict[str, Any]]:
+        """pymongo ``find`` options, or None when the slice leaves nothing to read."""
         options: Dict[str, Any] = {}
         order = normalize_sort(sort) if sort is not None else self._sort
         if order:
             options["sort"] = order
-        skip = self._skip if skip is None else skip
+        skip, limit = self._window(skip, limit)
+        if limit == 0:
+            return None
         if skip:
             options["skip"] = skip
-        if limit is None:
-            limit = self._limit
-        elif self._limit is not None:
-            limit = min(limit, self._limit)
-        if limit:
+        if limit is not None:
             options["limit"] = limit
         return options
 
@@ -252,6 +266,8 @@ class QuerySet(Generic[T]):
             for p in Person.filter().iter(limit=10, sort='name'): ...
         """
         options = self._find_kwargs(sort, limit, skip)
+        if options is None:
+            return
         if not timeout:
             options["no_cursor_timeout"] = True
         if projection is not None:
@@ -274,10 +290,13 @@ class QuerySet(Generic[T]):
 
     def count(self, **kwargs: Any) -> int:
         """How many documents match (honouring slices): ``Person.filter(color='red').count()``."""
-        if self._skip and "skip" not in kwargs:
-            kwargs["skip"] = self._skip
-        if self._limit is not None:
-            kwargs["limit"] = min(kwargs.get("limit") or self._limit, self._limit)
+        skip, limit = self._window(kwargs.pop("skip", None), kwargs.pop("limit", None))
+        if limit == 0:
+            return 0
+        if skip:
+            kwargs["skip"] = skip
+        if limit is not None:
+            kwargs["limit"] = limit
         return self.klass.get_collection().count_documents(self.query, **kwargs)
 
     def exists(self) -> bool:
@@ -292,7 +311,9 @@ class QuerySet(Generic[T]):
 
             oldest = Person.filter().first(sort='-age')
         """
-        options = self._find_kwargs(sort)
+        options = self._find_kwargs(sort, skip=kwargs.pop("skip", None))
+        if options is None:
+            return None
         options.pop("limit", None)
         options.update(kwargs)
         document = self.klass.get_collection().find_one(self.query, **options)
@@ -355,6 +376,8 @@ class QuerySet(Generic[T]):
             if "_id" not in fields:
                 projection["_id"] = 0
         options = self._find_kwargs()
+        if options is None:
+            return []
         if projection is not None:
             options["projection"] = projection
         return list(self.klass.get_collection().find(self.query, **options))

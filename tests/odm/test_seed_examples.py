@@ -1274,3 +1274,22 @@ def test_bulk_write_error_leaves_the_bulk_empty(conn):
     with pytest.raises(BulkWriteError):
         bulk.save()
     assert len(bulk) == 0 and bulk.save() is None
+
+
+def test_iter_count_first_skip_limit_are_relative_to_a_slice(conn):
+    """qs[2:7] is documents 2..6; iter/count/first/[i] count from the slice's start (bug fixed: absolute skip)."""
+    Person = make_person_class()
+    Person.bulk_create([{"n": i} for i in range(10)])
+    window = Person.filter().order_by("n")[2:7]
+    assert [p["n"] for p in window] == [2, 3, 4, 5, 6]
+    assert [p["n"] for p in window.iter(skip=1)] == [3, 4, 5, 6]
+    assert [p["n"] for p in window.iter(skip=1, limit=2)] == [3, 4]
+    assert [p["n"] for p in window.iter(skip=3, limit=10)] == [5, 6]
+    assert list(window.iter(skip=5)) == []
+    assert window.count(skip=1) == 4 and window.count(skip=9) == 0
+    assert window.first(skip=1)["n"] == 3 and window.first(skip=5) is None
+    assert window[0]["n"] == 2 and window[4]["n"] == 6
+    with pytest.raises(IndexError):
+        window[5]
+    assert [p["n"] for p in window[1:3]] == [3, 4]
+    assert [p["n"] for p in Person.filter().iter(sort="n", skip=8, limit=0)] == [8, 9]  # limit 0: none, as pymongo
