@@ -218,6 +218,19 @@ def test_update_sort_is_rejected_like_a_7_0_server(coll):
     assert list(coll.find()) == [{"_id": 1, "x": 11}, {"_id": 2, "x": 22}, {"_id": 3}]
 
 
+def test_update_sort_on_an_8_0_server():
+    # bulkWrite-updateOne-sort.json / bulkWrite-replaceOne-sort.json (8.0).
+    if "sort" not in inspect.signature(UpdateOne).parameters:
+        pytest.skip("this pymongo has no UpdateOne(sort=...)")
+    coll = MemoryClient(server_version="8.0")["db"]["c"]
+    coll.insert_many([{"_id": 1, "x": 11}, {"_id": 2, "x": 22}, {"_id": 3, "x": 33}])
+    result = coll.bulk_write([UpdateOne({"_id": {"$gt": 1}}, [{"$set": {"x": 1}}],
+                                        sort={"_id": -1}),
+                              ReplaceOne({"_id": {"$gt": 1}}, {"x": 0}, sort={"_id": 1})])
+    assert (result.matched_count, result.modified_count) == (2, 2)
+    assert list(coll.find()) == [{"_id": 1, "x": 11}, {"_id": 2, "x": 0}, {"_id": 3, "x": 1}]
+
+
 def test_let_variables_reach_statements(coll):
     coll.insert_many([{"_id": 1, "x": 1}, {"_id": 2, "x": 2}])
     result = coll.bulk_write([DeleteOne({"$expr": {"$eq": ["$x", "$$target"]}})],

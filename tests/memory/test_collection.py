@@ -213,6 +213,34 @@ def test_update_sort_is_rejected_like_a_7_0_server(coll):
     assert coll.count_documents({"top": True}) == 0
 
 
+def test_update_sort_on_an_8_0_server():
+    # updateOne-sort.json / replaceOne-sort.json (minServerVersion 8.0).
+    coll = MemoryClient(server_version="8.0")["db"]["c"]
+    coll.insert_many([{"_id": 1, "x": 11}, {"_id": 2, "x": 22}, {"_id": 3, "x": 33}])
+    result = coll.update_one({"_id": {"$gt": 1}}, {"$inc": {"x": 1}}, sort={"_id": -1})
+    assert (result.matched_count, result.modified_count, result.upserted_id) == (1, 1, None)
+    assert list(coll.find()) == [{"_id": 1, "x": 11}, {"_id": 2, "x": 22}, {"_id": 3, "x": 34}]
+    result = coll.replace_one({"_id": {"$gt": 1}}, {"x": 1}, sort=[("x", 1)])
+    assert (result.matched_count, result.modified_count) == (1, 1)
+    assert list(coll.find()) == [{"_id": 1, "x": 11}, {"_id": 2, "x": 1}, {"_id": 3, "x": 34}]
+    # An invalid sort fails the statement even when nothing matches.
+    with pytest.raises(WriteError) as info:
+        coll.update_one({"_id": 99}, {"$set": {"y": 1}}, sort={"x": "up"})
+    assert info.value.code == 15974
+
+
+def test_server_version_is_7_0_unless_asked():
+    assert MemoryClient().server_info()["version"] == "7.0.0"
+    client = MemoryClient(server_version="8.0")
+    assert client.server_info()["version"] == "8.0.0"
+    assert client.server_info()["versionArray"] == [8, 0, 0, 0]
+    assert client.admin.command("serverStatus")["version"] == "8.0.0"
+    assert client.admin.command("hello")["maxWireVersion"] == 25
+    assert MemoryClient().admin.command("hello")["maxWireVersion"] == 21
+    with pytest.raises(ValueError):
+        MemoryClient(server_version="6.0")
+
+
 def test_changing_id_is_a_write_error_and_changes_nothing(coll):
     coll.insert_one({"_id": 1, "x": 1})
     with pytest.raises(WriteError) as info:

@@ -174,8 +174,10 @@ class BulkRun:
         for idx in run:
             kind, _op, arg = self.ops[idx]
             if kind == _UPDATE and arg.sort is not None:
-                raise_command_error(ServerError(
-                    40415, "BSON field 'update.updates.sort' is an unknown field."))
+                try:
+                    self.collection._check_update_sort()
+                except ServerError as err:
+                    raise_command_error(err)
 
     def execute_result(self) -> BulkWriteResult:
         return BulkWriteResult(self.execute(), self.collection._acknowledged)

@@ -16,6 +16,16 @@ port, timeouts, TLS, credentials ...) are accepted and ignored.
 Sessions: ``start_session()`` returns a :class:`MemorySession` usable as a
 context manager; the engine accepts it everywhere and ignores it (there are
 no transactions: ``start_transaction`` raises ``NotImplementedError``).
+
+Emulated server version: ``MemoryClient(server_version="7.0")`` (the
+default) behaves as MongoDB 7.0; ``server_version="8.0"`` additionally
+accepts 8.0's ``sort`` option of ``update_one``/``replace_one`` and bulk
+``UpdateOne``/``ReplaceOne`` (a 7.0 server rejects it with
+``OperationFailure`` 40415).  ``buildInfo``, ``serverStatus``, ``hello``
+(``maxWireVersion``) and ``server_info()`` report the chosen version.
+
+    >>> MemoryClient(server_version="8.0").server_info()["version"]
+    '8.0.0'
 """
 
 from __future__ import annotations
@@ -36,7 +46,10 @@ from pymongo.write_concern import WriteConcern
 from .database import MemoryDatabase
 from .storage import STORE_OPTIONS
 
-SERVER_VERSION = "7.0.0"
+SERVER_VERSION = "7.0.0"  # the default emulated version
+
+# Emulated versions → (version string, maxWireVersion the server reports).
+_VERSIONS = {"7.0": ("7.0.0", 21), "8.0": ("8.0.0", 25)}
 
 # Codec option names as pymongo spells them (lowercased) → CodecOptions field.
 _CODEC_KEYS = {
@@ -92,14 +105,21 @@ class MemorySession:
 
 
 class MemoryClient:
-    """An in-process MongoDB 7.0 "server" with pymongo's ``MongoClient`` interface."""
+    """An in-process MongoDB "server" (7.0 by default, or 8.0: see the module
+    docstring) with pymongo's ``MongoClient`` interface."""
 
     HOST = "localhost"
     PORT = 27017
 
     def __init__(self, host: Any = None, port: Any = None, document_class: Any = None,
                  tz_aware: Optional[bool] = None, connect: Optional[bool] = None,
-                 type_registry: Any = None, **kwargs: Any) -> None:
+                 type_registry: Any = None, server_version: str = "7.0",
+                 **kwargs: Any) -> None:
+        version = _VERSIONS.get(server_version if isinstance(server_version, str) else None)
+        if version is None:
+            raise ValueError(f"server_version must be one of {sorted(_VERSIONS)}, "
+                             f"not {server_version!r}")
+        self._server_version, self._max_wire_version = version
         given = {k.lower(): v for k, v in kwargs.items()}
         for key, value in _uri_options(host).items():  # keyword arguments win, as in pymongo
             given.setdefault(key, value)
@@ -262,12 +282,22 @@ class MemoryClient:
     def __exit__(self, *exc: Any) -> None:
         self.close()
 
+    @property
+    def server_version(self) -> str:
+        """The emulated server version, e.g. ``"7.0.0"``."""
+        return self._server_version
+
+    @property
+    def _supports_update_sort(self) -> bool:
+        """MongoDB 8.0 added ``sort`` to single-document update statements."""
+        return self._max_wire_version >= 25
+
     def server_info(self, session: Any = None) -> dict:
         return self.admin.command("buildInfo")
 
     def server_info_brief(self) -> dict:
         """The ``serverInfo`` block of explain output."""
-        return {"host": self.HOST, "port": self.PORT, "version": SERVER_VERSION,
+        return {"host": self.HOST, "port": self.PORT, "version": self._server_version,
                 "gitVersion": "memory"}
 
     def watch(self, *args: Any, **kwargs: Any) -> Any:

@@ -32,9 +32,11 @@ Views (``create_collection(name, viewOn=..., pipeline=[...])``) are read
 through their pipeline (``find``, counts, ``distinct``, ``aggregate``); writes
 to them fail with code 166 like on a server.
 
-Deliberate 7.0 behaviour: ``update_one``/``replace_one``/bulk updates with
-``sort`` (a MongoDB 8.0 feature) fail with ``OperationFailure`` 40415, as the
-driver specification tests record for servers before 8.0.
+Server version: ``update_one``/``replace_one``/bulk updates with ``sort`` (a
+MongoDB 8.0 feature) fail with ``OperationFailure`` 40415 on the default
+7.0 client, as the driver specification tests record for servers before
+8.0; a ``MemoryClient(server_version="8.0")`` updates the first document in
+that sort order.
 
 Sessions are accepted everywhere and ignored; ``max_time_ms`` is validated
 and ignored; write concern ``w=0`` gives unacknowledged results.  Not
@@ -690,11 +692,14 @@ class MemoryCollection:
         on unchanged (documents of a multi-update before it stay updated, as
         on a server).
         """
+        sort = None
         if stmt.sort is not None:
-            raise ServerError(40415, "BSON field 'update.updates.sort' is an unknown field.")
+            self._check_update_sort()
+            sort = normalize_sort(stmt.sort)
         spec, matcher, coll = self._prepare_query(stmt.q, stmt.collation, let)
         updater = self._compile_updater(stmt, coll, self._let_values(let))
-        sort = normalize_sort(stmt.sort) if not stmt.multi else None
+        if sort:
+            compile_sort(sort, collation=coll)  # validated even when nothing matches
         ns = self._namespace(create=stmt.upsert, write=True)
         if ns is None:
             return 0, 0, None
@@ -747,12 +752,18 @@ class MemoryCollection:
         raw = self._encode_updated(doc, ns)
         return ns.insert(bson.decode(raw, ns.store_options), raw)
 
+    def _check_update_sort(self) -> None:
+        """A 7.0 server has no ``sort`` in update statements (8.0 added it): it
+        rejects the whole command (``OperationFailure``, not ``WriteError``)."""
+        if not self._database.client._supports_update_sort:
+            raise ServerError(40415, "BSON field 'update.updates.sort' is an unknown field.")
+
     def _update(self, stmt: Statement, let: Any) -> UpdateResult:
         if stmt.sort is not None:
-            # MongoDB 7.0 has no "sort" in update statements (8.0 added it): the whole
-            # command fails, so pymongo raises OperationFailure, not WriteError.
-            raise_command_error(ServerError(40415, "BSON field 'update.updates.sort' is an "
-                                                   "unknown field."))
+            try:
+                self._check_update_sort()
+            except ServerError as err:
+                raise_command_error(err)
         try:
             n, modified, upserted_id = self._execute_update(stmt, let)
         except ServerError as err:
@@ -770,9 +781,9 @@ class MemoryCollection:
                    let: Any = None, sort: Any = None, comment: Any = None) -> UpdateResult:
         """Update the first matching document.
 
-        ``sort`` is a MongoDB 8.0 option: a 7.0 server (which this engine is)
-        rejects it with ``OperationFailure`` 40415, as recorded in the driver
-        specification tests.
+        ``sort`` (MongoDB 8.0) picks which one; a 7.0 server (the default
+        ``MemoryClient``) rejects it with ``OperationFailure`` 40415, as
+        recorded in the driver specification tests.
         """
         common.validate_is_mapping("filter", filter)
         common.validate_ok_for_update(update)
@@ -803,8 +814,8 @@ class MemoryCollection:
                     upsert: bool = False, bypass_document_validation: Optional[bool] = None,
                     collation: Any = None, hint: Any = None, session: Any = None,
                     let: Any = None, sort: Any = None, comment: Any = None) -> UpdateResult:
-        """Replace the first matching document (keeping its ``_id``); ``sort`` is
-        rejected like on a 7.0 server (see :meth:`update_one`)."""
+        """Replace the first matching document (keeping its ``_id``); ``sort`` as
+        in :meth:`update_one` (8.0 only)."""
         common.validate_is_mapping("filter", filter)
         common.validate_ok_for_replace(replacement)
         common.validate_boolean("upsert", upsert)

@@ -75,20 +75,28 @@ def _hello(db: Any, cmd: dict) -> dict:
     return {primary_field: True, "topologyVersion": {"processId": ObjectId(), "counter": 0},
             "maxBsonObjectSize": MAX_BSON_SIZE, "maxMessageSizeBytes": 48000000,
             "maxWriteBatchSize": 100000, "localTime": _now(), "logicalSessionTimeoutMinutes": 30,
-            "connectionId": 1, "minWireVersion": 0, "maxWireVersion": _MAX_WIRE_VERSION,
+            "connectionId": 1, "minWireVersion": 0,
+            "maxWireVersion": getattr(db.client, "_max_wire_version", _MAX_WIRE_VERSION),
             "readOnly": False, "ok": 1.0}
 
 
 def _build_info(db: Any, cmd: dict) -> dict:
-    return {"version": SERVER_VERSION, "gitVersion": "memory", "versionArray": [7, 0, 0, 0],
+    version = _version_of(db)
+    return {"version": version, "gitVersion": "memory",
+            "versionArray": [int(part) for part in version.split(".")] + [0],
             "bits": 64, "debug": False, "maxBsonObjectSize": MAX_BSON_SIZE,
             "storageEngines": ["memory"], "ok": 1.0}
 
 
 def _server_status(db: Any, cmd: dict) -> dict:
     client = db.client
-    return {"host": f"{client.HOST}:{client.PORT}", "version": SERVER_VERSION,
+    return {"host": f"{client.HOST}:{client.PORT}", "version": _version_of(db),
             "process": "mongod", "pid": 0, "uptime": 0.0, "localTime": _now(), "ok": 1.0}
+
+
+def _version_of(db: Any) -> str:
+    """The emulated server version of ``db``'s client (see client.py)."""
+    return getattr(db.client, "server_version", SERVER_VERSION)
 
 
 def _now() -> Any:
