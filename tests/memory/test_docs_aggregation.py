@@ -1788,3 +1788,103 @@ def test_fill_stage(stock):
     assert [d["price"] for d in got] == [500, 500, 515, 515, 515, 485]
     got = stock.aggregate([{"$fill": {"output": {"price": {"value": 0}}}}])
     assert [d["price"] for d in got] == [500, 0, 515, 0, 0, 485]
+
+
+# -- "Aggregation with the Zip Code Data Set" (small sample of the data set) ---------------
+
+ZIPS = [
+    {"_id": "01001", "city": "AGAWAM", "state": "MA", "pop": 15338},
+    {"_id": "01002", "city": "CUSHMAN", "state": "MA", "pop": 36963},
+    {"_id": "01005", "city": "BARRE", "state": "MA", "pop": 4546},
+    {"_id": "01007", "city": "BELCHERTOWN", "state": "MA", "pop": 10579},
+    {"_id": "90001", "city": "LOS ANGELES", "state": "CA", "pop": 57110},
+    {"_id": "90002", "city": "LOS ANGELES", "state": "CA", "pop": 51223},
+    {"_id": "94101", "city": "SAN FRANCISCO", "state": "CA", "pop": 100000},
+    {"_id": "10001", "city": "NEW YORK", "state": "NY", "pop": 18913},
+]
+
+
+@pytest.fixture
+def zipcodes(db):
+    db.zipcodes.insert_many([dict(d) for d in ZIPS])
+    return db.zipcodes
+
+
+def test_zip_states_above_threshold(zipcodes):
+    assert list(zipcodes.aggregate([
+        {"$group": {"_id": "$state", "totalPop": {"$sum": "$pop"}}},
+        {"$match": {"totalPop": {"$gte": 100000}}}])) == [{"_id": "CA", "totalPop": 208333}]
+
+
+def test_zip_average_city_population_by_state(zipcodes):
+    got = list(zipcodes.aggregate([
+        {"$group": {"_id": {"state": "$state", "city": "$city"}, "pop": {"$sum": "$pop"}}},
+        {"$group": {"_id": "$_id.state", "avgCityPop": {"$avg": "$pop"}}},
+        {"$sort": {"_id": 1}}]))
+    assert got == [{"_id": "CA", "avgCityPop": 104166.5}, {"_id": "MA", "avgCityPop": 16856.5},
+                   {"_id": "NY", "avgCityPop": 18913.0}]
+
+
+def test_zip_largest_and_smallest_cities_by_state(zipcodes):
+    got = list(zipcodes.aggregate([
+        {"$group": {"_id": {"state": "$state", "city": "$city"}, "pop": {"$sum": "$pop"}}},
+        {"$sort": {"pop": 1}},
+        {"$group": {"_id": "$_id.state",
+                    "biggestCity": {"$last": "$_id.city"}, "biggestPop": {"$last": "$pop"},
+                    "smallestCity": {"$first": "$_id.city"},
+                    "smallestPop": {"$first": "$pop"}}},
+        {"$project": {"_id": 0, "state": "$_id",
+                      "biggestCity": {"name": "$biggestCity", "pop": "$biggestPop"},
+                      "smallestCity": {"name": "$smallestCity", "pop": "$smallestPop"}}},
+        {"$sort": {"state": 1}}]))
+    assert got == [
+        {"state": "CA", "biggestCity": {"name": "LOS ANGELES", "pop": 108333},
+         "smallestCity": {"name": "SAN FRANCISCO", "pop": 100000}},
+        {"state": "MA", "biggestCity": {"name": "CUSHMAN", "pop": 36963},
+         "smallestCity": {"name": "BARRE", "pop": 4546}},
+        {"state": "NY", "biggestCity": {"name": "NEW YORK", "pop": 18913},
+         "smallestCity": {"name": "NEW YORK", "pop": 18913}},
+    ]
+    # (field order left out: the server keeps input-document order for sub-projections
+    # of fields that already exist, and the manual's rendering is not authoritative)
+
+
+# -- "Aggregation with User Preference Data" ------------------------------------------------
+
+MEMBERS = [
+    {"_id": "jane", "joined": dt(2011, 3, 2), "likes": ["golf", "racquetball"]},
+    {"_id": "joe", "joined": dt(2012, 7, 2), "likes": ["tennis", "golf", "swimming"]},
+    {"_id": "ruth", "joined": dt(2012, 1, 14), "likes": ["golf", "racquetball"]},
+    {"_id": "harold", "joined": dt(2012, 1, 21), "likes": ["handball", "golf", "racquetball"]},
+    {"_id": "kate", "joined": dt(2012, 1, 14), "likes": ["swimming", "tennis"]},
+]
+
+
+@pytest.fixture
+def users(db):
+    db.users.insert_many([dict(d) for d in MEMBERS])
+    return db.users
+
+
+def test_user_prefs_normalize_and_sort(users):
+    assert list(users.aggregate([{"$project": {"name": {"$toUpper": "$_id"}, "_id": 0}},
+                                 {"$sort": {"name": 1}}])) == [
+        {"name": "HAROLD"}, {"name": "JANE"}, {"name": "JOE"}, {"name": "KATE"},
+        {"name": "RUTH"}]
+
+
+def test_user_prefs_joins_per_month(users):
+    assert list(users.aggregate([
+        {"$project": {"month_joined": {"$month": "$joined"}}},
+        {"$group": {"_id": {"month_joined": "$month_joined"}, "number": {"$sum": 1}}},
+        {"$sort": {"_id.month_joined": 1}}])) == [
+        {"_id": {"month_joined": 1}, "number": 3}, {"_id": {"month_joined": 3}, "number": 1},
+        {"_id": {"month_joined": 7}, "number": 1}]
+
+
+def test_user_prefs_most_common_likes(users):
+    got = list(users.aggregate([{"$unwind": "$likes"},
+                                {"$group": {"_id": "$likes", "number": {"$sum": 1}}},
+                                {"$sort": {"number": -1, "_id": 1}}, {"$limit": 3}]))
+    assert got == [{"_id": "golf", "number": 4}, {"_id": "racquetball", "number": 3},
+                   {"_id": "swimming", "number": 2}]
