@@ -319,3 +319,320 @@ def test_signature_comparison_catches_each_kind_of_difference():
         "takes **kwargs where pymongo rejects unknown keywords"]
     assert signature_problems(lambda self, a: 0, lambda self, a, z: 0) == [
         "extra required parameter 'z'"]
+
+
+# -- client-side argument validation ------------------------------------------------------
+
+_NOT_A_REQUEST = object()  # the same object on both sides: its repr is in the message
+
+# (case id, target, call).  Every call here is rejected by pymongo itself before
+# any network I/O; calls pymongo leaves to the server are not listed.
+VALIDATION_CASES: list[tuple[str, str, Callable[[Any], Any]]] = [
+    # find() arguments (Cursor.__init__)
+    ("find(filter=1)", "coll", lambda c: c.find(filter=1)),
+    ("find(1)", "coll", lambda c: c.find(1)),
+    ("find(projection=1)", "coll", lambda c: c.find({}, projection=1)),
+    ("find(projection=['a', 1])", "coll", lambda c: c.find({}, ["a", 1])),
+    ("find(skip='x')", "coll", lambda c: c.find(skip="x")),
+    ("find(limit='x')", "coll", lambda c: c.find(limit="x")),
+    ("find(limit=1.5)", "coll", lambda c: c.find(limit=1.5)),
+    ("find(no_cursor_timeout='x')", "coll", lambda c: c.find(no_cursor_timeout="x")),
+    ("find(cursor_type=99)", "coll", lambda c: c.find(cursor_type=99)),
+    ("find(allow_partial_results='x')", "coll", lambda c: c.find(allow_partial_results="x")),
+    ("find(oplog_replay='x')", "coll", lambda c: c.find(oplog_replay="x")),
+    ("find(batch_size=-1)", "coll", lambda c: c.find(batch_size=-1)),
+    ("find(batch_size='x')", "coll", lambda c: c.find(batch_size="x")),
+    ("find(sort=1)", "coll", lambda c: c.find(sort=1)),
+    ("find(collation=1)", "coll", lambda c: c.find(collation=1)),
+    ("find(hint=1)", "coll", lambda c: c.find(hint=1)),
+    ("find(allow_disk_use='x')", "coll", lambda c: c.find(allow_disk_use="x")),
+    ("find(let=1)", "coll", lambda c: c.find(let=1)),
+    ("find(bogus=1)", "coll", lambda c: c.find(bogus=1)),
+    ("find_one({}, projection=1)", "coll", lambda c: c.find_one({}, projection=1)),
+    # Cursor modifiers
+    ("find().sort(1)", "coll", lambda c: c.find().sort(1)),
+    ("find().sort([])", "coll", lambda c: c.find().sort([])),
+    ("find().sort([('a',)])", "coll", lambda c: c.find().sort([("a",)])),
+    ("find().sort({'a': 1}, 1)", "coll", lambda c: c.find().sort({"a": 1}, 1)),
+    ("find().limit('x')", "coll", lambda c: c.find().limit("x")),
+    ("find().skip(-1)", "coll", lambda c: c.find().skip(-1)),
+    ("find().skip('x')", "coll", lambda c: c.find().skip("x")),
+    ("find().skip(1.5)", "coll", lambda c: c.find().skip(1.5)),
+    ("find().batch_size(-1)", "coll", lambda c: c.find().batch_size(-1)),
+    ("find().batch_size('x')", "coll", lambda c: c.find().batch_size("x")),
+    ("find().max_time_ms('x')", "coll", lambda c: c.find().max_time_ms("x")),
+    ("find().allow_disk_use('x')", "coll", lambda c: c.find().allow_disk_use("x")),
+    ("find().collation(1)", "coll", lambda c: c.find().collation(1)),
+    ("find().hint(1)", "coll", lambda c: c.find().hint(1)),
+    ("find().where(1)", "coll", lambda c: c.find().where(1)),
+    ("find()[-1]", "coll", lambda c: c.find()[-1]),
+    ("find()[-1:]", "coll", lambda c: c.find()[-1:]),
+    ("find()[1:2:3]", "coll", lambda c: c.find()[1:2:3]),
+    ("find()[3:1]", "coll", lambda c: c.find()[3:1]),
+    ("find()['x']", "coll", lambda c: c.find()["x"]),
+    ("find()[1.5]", "coll", lambda c: c.find()[1.5]),
+    ("find().to_list(0)", "coll", lambda c: c.find().to_list(0)),
+    # inserts
+    ("insert_one([])", "coll", lambda c: c.insert_one([])),
+    ("insert_one(1)", "coll", lambda c: c.insert_one(1)),
+    ("insert_many([])", "coll", lambda c: c.insert_many([])),
+    ("insert_many({})", "coll", lambda c: c.insert_many({})),
+    ("insert_many(1)", "coll", lambda c: c.insert_many(1)),
+    ("insert_many('ab')", "coll", lambda c: c.insert_many("ab")),
+    ("insert_many([1])", "coll", lambda c: c.insert_many([1])),
+    ("insert_many(iter([]))", "coll", lambda c: c.insert_many(iter([]))),
+    # updates and replacements
+    ("update_one({}, {'a': 1})", "coll", lambda c: c.update_one({}, {"a": 1})),
+    ("update_one({}, {})", "coll", lambda c: c.update_one({}, {})),
+    ("update_one({}, [])", "coll", lambda c: c.update_one({}, [])),
+    ("update_one({}, 1)", "coll", lambda c: c.update_one({}, 1)),
+    ("update_one(1, {'$set': ...})", "coll", lambda c: c.update_one(1, {"$set": {"a": 1}})),
+    ("update_one(array_filters=1)", "coll",
+     lambda c: c.update_one({}, {"$set": {"a": 1}}, array_filters=1)),
+    ("update_many({}, {'a': 1})", "coll", lambda c: c.update_many({}, {"a": 1})),
+    ("update_many({}, {})", "coll", lambda c: c.update_many({}, {})),
+    ("update_many(1, {'$set': ...})", "coll", lambda c: c.update_many(1, {"$set": {"a": 1}})),
+    ("replace_one({}, {'$set': {}})", "coll", lambda c: c.replace_one({}, {"$set": {}})),
+    ("replace_one({}, 1)", "coll", lambda c: c.replace_one({}, 1)),
+    ("replace_one({}, [])", "coll", lambda c: c.replace_one({}, [])),
+    ("replace_one(1, {})", "coll", lambda c: c.replace_one(1, {})),
+    # reads with options
+    ("count_documents({}, hint=1)", "coll", lambda c: c.count_documents({}, hint=1)),
+    ("distinct(1)", "coll", lambda c: c.distinct(1)),
+    ("distinct('a', hint=1)", "coll", lambda c: c.distinct("a", hint=1)),
+    # bulk_write
+    ("bulk_write([])", "coll", lambda c: c.bulk_write([])),
+    ("bulk_write([object()])", "coll", lambda c: c.bulk_write([_NOT_A_REQUEST])),
+    ("bulk_write({})", "coll", lambda c: c.bulk_write({})),
+    ("bulk_write(1)", "coll", lambda c: c.bulk_write(1)),
+    ("bulk_write([InsertOne([])])", "coll", lambda c: c.bulk_write([InsertOne([])])),
+    ("bulk_write([UpdateOne({}, {'a': 1})])", "coll",
+     lambda c: c.bulk_write([UpdateOne({}, {"a": 1})])),
+    ("bulk_write([UpdateMany({}, {})])", "coll", lambda c: c.bulk_write([UpdateMany({}, {})])),
+    ("bulk_write([ReplaceOne({}, {'$set': {}})])", "coll",
+     lambda c: c.bulk_write([ReplaceOne({}, {"$set": {}})])),
+    ("bulk_write([DeleteOne(1)])", "coll", lambda c: c.bulk_write([DeleteOne(1)])),
+    # indexes
+    ("create_index([])", "coll", lambda c: c.create_index([])),
+    ("create_index(1)", "coll", lambda c: c.create_index(1)),
+    ("create_indexes(1)", "coll", lambda c: c.create_indexes(1)),
+    ("drop_index(1)", "coll", lambda c: c.drop_index(1)),
+    # findAndModify helpers
+    ("find_one_and_update({}, {'a': 1})", "coll", lambda c: c.find_one_and_update({}, {"a": 1})),
+    ("find_one_and_update({}, {})", "coll", lambda c: c.find_one_and_update({}, {})),
+    ("find_one_and_update(1, {'$set': ...})", "coll",
+     lambda c: c.find_one_and_update(1, {"$set": {"a": 1}})),
+    ("find_one_and_update(return_document='x')", "coll",
+     lambda c: c.find_one_and_update({}, {"$set": {"a": 1}}, return_document="x")),
+    ("find_one_and_update(array_filters=1)", "coll",
+     lambda c: c.find_one_and_update({}, {"$set": {"a": 1}}, array_filters=1)),
+    ("find_one_and_replace({}, {'$set': {}})", "coll",
+     lambda c: c.find_one_and_replace({}, {"$set": {}})),
+    ("find_one_and_replace({}, 1)", "coll", lambda c: c.find_one_and_replace({}, 1)),
+    ("find_one_and_replace(return_document=1)", "coll",
+     lambda c: c.find_one_and_replace({}, {}, return_document=1)),
+    ("find_one_and_delete(1)", "coll", lambda c: c.find_one_and_delete(1)),
+    # aggregate
+    ("aggregate(1)", "coll", lambda c: c.aggregate(1)),
+    ("aggregate({})", "coll", lambda c: c.aggregate({})),
+    ("aggregate([], let=1)", "coll", lambda c: c.aggregate([], let=1)),
+    ("aggregate([], collation=1)", "coll", lambda c: c.aggregate([], collation=1)),
+    ("aggregate([], batchSize='x')", "coll", lambda c: c.aggregate([], batchSize="x")),
+    ("aggregate([], batchSize=-1)", "coll", lambda c: c.aggregate([], batchSize=-1)),
+    # collection names and the Collection object itself
+    ("rename(1)", "coll", lambda c: c.rename(1)),
+    ("rename('')", "coll", lambda c: c.rename("")),
+    ("rename('$a')", "coll", lambda c: c.rename("$a")),
+    ("rename('.a')", "coll", lambda c: c.rename(".a")),
+    ("rename('a.')", "coll", lambda c: c.rename("a.")),
+    ("rename('a..b')", "coll", lambda c: c.rename("a..b")),
+    ("coll['$x']", "coll", lambda c: c["$x"]),
+    ("coll._x", "coll", lambda c: c._x),
+    ("bool(coll)", "coll", lambda c: bool(c)),
+    ("iter(coll)", "coll", lambda c: iter(c)),
+    ("next(coll)", "coll", lambda c: next(c)),
+    ("coll.nosuchmethod()", "coll", lambda c: c.nosuchmethod()),
+    ("coll.with_options(codec_options=1)", "coll", lambda c: c.with_options(codec_options=1)),
+    ("coll.with_options(read_preference=1)", "coll",
+     lambda c: c.with_options(read_preference=1)),
+    ("coll.with_options(write_concern=1)", "coll", lambda c: c.with_options(write_concern=1)),
+    ("coll.with_options(read_concern=1)", "coll", lambda c: c.with_options(read_concern=1)),
+    # Database
+    ("db['']", "db", lambda d: d[""]),
+    ("db['$x']", "db", lambda d: d["$x"]),
+    ("db['a..b']", "db", lambda d: d["a..b"]),
+    ("db['.a']", "db", lambda d: d[".a"]),
+    ("db['a.']", "db", lambda d: d["a."]),
+    ("db['a\\x00b']", "db", lambda d: d["a\x00b"]),
+    ("db[1]", "db", lambda d: d[1]),
+    ("db.get_collection('')", "db", lambda d: d.get_collection("")),
+    ("db.get_collection('c', codec_options=1)", "db",
+     lambda d: d.get_collection("c", codec_options=1)),
+    ("db.get_collection('c', write_concern=1)", "db",
+     lambda d: d.get_collection("c", write_concern=1)),
+    ("db.get_collection('c', read_concern=1)", "db",
+     lambda d: d.get_collection("c", read_concern=1)),
+    ("db.with_options(codec_options=1)", "db", lambda d: d.with_options(codec_options=1)),
+    ("db.command(1)", "db", lambda d: d.command(1)),
+    ("db.cursor_command(1)", "db", lambda d: d.cursor_command(1)),
+    ("db.aggregate(1)", "db", lambda d: d.aggregate(1)),
+    ("db.drop_collection(1)", "db", lambda d: d.drop_collection(1)),
+    ("db.list_collection_names(filter=1)", "db", lambda d: d.list_collection_names(filter=1)),
+    ("db.dereference(1)", "db", lambda d: d.dereference(1)),
+    ("db.dereference(DBRef to another db)", "db",
+     lambda d: d.dereference(DBRef("c", 1, database="other"))),
+    ("db._x", "db", lambda d: d._x),
+    ("bool(db)", "db", lambda d: bool(d)),
+    ("iter(db)", "db", lambda d: iter(d)),
+    ("next(db)", "db", lambda d: next(d)),
+    ("db()", "db", lambda d: d()),
+    # MongoClient
+    ("client['']", "client", lambda c: c[""]),
+    ("client['a.b']", "client", lambda c: c["a.b"]),
+    ("client['a b']", "client", lambda c: c["a b"]),
+    ("client['a$b']", "client", lambda c: c["a$b"]),
+    ("client['a/b']", "client", lambda c: c["a/b"]),
+    ("client['a\"b']", "client", lambda c: c['a"b']),
+    ("client['a\\x00b']", "client", lambda c: c["a\x00b"]),
+    ("client[1]", "client", lambda c: c[1]),
+    ("client.get_database('')", "client", lambda c: c.get_database("")),
+    ("client.get_database(1)", "client", lambda c: c.get_database(1)),
+    ("client.get_database('d', write_concern=1)", "client",
+     lambda c: c.get_database("d", write_concern=1)),
+    ("client.get_database('d', read_preference=1)", "client",
+     lambda c: c.get_database("d", read_preference=1)),
+    ("client.get_default_database()", "client", lambda c: c.get_default_database()),
+    ("client.drop_database(1)", "client", lambda c: c.drop_database(1)),
+    ("client.drop_database('')", "client", lambda c: c.drop_database("")),
+    ("client._x", "client", lambda c: c._x),
+    ("iter(client)", "client", lambda c: iter(c)),
+    ("next(client)", "client", lambda c: next(c)),
+    ("client.start_session(causal_consistency=True, snapshot=True)", "client",
+     lambda c: c.start_session(causal_consistency=True, snapshot=True)),
+    # MongoClient(...) options: "new" targets are client factories
+    ("MongoClient(tz_aware='x')", "new", lambda new: new(tz_aware="x")),
+    ("MongoClient(document_class=1)", "new", lambda new: new(document_class=1)),
+    ("MongoClient(w=-1)", "new", lambda new: new(w=-1)),
+    ("MongoClient(w=0, journal=True)", "new", lambda new: new(w=0, journal=True)),
+    ("MongoClient(journal='x')", "new", lambda new: new(journal="x")),
+    ("MongoClient(wTimeoutMS=-1)", "new", lambda new: new(wTimeoutMS=-1)),
+    ("MongoClient(uuidRepresentation='x')", "new", lambda new: new(uuidRepresentation="x")),
+    ("MongoClient(tzinfo=1)", "new", lambda new: new(tzinfo=1)),
+    ("MongoClient(unicode_decode_error_handler=1)", "new",
+     lambda new: new(unicode_decode_error_handler=1)),
+    ("MongoClient(readPreference='x')", "new", lambda new: new(readPreference="x")),
+    ("MongoClient(port='x')", "new", lambda new: new(port="x")),
+    ("MongoClient(bogus=1)", "new", lambda new: new(bogus=1)),
+]
+
+# Validation gaps: case id -> what the memory engine does instead.
+VALIDATION_GAPS: dict[str, str] = {
+    "aggregate([], batchSize='x')": "TypeError, pymongo ValueError 'The value of batchSize "
+                                    "must be an integer'",
+    "aggregate([], batchSize=-1)": "accepted; pymongo ValueError",
+    "coll.with_options(codec_options=1)": "option types not validated",
+    "coll.with_options(read_preference=1)": "option types not validated",
+    "coll.with_options(write_concern=1)": "option types not validated",
+    "coll.with_options(read_concern=1)": "option types not validated",
+    "db.get_collection('c', codec_options=1)": "option types not validated",
+    "db.get_collection('c', write_concern=1)": "option types not validated",
+    "db.get_collection('c', read_concern=1)": "option types not validated",
+    "db.with_options(codec_options=1)": "option types not validated",
+    "client.get_database('d', write_concern=1)": "option types not validated",
+    "client.get_database('d', read_preference=1)": "option types not validated",
+    "client.drop_database('')": "accepted; pymongo InvalidName",
+    "iter(client)": "iter() falls back to __getitem__; pymongo TypeError not iterable",
+    "next(client)": "'not an iterator'; pymongo \"'MongoClient' object is not iterable\"",
+    "client.start_session(causal_consistency=True, snapshot=True)":
+        "accepted; pymongo ConfigurationError",
+    "MongoClient(journal='x')": "TypeError from WriteConcern; pymongo ValueError",
+    "MongoClient(wTimeoutMS=-1)": "message from WriteConcern differs",
+    "MongoClient(readPreference='x')": "accepted; pymongo ValueError",
+    "MongoClient(port='x')": "accepted; pymongo TypeError",
+    "MongoClient(bogus=1)": "unknown options accepted; pymongo ConfigurationError",
+}
+
+# pymongo's class names where the memory engine's differ by design.
+_CLASS_NAMES = (("MemoryCommandCursor", "CommandCursor"), ("MemoryCursor", "Cursor"),
+                ("MemoryCollection", "Collection"), ("MemoryDatabase", "Database"),
+                ("MemoryClient", "MongoClient"))
+
+
+def normalized_message(exc: BaseException) -> str:
+    """``str(exc)`` with class names spelled as pymongo's (``_AgnosticCursor`` is
+    pymongo >= 4.9's internal base of ``Cursor``).
+
+        >>> normalized_message(TypeError("'MemoryCollection' object is not iterable"))
+        "'Collection' object is not iterable"
+    """
+    text = str(exc)
+    for mine, theirs in _CLASS_NAMES:
+        text = re.sub(rf"\b{mine}\b", theirs, text)
+    return re.sub(r"\b_Agnostic(\w+)", r"\1", text)
+
+
+def _offline_client(**kwargs: Any) -> MongoClient:
+    """A pymongo client that cannot reach a server: only 127.0.0.1:1, 1 ms timeouts."""
+    return MongoClient("mongodb://127.0.0.1:1", serverSelectionTimeoutMS=1,
+                       connectTimeoutMS=1, socketTimeoutMS=1, connect=False, **kwargs)
+
+
+def _outcome(call: Callable[[Any], Any], target: Any) -> BaseException | None:
+    try:
+        result = call(target)
+    except Exception as exc:  # noqa: BLE001 - the exception is the observation
+        return exc
+    if isinstance(result, MongoClient):
+        result.close()
+    return None
+
+
+@pytest.fixture(scope="module")
+def pymongo_targets():
+    client = _offline_client()
+    yield {"client": client, "db": client["parity"], "coll": client["parity"]["c"],
+           "new": _offline_client}
+    client.close()
+
+
+@pytest.fixture
+def memory_targets():
+    client = MemoryClient()
+    client["parity"]["c"].insert_many([{"_id": 1}, {"_id": 2}])
+    return {"client": client, "db": client["parity"], "coll": client["parity"]["c"],
+            "new": MemoryClient}
+
+
+def _validation_params() -> list:
+    params = []
+    for case_id, target, call in VALIDATION_CASES:
+        marks = []
+        if case_id in VALIDATION_GAPS:
+            marks.append(pytest.mark.xfail(
+                strict=True, reason=f"parity gap: {VALIDATION_GAPS[case_id]}"))
+        params.append(pytest.param(target, call, marks=marks, id=case_id))
+    return params
+
+
+@pytest.mark.parametrize(("target", "call"), _validation_params())
+def test_client_side_validation_matches_pymongo(target, call, pymongo_targets,
+                                                memory_targets):
+    expected = _outcome(call, pymongo_targets[target])
+    assert expected is not None, "pymongo accepts this call: not a validation case"
+    assert not isinstance(expected, ServerSelectionTimeoutError), (
+        "pymongo sends this call to the server: it is not a client-side check")
+    actual = _outcome(call, memory_targets[target])
+    assert actual is not None, f"memory engine accepted it; pymongo raised {expected!r}"
+    assert (type(actual), normalized_message(actual)) == (type(expected),
+                                                          normalized_message(expected))
+
+
+def test_negative_limit_returns_one_batch_of_abs_limit_documents(memory_targets):
+    """pymongo accepts ``limit(-n)`` (no client-side error); the server returns at
+    most ``n`` documents in a single batch and closes the cursor."""
+    coll = memory_targets["coll"]
+    coll.insert_many([{"_id": i} for i in range(3, 10)])
+    cursor = coll.find().sort("_id", 1).limit(-3)
+    assert list(cursor) == [{"_id": 1}, {"_id": 2}, {"_id": 3}]
+    assert cursor.alive is False
+    assert coll.find_one(sort=[("_id", -1)]) == {"_id": 9}
