@@ -217,10 +217,11 @@ def _hint(segment: str) -> str:
 def _check_key(key: str) -> None:
     if not isinstance(key, str) or not key:
         raise DongoLookupError(f"field names must be non-empty strings, got {key!r}")
-    if key.startswith("$"):
+    if key.startswith("$") or "__$" in key or ".$" in key:
+        where = "starts with '$'" if key.startswith("$") else "has a part that starts with '$'"
         raise DongoLookupError(
-            f"keyword {key!r} starts with '$': dongo builds query operators from "
-            f"lookups (age__gt=3), it never takes them from keyword names"
+            f"keyword {key!r} {where}: dongo builds query operators from lookups "
+            f"(age__gt=3), it never takes them from keyword names"
         )
 
 

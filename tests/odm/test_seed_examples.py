@@ -1293,3 +1293,15 @@ def test_iter_count_first_skip_limit_are_relative_to_a_slice(conn):
         window[5]
     assert [p["n"] for p in window[1:3]] == [3, 4]
     assert [p["n"] for p in Person.filter().iter(sort="n", skip=8, limit=0)] == [8, 9]  # limit 0: none, as pymongo
+
+
+def test_dollar_in_any_part_of_a_keyword_is_refused(conn):
+    """Bug fixed: only a leading '$' was refused; 'a__$where' reached the server as the path a.$where."""
+    Person = make_person_class()
+    for bad in ({"$where": "1"}, {"a__$where": 1}, {"a__$gt": 1}):
+        with pytest.raises(DongoError, match=r"'\$'"):
+            Person.filter(**bad)
+        with pytest.raises(DongoError, match=r"'\$'"):
+            Person.filter().update(**bad)
+    with pytest.raises(DongoError):
+        Person.new(x=1).set(**{"a__$inc": 1})
