@@ -636,3 +636,154 @@ def test_negative_limit_returns_one_batch_of_abs_limit_documents(memory_targets)
     assert list(cursor) == [{"_id": 1}, {"_id": 2}, {"_id": 3}]
     assert cursor.alive is False
     assert coll.find_one(sort=[("_id", -1)]) == {"_id": 9}
+
+
+# -- result objects and cursor protocol -----------------------------------------------------
+
+
+@pytest.fixture
+def coll():
+    collection = MemoryClient()["parity"]["results"]
+    collection.insert_many([{"_id": 1, "a": 1}, {"_id": 2, "a": 2}, {"_id": 3, "a": 3}])
+    return collection
+
+
+def test_insert_results_are_pymongo_classes(coll):
+    one = coll.insert_one({"_id": 4})
+    assert type(one) is InsertOneResult
+    assert (one.acknowledged, one.inserted_id) == (True, 4)
+    many = coll.insert_many([{"_id": 5}, {"_id": 6}])
+    assert type(many) is InsertManyResult
+    assert (many.acknowledged, many.inserted_ids) == (True, [5, 6])
+
+
+def test_update_results_are_pymongo_classes(coll):
+    result = coll.update_one({"_id": 1}, {"$set": {"a": 10}})
+    assert type(result) is UpdateResult
+    assert (result.acknowledged, result.matched_count, result.modified_count,
+            result.upserted_id) == (True, 1, 1, None)
+    assert result.raw_result == {"n": 1, "nModified": 1, "ok": 1.0, "updatedExisting": True}
+
+    upsert = coll.update_many({"_id": 9}, {"$set": {"a": 9}}, upsert=True)
+    assert type(upsert) is UpdateResult
+    assert (upsert.matched_count, upsert.modified_count, upsert.upserted_id) == (0, 0, 9)
+    assert upsert.raw_result == {"n": 1, "nModified": 0, "upserted": 9, "ok": 1.0,
+                                 "updatedExisting": False}
+
+    replaced = coll.replace_one({"_id": 2}, {"b": 1})
+    assert type(replaced) is UpdateResult
+    assert (replaced.matched_count, replaced.modified_count) == (1, 1)
+
+
+def test_update_result_did_upsert_where_pymongo_has_it(coll):
+    result = coll.update_one({"_id": 8}, {"$set": {"a": 8}}, upsert=True)
+    if hasattr(UpdateResult, "did_upsert"):  # pymongo >= 4.9
+        assert result.did_upsert is True
+        assert coll.update_one({"_id": 8}, {"$set": {"a": 0}}).did_upsert is False
+
+
+def test_delete_results_are_pymongo_classes(coll):
+    one = coll.delete_one({"_id": 1})
+    assert type(one) is DeleteResult
+    assert (one.acknowledged, one.deleted_count, one.raw_result) == (True, 1, {"n": 1,
+                                                                               "ok": 1.0})
+    many = coll.delete_many({})
+    assert (many.deleted_count, many.raw_result) == (2, {"n": 2, "ok": 1.0})
+
+
+def test_bulk_write_result_is_pymongo_class(coll):
+    result = coll.bulk_write([
+        InsertOne({"_id": 5}),
+        UpdateOne({"_id": 5}, {"$inc": {"x": 1}}),
+        UpdateOne({"_id": 6}, {"$set": {"x": 1}}, upsert=True),
+        DeleteOne({"_id": 1}),
+        ReplaceOne({"_id": 2}, {"z": 1}),
+    ])
+    assert type(result) is BulkWriteResult
+    assert result.acknowledged is True
+    assert (result.inserted_count, result.matched_count, result.modified_count,
+            result.deleted_count, result.upserted_count, result.upserted_ids) == (
+        1, 2, 2, 1, 1, {2: 6})
+    assert result.bulk_api_result == {
+        "writeErrors": [], "writeConcernErrors": [], "nInserted": 1, "nUpserted": 1,
+        "nMatched": 2, "nModified": 2, "nRemoved": 1, "upserted": [{"index": 2, "_id": 6}]}
+
+
+def test_unacknowledged_results_behave_as_pymongo(coll):
+    from pymongo import WriteConcern
+    from pymongo.errors import InvalidOperation
+
+    w0 = coll.with_options(write_concern=WriteConcern(w=0))
+    inserted = w0.insert_one({"_id": 7})
+    assert (type(inserted), inserted.acknowledged, inserted.inserted_id) == (
+        InsertOneResult, False, 7)
+    updated = w0.update_one({"_id": 7}, {"$set": {"a": 1}})
+    assert (type(updated), updated.acknowledged) == (UpdateResult, False)
+    with pytest.raises(InvalidOperation, match="matched_count is not available"):
+        updated.matched_count
+    deleted = w0.delete_many({})
+    with pytest.raises(InvalidOperation, match="deleted_count is not available"):
+        deleted.deleted_count
+
+
+def test_other_return_types_match_pymongo(coll):
+    """The return types pymongo documents for the non-write methods."""
+    db, client = coll.database, coll.database.client
+    assert type(coll.find()) is MemoryCursor
+    for cursor in (coll.aggregate([]), coll.list_indexes(), db.list_collections(),
+                   client.list_databases(), db.aggregate([{"$documents": [{}]}])):
+        assert type(cursor) is MemoryCommandCursor
+    assert type(coll.count_documents({})) is int
+    assert type(coll.estimated_document_count()) is int
+    assert coll.distinct("a") == [1, 2, 3]
+    assert coll.create_index("a") == "a_1"
+    assert coll.index_information()["a_1"]["key"] == [("a", 1)]
+    assert isinstance(db.command("ping"), dict)
+    assert db.list_collection_names() == ["results"]
+    assert client.list_database_names() == ["parity"]
+    assert coll.find_one({"_id": 1}) == {"_id": 1, "a": 1}
+    assert coll.find_one({"_id": 99}) is None
+
+
+def test_cursor_iteration_protocol(coll):
+    cursor = coll.find({}, sort=[("_id", 1)])
+    assert iter(cursor) is cursor
+    assert cursor.alive is True and cursor.retrieved == 0
+    assert next(cursor) == {"_id": 1, "a": 1}
+    assert cursor.next() == {"_id": 2, "a": 2}
+    assert cursor.retrieved == 2
+    assert list(cursor) == [{"_id": 3, "a": 3}]
+    with pytest.raises(StopIteration):
+        next(cursor)
+    assert cursor.alive is False
+    assert cursor.rewind() is cursor
+    assert cursor.retrieved == 0 and cursor.to_list() == [{"_id": 1, "a": 1},
+                                                          {"_id": 2, "a": 2},
+                                                          {"_id": 3, "a": 3}]
+    clone = cursor.clone()
+    assert clone is not cursor and type(clone) is MemoryCursor
+    assert clone.to_list(1) == [{"_id": 1, "a": 1}]
+    assert cursor.collection is coll
+    assert coll.find()[1:2].to_list() == [{"_id": 2, "a": 2}]
+    assert coll.find(sort=[("_id", -1)])[0] == {"_id": 3, "a": 3}
+    # (after ``with``, pymongo may still hold buffered documents: alive is not checked)
+    managed = coll.find()
+    with managed as entered:
+        assert entered is managed and next(entered) == {"_id": 1, "a": 1}
+
+
+def test_command_cursor_iteration_protocol(coll):
+    cursor = coll.aggregate([{"$sort": {"_id": 1}}])
+    assert iter(cursor) is cursor
+    assert cursor.alive is True
+    assert next(cursor) == {"_id": 1, "a": 1}
+    assert cursor.next() == {"_id": 2, "a": 2}
+    assert cursor.try_next() == {"_id": 3, "a": 3}
+    assert cursor.try_next() is None
+    assert cursor.alive is False
+    with pytest.raises(StopIteration):
+        next(cursor)
+    managed = coll.aggregate([])
+    with managed as entered:
+        assert entered is managed
+        assert entered.to_list(2) == [{"_id": 1, "a": 1}, {"_id": 2, "a": 2}]
