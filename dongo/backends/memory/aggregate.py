@@ -37,6 +37,7 @@ import random
 from typing import Any, Callable, Iterable, Iterator
 
 from . import expressions as _expr
+from .expressions import arithmetic as _arith, core as _core, dates as _dates
 from .bsontypes import MISSING, compare, sort_key
 from .errors import BAD_VALUE, FAILED_TO_PARSE, INVALID_OPTIONS, TYPE_MISMATCH, ServerError
 
@@ -287,7 +288,7 @@ def _integral_value(v: Any) -> int | None:
 
 
 def _show(v: Any) -> str:
-    return _expr._show(v)
+    return _core._show(v)
 
 
 # ---------------------------------------------------------------------------
@@ -316,7 +317,7 @@ def _compile_filter(spec: dict, collation: Any, variables: dict | None):
     from .filters import compile_filter
 
     # Expressions compiled for $expr inside the filter follow the collation too.
-    return _expr._with_collation(
+    return _core._with_collation(
         collation, lambda: compile_filter(spec, collation=collation, variables=variables))
 
 
@@ -365,10 +366,10 @@ def _projector_for(compile_projection, spec: dict, c: _Compile):
 
     params = inspect.signature(compile_projection).parameters
     if "variables" in params:
-        projector = _expr._with_collation(
+        projector = _core._with_collation(
             c.collation, lambda: compile_projection(spec, for_find=False, variables=c.scope))
     else:
-        projector = _expr._with_collation(c.collation, lambda: compile_projection(spec, for_find=False))
+        projector = _core._with_collation(c.collation, lambda: compile_projection(spec, for_find=False))
     call_params = inspect.signature(projector.__call__).parameters
     return projector, len(call_params) >= 2
 
@@ -462,7 +463,7 @@ def _path_collision(path: str, stage: str) -> ServerError:
 @_stage("$addFields", "$set")
 def _add_fields(spec, c: _Compile) -> Stage:
     if not isinstance(spec, dict):
-        raise _fail(40272, "$addFields specification stage must be an object, got " + _expr._type_name(spec))
+        raise _fail(40272, "$addFields specification stage must be an object, got " + _core._type_name(spec))
     if not spec:
         raise _fail(40177, "Invalid $addFields :: caused by :: specification must have at least one field")
     tree = _FieldTree()
@@ -481,7 +482,7 @@ def _replace_root(new_root, c: _Compile, what: str) -> Stage:
             if not isinstance(v, dict):
                 raise _fail(40228, f"'{what}' must evaluate to an object, but resulting value was: "
                                    f"{'MISSING' if v is MISSING else _show(v)}. Type of resulting value: "
-                                   f"'{_expr._type_name(v)}'. Input document: {_show(d)}")
+                                   f"'{_core._type_name(v)}'. Input document: {_show(d)}")
             yield v
 
     return replace
@@ -491,7 +492,7 @@ def _replace_root(new_root, c: _Compile, what: str) -> Stage:
 def _replace_root_stage(spec, c: _Compile) -> Stage:
     if not isinstance(spec, dict):
         raise _fail(40229, f"expected an object as specification for $replaceRoot stage, got "
-                           f"{_expr._type_name(spec)}")
+                           f"{_core._type_name(spec)}")
     for key in spec:
         if key != "newRoot":
             raise _fail(40415, f"BSON field '$replaceRoot.{key}' is an unknown field.")
@@ -740,7 +741,7 @@ def _output_fields(output: Any, c: _Compile, stage: str):
         return [("count", _expr.compile_accumulator("$sum", 1))]
     if not isinstance(output, dict):
         raise _fail(40196, f"The $bucket 'output' field must be an object, but found type: "
-                           f"{_expr._type_name(output)}.")
+                           f"{_core._type_name(output)}.")
     return _group_spec(dict({"_id": None}, **output), c)[1]
 
 
@@ -748,7 +749,7 @@ def _output_fields(output: Any, c: _Compile, stage: str):
 def _bucket(spec, c: _Compile) -> Stage:
     if not isinstance(spec, dict):
         raise _fail(40201, f"Argument to $bucket stage must be an object, but found type: "
-                           f"{_expr._type_name(spec)}.")
+                           f"{_core._type_name(spec)}.")
     for key in spec:
         if key not in ("groupBy", "boundaries", "default", "output"):
             raise _fail(40197, f"Unrecognized option to $bucket: {key}.")
@@ -761,7 +762,7 @@ def _bucket(spec, c: _Compile) -> Stage:
     bounds = spec["boundaries"]
     if not isinstance(bounds, list):
         raise _fail(40200, f"The $bucket 'boundaries' field must be an array, but found type: "
-                           f"{_expr._type_name(bounds)}.")
+                           f"{_core._type_name(bounds)}.")
     if len(bounds) < 2:
         raise _fail(40192, f"The $bucket 'boundaries' field must have at least 2 values, but found "
                            f"{len(bounds)} value(s).")
@@ -770,8 +771,8 @@ def _bucket(spec, c: _Compile) -> Stage:
     for i in range(1, len(bounds)):
         if canonical_rank(bounds[i]) != canonical_rank(bounds[i - 1]):
             raise _fail(40193, f"All values in the the 'boundaries' option to $bucket must have the same "
-                               f"type. Found conflicting types {_expr._type_name(bounds[i - 1])} and "
-                               f"{_expr._type_name(bounds[i])}.")
+                               f"type. Found conflicting types {_core._type_name(bounds[i - 1])} and "
+                               f"{_core._type_name(bounds[i])}.")
         if compare(bounds[i - 1], bounds[i]) >= 0:
             raise _fail(40194, f"The 'boundaries' option to $bucket must be sorted in ascending order, but "
                                f"elements {i - 1} and {i} are not in ascending order ({_show(bounds[i - 1])} "
@@ -811,7 +812,7 @@ def _bucket(spec, c: _Compile) -> Stage:
 def _bucket_auto(spec, c: _Compile) -> Stage:
     if not isinstance(spec, dict):
         raise _fail(40240, f"The argument to $bucketAuto must be an object, but found type: "
-                           f"{_expr._type_name(spec)}.")
+                           f"{_core._type_name(spec)}.")
     for key in spec:
         if key not in ("groupBy", "buckets", "output", "granularity"):
             raise _fail(40245, f"Unrecognized option to $bucketAuto: {key}.")
@@ -876,7 +877,7 @@ def _facet(spec, c: _Compile) -> Stage:
             raise _fail(40412, f"$facet pipeline names may not contain '.': {name}")
         if not isinstance(pipeline, list):
             raise _fail(40170, f"arguments to $facet must be arrays, {name} is type "
-                               f"{_expr._type_name(pipeline)}")
+                               f"{_core._type_name(pipeline)}")
         for stage in pipeline:
             if isinstance(stage, dict) and len(stage) == 1:
                 stage_name = next(iter(stage))
@@ -957,7 +958,7 @@ def _unwind(spec, c: _Compile) -> Stage:
             if key == "includeArrayIndex":
                 if not isinstance(value, str) or not value:
                     raise _fail(28810, "expected a non-empty string for the includeArrayIndex  option to "
-                                       f"$unwind stage, got {_expr._type_name(value)}")
+                                       f"$unwind stage, got {_core._type_name(value)}")
                 if value.startswith("$"):
                     raise _fail(28822, f"includeArrayIndex option to $unwind stage should not be prefixed "
                                        f"with a '$': {value}")
@@ -965,7 +966,7 @@ def _unwind(spec, c: _Compile) -> Stage:
             elif key == "preserveNullAndEmptyArrays":
                 if not isinstance(value, bool):
                     raise _fail(28809, "expected a boolean for the preserveNullAndEmptyArrays option to "
-                                       f"$unwind stage, got {_expr._type_name(value)}")
+                                       f"$unwind stage, got {_core._type_name(value)}")
                 preserve = value
             else:
                 raise _fail(28811, f"unrecognized option to $unwind stage: {key}")
@@ -974,12 +975,12 @@ def _unwind(spec, c: _Compile) -> Stage:
         path = spec["path"]
         if not isinstance(path, str):
             raise _fail(28808, f"expected a string as the path for $unwind stage, got "
-                               f"{_expr._type_name(path)}")
+                               f"{_core._type_name(path)}")
     elif isinstance(spec, str):
         path = spec
     else:
         raise _fail(15981, f"expected either a string or an object as specification for $unwind stage, "
-                           f"got {_expr._type_name(spec)}")
+                           f"got {_core._type_name(spec)}")
     if not path:
         raise _fail(40352, "FieldPath cannot be constructed with empty string")
     if not path.startswith("$"):
@@ -1089,7 +1090,7 @@ def _index_expression_path(foreign: list[dict], parts: list, key_of: Callable[[A
     """Positions of the foreign documents by the aggregation value of a field path."""
     index: dict = {}
     for pos, d in enumerate(foreign):
-        index.setdefault(key_of(_expr._walk(d, parts, 0)), []).append(pos)
+        index.setdefault(key_of(_core._walk(d, parts, 0)), []).append(pos)
     return index
 
 
@@ -1104,7 +1105,7 @@ def _lookup(spec, c: _Compile) -> Stage:
             if key == "from" and isinstance(value, dict):
                 raise NotImplementedError("$lookup from another database is not supported by the memory engine")
             raise _fail(FAILED_TO_PARSE, f"$lookup argument '{key}: {_show(value)}' must be a string, is "
-                                         f"type {_expr._type_name(value)}")
+                                         f"type {_core._type_name(value)}")
     if "as" not in spec:
         raise _fail(FAILED_TO_PARSE, "must specify 'as' field for a $lookup")
     as_parts = _field_path_parts(spec["as"], "$lookup")
@@ -1268,10 +1269,10 @@ def _union_with(spec, c: _Compile) -> Stage:
             raise _fail(40414, "BSON field '$unionWith.coll' is missing but a required field")
         if coll is not None and not isinstance(coll, str):
             raise _fail(TYPE_MISMATCH, f"BSON field '$unionWith.coll' is the wrong type "
-                                       f"'{_expr._type_name(coll)}', expected type 'string'")
+                                       f"'{_core._type_name(coll)}', expected type 'string'")
     else:
         raise _fail(TYPE_MISMATCH, f"the $unionWith stage specification must be an object or string, but "
-                                   f"found {_expr._type_name(spec)}")
+                                   f"found {_core._type_name(spec)}")
     sub = compile_pipeline(pipeline, variables=c.scope, collation=c.collation, inside="$unionWith") \
         if pipeline is not None else None
 
@@ -1314,7 +1315,7 @@ def _target(spec: Any, stage: str) -> tuple[str | None, str]:
                         f"{stage} target must specify 'coll' as a string (and optionally 'db')")
         return db, coll
     raise _fail(13111 if stage == "$out" else 51178,
-                f"{stage} only supports a string or object argument, not {_expr._type_name(spec)}")
+                f"{stage} only supports a string or object argument, not {_core._type_name(spec)}")
 
 
 @_stage("$out")
@@ -1335,7 +1336,7 @@ def _merge(spec, c: _Compile) -> Stage:
     if isinstance(spec, str):
         spec = {"into": spec}
     if not isinstance(spec, dict):
-        raise _fail(51182, f"$merge only supports a string or object argument, not {_expr._type_name(spec)}")
+        raise _fail(51182, f"$merge only supports a string or object argument, not {_core._type_name(spec)}")
     for key in spec:
         if key not in ("into", "on", "let", "whenMatched", "whenNotMatched"):
             raise _fail(40415, f"BSON field '$merge.{key}' is an unknown field.")
@@ -1390,7 +1391,7 @@ def _window_bound(v: Any, kind: str, stage: str) -> Any:
         if n is None:
             raise _fail(FAILED_TO_PARSE, "Numeric document-based bounds must be an integer")
         return n
-    if isinstance(v, bool) or _expr._num_kind(v) < 0:
+    if isinstance(v, bool) or _core._num_kind(v) < 0:
         raise _fail(FAILED_TO_PARSE, "Range-based bounds expression must be a number")
     return v
 
@@ -1428,7 +1429,7 @@ def _parse_window_output(path: str, spec: Any, c: _Compile, has_sort: bool, sort
         out.lower = _window_bound(bounds[0], kind, "$setWindowFields")
         out.upper = _window_bound(bounds[1], kind, "$setWindowFields")
         out.unit = window.get("unit")
-        if out.unit is not None and out.unit not in _expr._UNITS:
+        if out.unit is not None and out.unit not in _dates._UNITS:
             raise _fail(FAILED_TO_PARSE, f"unknown time unit value: {out.unit}")
         if (out.lower, out.upper) != ("unbounded", "unbounded") and not has_sort:
             raise _fail(5339901, "Document-based bounds require a sortBy" if kind == "documents"
@@ -1475,10 +1476,10 @@ def _parse_window_output(path: str, spec: Any, c: _Compile, has_sort: bool, sort
                 alpha = 2.0 / (n + 1)
             else:
                 alpha = arg["alpha"]
-                if _expr._num_kind(alpha) < 0 or not 0 < float(alpha) < 1:
+                if _core._num_kind(alpha) < 0 or not 0 < float(alpha) < 1:
                     raise _fail(FAILED_TO_PARSE, "'alpha' must be between 0 and 1 (exclusive)")
             out.expr = c.expression(arg["input"])
-            out.extra = {"alpha": _expr._to_float(alpha)}
+            out.extra = {"alpha": _core._to_float(alpha)}
         else:
             out.expr = c.expression(arg)
     elif name in _WINDOWED_FUNCTIONS:
@@ -1507,9 +1508,9 @@ def _window_rows(out: _WindowOutput, keys: list, i: int, n: int) -> range:
         hi = n - 1 if out.upper == "unbounded" else i if out.upper == "current" else min(n - 1, i + out.upper)
         return range(lo, hi + 1) if lo <= hi else range(0)
     v = keys[i]
-    if _expr._num_kind(v) < 0 and not isinstance(v, _dt.datetime):
+    if _core._num_kind(v) < 0 and not isinstance(v, _dt.datetime):
         raise _fail(5429513, "Invalid range: Expected the sortBy field to be a number or date, but it was "
-                             + _expr._type_name(v))
+                             + _core._type_name(v))
     lo_v = None if out.lower == "unbounded" else v if out.lower == "current" else _offset(v, out.lower, out.unit)
     hi_v = None if out.upper == "unbounded" else v if out.upper == "current" else _offset(v, out.upper, out.unit)
     rows = [j for j in range(n)
@@ -1524,8 +1525,8 @@ def _offset(v: Any, delta: Any, unit: str | None) -> Any:
         return _expr.date_add(v, unit, int(delta), None)
     if unit is not None:
         raise _fail(5429513, "Invalid range: Expected the sortBy field to be a date, but it was "
-                             + _expr._type_name(v))
-    return _expr._add_values([v, delta])
+                             + _core._type_name(v))
+    return _arith._add_values([v, delta])
 
 
 def _copy_result(v: Any) -> Any:
@@ -1597,7 +1598,7 @@ def _window_values(out: _WindowOutput, rows: list[dict], keys: list, vars: dict)
         for a, b in zip(known, known[1:]):
             if b - a > 1:
                 x0, x1 = _as_number(keys[a]), _as_number(keys[b])
-                y0, y1 = _expr._to_float(values[a]), _expr._to_float(values[b])
+                y0, y1 = _core._to_float(values[a]), _core._to_float(values[b])
                 for i in range(a + 1, b):
                     values[i] = y0 + (y1 - y0) * (_as_number(keys[i]) - x0) / (x1 - x0)
         return values
@@ -1606,19 +1607,19 @@ def _window_values(out: _WindowOutput, rows: list[dict], keys: list, vars: dict)
         values, current = [], None
         for d in rows:
             v = out.expr(d, vars)
-            if _expr._num_kind(v) >= 0:
-                x = _expr._to_float(v)
+            if _core._num_kind(v) >= 0:
+                x = _core._to_float(v)
                 current = x if current is None else alpha * x + (1 - alpha) * current
             values.append(current)
         return values
     if name in ("$derivative", "$integral"):
         unit = out.extra["unit"]
-        scale = _expr._UNIT_MS[unit] if unit else 1
+        scale = _dates._UNIT_MS[unit] if unit else 1
         values = []
         for i in range(n):
             window = list(_window_rows(out, keys, i, n))
             points = [(_as_number(keys[j]), out.expr(rows[j], vars)) for j in window]
-            points = [(x, _expr._to_float(y)) for x, y in points if _expr._num_kind(y) >= 0]
+            points = [(x, _core._to_float(y)) for x, y in points if _core._num_kind(y) >= 0]
             if name == "$derivative":
                 if len(points) < 2 or points[-1][0] == points[0][0]:
                     values.append(None)
@@ -1637,8 +1638,8 @@ def _window_values(out: _WindowOutput, rows: list[dict], keys: list, vars: dict)
             pairs = []
             for j in _window_rows(out, keys, i, n):
                 x, y = fx(rows[j], vars), fy(rows[j], vars)
-                if _expr._num_kind(x) >= 0 and _expr._num_kind(y) >= 0:
-                    pairs.append((_expr._to_float(x), _expr._to_float(y)))
+                if _core._num_kind(x) >= 0 and _core._num_kind(y) >= 0:
+                    pairs.append((_core._to_float(x), _core._to_float(y)))
             m = len(pairs) - (1 if name == "$covarianceSamp" else 0)
             if m <= 0:
                 values.append(None)
@@ -1652,8 +1653,8 @@ def _window_values(out: _WindowOutput, rows: list[dict], keys: list, vars: dict)
 
 def _as_number(v: Any) -> float:
     if isinstance(v, _dt.datetime):
-        return float(_expr._date_to_ms(v))
-    return _expr._to_float(v)
+        return float(_core._date_to_ms(v))
+    return _core._to_float(v)
 
 
 @_stage("$setWindowFields")
@@ -1693,7 +1694,7 @@ def _set_window_fields(spec, c: _Compile) -> Stage:
             rows = partitions[pkey]
             if sorter is not None:
                 rows = sorter.sorted(rows)
-            keys = [_expr._walk(d, first_sort_path, 0) for d in rows] if first_sort_path else []
+            keys = [_core._walk(d, first_sort_path, 0) for d in rows] if first_sort_path else []
             keys = [None if k is MISSING else k for k in keys]
             columns = [_window_values(out, rows, keys, vars) for out in outputs]
             for i, d in enumerate(rows):
@@ -1781,7 +1782,7 @@ def _densify(spec, c: _Compile) -> Stage:
         if key not in ("step", "unit", "bounds"):
             raise _fail(40415, f"BSON field '$densify.range.{key}' is an unknown field.")
     step, unit, bounds = rng["step"], rng.get("unit"), rng["bounds"]
-    if isinstance(step, bool) or _expr._num_kind(step) < 0 or _expr._to_float(step) <= 0:
+    if isinstance(step, bool) or _core._num_kind(step) < 0 or _core._to_float(step) <= 0:
         raise _fail(5733401, "the step parameter in a range statement must be a strictly positive numeric value")
     if unit is not None:
         if unit not in ("millisecond", "second", "minute", "hour", "day", "week", "month", "quarter", "year"):
@@ -1791,7 +1792,7 @@ def _densify(spec, c: _Compile) -> Stage:
                                  "densifying a date range")
     if isinstance(bounds, list):
         if len(bounds) != 2 or not all(isinstance(b, _dt.datetime) if unit else
-                                       (_expr._num_kind(b) >= 0) for b in bounds):
+                                       (_core._num_kind(b) >= 0) for b in bounds):
             raise _fail(5733403, "a bounding array in a range statement must have exactly two elements of the "
                                  "field's type (dates with a unit, numbers without)")
         if compare(bounds[0], bounds[1]) > 0:
@@ -1802,14 +1803,14 @@ def _densify(spec, c: _Compile) -> Stage:
     def advance(v: Any) -> Any:
         if unit is not None:
             return _expr.date_add(v, unit, int(step), None)
-        return _expr._add_values([v, step])
+        return _arith._add_values([v, step])
 
     def check(v: Any) -> None:
         if unit is not None and not isinstance(v, _dt.datetime):
             raise _fail(5733501, f"Densify field type must be a date when a unit is given, found "
-                                 f"{_expr._type_name(v)}")
-        if unit is None and _expr._num_kind(v) < 0:
-            raise _fail(5733201, f"Densify field type must be numeric, found {_expr._type_name(v)}")
+                                 f"{_core._type_name(v)}")
+        if unit is None and _core._num_kind(v) < 0:
+            raise _fail(5733201, f"Densify field type must be numeric, found {_core._type_name(v)}")
 
     def new_doc(value: Any, key_values: list) -> dict:
         doc = _set_nested_create({}, field_parts, value)

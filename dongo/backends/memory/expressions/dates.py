@@ -1,0 +1,772 @@
+"""Date operators: parts, ``$dateToString``/``$dateFromString``, ``$dateFromParts``/``$dateToParts``,
+``$dateAdd``/``$dateSubtract``, ``$dateDiff`` and ``$dateTrunc``, with time zones.
+
+Dates are naive UTC ``datetime`` values (as pymongo decodes them); time zones
+are Olson names or ``+hh:mm`` offsets, applied only while computing.
+
+    >>> import datetime
+    >>> from dongo.backends.memory.expressions import compile_expression
+    >>> compile_expression({"$year": "$d"})({"d": datetime.datetime(2024, 5, 1)}, {})
+    2024
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import re
+from typing import Any
+
+from bson.int64 import Int64
+from bson.objectid import ObjectId
+from bson.timestamp import Timestamp
+
+from ..bsontypes import MISSING
+from ..errors import CONVERSION_FAILURE, FAILED_TO_PARSE, ServerError
+from .core import (Evaluator, INT64_MAX, INT64_MIN, _args, _as_int, _compile, _date_to_ms, _fail, _is_constant,
+                   is_operator_object, _MS, _ms_to_date, _nullish, _num_kind, _operator, _OPERATORS, _show,
+                   _to_datetime, _type_name, _UTC)
+
+
+_OFFSET = re.compile(r"^([+-])(\d{2}):?(\d{2})?$")
+_tz_cache: dict = {}
+
+
+def _parse_timezone(tz: Any) -> Any:
+    """A tzinfo for an Olson name or a ``±HH``, ``±HHMM``, ``±HH:MM`` offset; None means UTC."""
+    if tz is None or tz is MISSING:
+        return None
+    if not isinstance(tz, str):
+        raise _fail(40517, f"timezone must evaluate to a string, found {_type_name(tz)}")
+    cached = _tz_cache.get(tz)
+    if cached is not None:
+        return cached
+    m = _OFFSET.match(tz)
+    if m:
+        minutes = int(m.group(2)) * 60 + int(m.group(3) or 0)
+        zone = _dt.timezone(_dt.timedelta(minutes=-minutes if m.group(1) == "-" else minutes))
+    elif tz in ("UTC", "GMT", "Z"):
+        zone = _UTC
+    else:
+        try:
+            import zoneinfo
+
+            zone = zoneinfo.ZoneInfo(tz)
+        except Exception:
+            raise _fail(40485, f'unrecognized time zone identifier: "{tz}"') from None
+    _tz_cache[tz] = zone
+    return zone
+
+
+def _to_local(date: _dt.datetime, tz: Any) -> _dt.datetime:
+    """Naive local wall-clock time of the naive-UTC ``date`` in ``tz``."""
+    if tz is None or tz is _UTC:
+        return date
+    return date.replace(tzinfo=_UTC).astimezone(tz).replace(tzinfo=None)
+
+
+def _from_local(local: _dt.datetime, tz: Any) -> _dt.datetime:
+    """Naive UTC instant of the naive local wall-clock time ``local`` in ``tz``."""
+    if tz is None or tz is _UTC:
+        return local
+    return local.replace(tzinfo=tz).astimezone(_UTC).replace(tzinfo=None)
+
+
+def _utc_offset_minutes(date: _dt.datetime, tz: Any) -> int:
+    if tz is None:
+        return 0
+    return int(date.replace(tzinfo=_UTC).astimezone(tz).utcoffset().total_seconds() // 60)
+
+
+def _date_arg(v: Any, code: int = 16006) -> _dt.datetime:
+    """A date operand: a date, an ObjectId (its timestamp) or a Timestamp."""
+    if isinstance(v, _dt.datetime):
+        return _to_datetime(v)
+    if isinstance(v, ObjectId):
+        return v.generation_time.replace(tzinfo=None)
+    if isinstance(v, Timestamp):
+        return _ms_to_date(v.time * 1000)
+    raise _fail(code, f"can't convert from BSON type {_type_name(v)} to Date")
+
+
+def _sunday_week(d: _dt.datetime) -> int:
+    """Week of the year with weeks starting on Sunday (``%U``): 0 before the first Sunday."""
+    yday = d.timetuple().tm_yday - 1
+    wday = (d.weekday() + 1) % 7  # Sunday = 0
+    return (yday + 7 - wday) // 7
+
+
+_DATE_PARTS = {
+    "$year": lambda d: d.year,
+    "$month": lambda d: d.month,
+    "$dayOfMonth": lambda d: d.day,
+    "$hour": lambda d: d.hour,
+    "$minute": lambda d: d.minute,
+    "$second": lambda d: d.second,
+    "$millisecond": lambda d: d.microsecond // 1000,
+    "$dayOfYear": lambda d: d.timetuple().tm_yday,
+    "$dayOfWeek": lambda d: (d.weekday() + 1) % 7 + 1,
+    "$week": _sunday_week,
+    "$isoWeek": lambda d: d.isocalendar()[1],
+    "$isoWeekYear": lambda d: d.isocalendar()[0],
+    "$isoDayOfWeek": lambda d: d.isocalendar()[2],
+}
+
+
+def _compile_date_part(name: str, part):
+    def compile_part(spec, scope):
+        if isinstance(spec, dict) and not is_operator_object(spec):
+            for key in spec:
+                if key not in ("date", "timezone"):
+                    raise _fail(40535, f'unrecognized option to {name}: "{key}"')
+            if "date" not in spec:
+                raise _fail(40539, f"missing 'date' argument to {name}, provided: {_show(spec)}")
+            f_date = _compile(spec["date"], scope)
+            f_tz = _compile(spec["timezone"], scope) if "timezone" in spec else None
+        else:
+            (f_date,) = _args(name, spec, scope, n=1)
+            f_tz = None
+
+        def date_part(doc, vars):
+            v = f_date(doc, vars)
+            if _nullish(v):
+                return None
+            tz = None
+            if f_tz is not None:
+                tzv = f_tz(doc, vars)
+                if _nullish(tzv):
+                    return None
+                tz = _parse_timezone(tzv)
+            return part(_to_local(_date_arg(v), tz))
+
+        return date_part
+
+    _OPERATORS[name] = compile_part
+
+
+for _name, _part in _DATE_PARTS.items():
+    _compile_date_part(_name, _part)
+
+_MONTHS = ["January", "February", "March", "April", "May", "June", "July", "August", "September",
+           "October", "November", "December"]
+_FORMAT_SPECIFIERS = set("dGHjLmMSuUVwYzZbB%")
+
+
+def _check_format(fmt: str) -> None:
+    i = 0
+    while i < len(fmt):
+        if fmt[i] == "%":
+            if i + 1 >= len(fmt):
+                raise _fail(18535, "Unmatched '%' at end of format string")
+            if fmt[i + 1] not in _FORMAT_SPECIFIERS:
+                raise _fail(18536, f"Invalid format character '%{fmt[i + 1]}' in format string")
+            i += 2
+        else:
+            i += 1
+
+
+def _format_date(date: _dt.datetime, fmt: str, tz: Any) -> str:
+    """``$dateToString`` formatting of the naive-UTC ``date`` in ``tz``."""
+    local = _to_local(date, tz)
+    out = []
+    i = 0
+    while i < len(fmt):
+        ch = fmt[i]
+        if ch != "%":
+            out.append(ch)
+            i += 1
+            continue
+        spec = fmt[i + 1]
+        i += 2
+        if spec == "Y":
+            out.append(f"{local.year:04d}")
+        elif spec == "m":
+            out.append(f"{local.month:02d}")
+        elif spec == "d":
+            out.append(f"{local.day:02d}")
+        elif spec == "H":
+            out.append(f"{local.hour:02d}")
+        elif spec == "M":
+            out.append(f"{local.minute:02d}")
+        elif spec == "S":
+            out.append(f"{local.second:02d}")
+        elif spec == "L":
+            out.append(f"{local.microsecond // 1000:03d}")
+        elif spec == "j":
+            out.append(f"{local.timetuple().tm_yday:03d}")
+        elif spec == "w":
+            out.append(str((local.weekday() + 1) % 7 + 1))
+        elif spec == "u":
+            out.append(str(local.isocalendar()[2]))
+        elif spec == "U":
+            out.append(f"{_sunday_week(local):02d}")
+        elif spec == "V":
+            out.append(f"{local.isocalendar()[1]:02d}")
+        elif spec == "G":
+            out.append(f"{local.isocalendar()[0]:04d}")
+        elif spec in "zZ":
+            minutes = _utc_offset_minutes(date, tz)
+            sign = "-" if minutes < 0 else "+"
+            if spec == "z":
+                out.append(f"{sign}{abs(minutes) // 60:02d}{abs(minutes) % 60:02d}")
+            else:
+                out.append(str(minutes))  # "60", "-240": no sign for positive offsets (server jstest)
+        elif spec == "b":
+            out.append(_MONTHS[local.month - 1][:3])
+        elif spec == "B":
+            out.append(_MONTHS[local.month - 1])
+        elif spec == "%":
+            out.append("%")
+    return "".join(out)
+
+
+def _optional(spec: dict, key: str, scope: frozenset) -> Evaluator | None:
+    return _compile(spec[key], scope) if key in spec else None
+
+
+def _check_named(name: str, spec: Any, allowed: tuple, required: tuple, code: Any) -> None:
+    """Validate a document-shaped argument.
+
+    ``code`` is either a base code (not an object: base, unknown field: base+1,
+    missing field: base+2) or a tuple ``(not_object, unknown, {field: missing_code})``.
+    """
+    if isinstance(code, tuple):
+        not_object, unknown, missing = code
+    else:
+        not_object, unknown, missing = code, code + 1, {}
+        missing = {key: code + 2 for key in required}
+    if not isinstance(spec, dict):
+        raise _fail(not_object, f"{name} only supports an object as its argument")
+    for key in spec:
+        if key not in allowed:
+            raise _fail(unknown, f"Unrecognized argument to {name}: {key}. "
+                                 f"Expected arguments are {', '.join(allowed)}")
+    for key in required:
+        if key not in spec:
+            raise _fail(missing[key], f"Missing '{key}' parameter to {name}")
+
+
+def _timezone_of(f_tz: Evaluator | None, doc, vars) -> tuple[bool, Any]:
+    """(ok, tzinfo); ok is False when the timezone expression is null/missing."""
+    if f_tz is None:
+        return True, None
+    v = f_tz(doc, vars)
+    if _nullish(v):
+        return False, None
+    return True, _parse_timezone(v)
+
+
+@_operator("$dateToString")
+def _c_date_to_string(spec, scope):
+    _check_named("$dateToString", spec, ("date", "format", "timezone", "onNull"), ("date",),
+                 (18629, 18534, {"date": 18628}))
+    f_date = _compile(spec["date"], scope)
+    f_format = _optional(spec, "format", scope)
+    f_tz = _optional(spec, "timezone", scope)
+    f_on_null = _optional(spec, "onNull", scope)
+    if f_format is not None and _is_constant(f_format):
+        if not isinstance(f_format.constant, str) and not _nullish(f_format.constant):
+            raise _fail(18533, f"$dateToString requires that 'format' be a string, found: "
+                               f"{_type_name(f_format.constant)} with value {_show(f_format.constant)}")
+        if isinstance(f_format.constant, str):
+            _check_format(f_format.constant)
+
+    def date_to_string(doc, vars):
+        v = f_date(doc, vars)
+        fmt = None
+        if f_format is not None:
+            fmt = f_format(doc, vars)
+            if _nullish(fmt):
+                return None
+            if not isinstance(fmt, str):
+                raise _fail(18533, f"$dateToString requires that 'format' be a string, found: "
+                                   f"{_type_name(fmt)} with value {_show(fmt)}")
+            _check_format(fmt)
+        ok, tz = _timezone_of(f_tz, doc, vars)
+        if not ok:
+            return None
+        if _nullish(v):
+            return f_on_null(doc, vars) if f_on_null is not None else None
+        if fmt is None:
+            # MongoDB 7.0 always appends "Z" (7.1+ drops it for a non-UTC timezone, not backported).
+            fmt = "%Y-%m-%dT%H:%M:%S.%LZ"
+        return _format_date(_date_arg(v), fmt, tz)
+
+    return date_to_string
+
+
+# --- $dateFromString parsing ---------------------------------------------------
+#
+# Without a format the server parses with timelib, which accepts ISO 8601 and a
+# range of "wacky" human formats; the common ones are reproduced here.  A zone
+# written in the string (Z, +hh[:mm], GMT+hh:mm, an abbreviation such as EST or a
+# military letter) may not be combined with the 'timezone' argument.
+
+# Time zone abbreviations timelib knows (minutes east of UTC), plus military letters.
+_ZONE_ABBREVIATIONS = {
+    "UTC": 0, "UT": 0, "GMT": 0, "Z": 0, "WET": 0, "WEST": 60, "BST": 60, "CET": 60, "CEST": 120, "MET": 60,
+    "MEST": 120, "EET": 120, "EEST": 180, "MSK": 180, "IST": 330, "JST": 540, "KST": 540, "HKT": 480,
+    "AEST": 600, "AEDT": 660, "ACST": 570, "AWST": 480, "NZST": 720, "NZDT": 780, "EST": -300, "EDT": -240,
+    "CST": -360, "CDT": -300, "MST": -420, "MDT": -360, "PST": -480, "PDT": -420, "AKST": -540, "AKDT": -480,
+    "HST": -600,
+}
+_ZONE_ABBREVIATIONS.update({letter: 60 * (i + 1) for i, letter in enumerate("ABCDEFGHI")})
+_ZONE_ABBREVIATIONS.update({"K": 600, "L": 660, "M": 720})
+_ZONE_ABBREVIATIONS.update({letter: -60 * (i + 1) for i, letter in enumerate("NOPQRSTUVWXY")})
+
+_ZONE = r"(?P<zone>\s*(?:(?P<abbr>[A-Za-z]{1,5})(?P<aoff>[+-]\d{1,2}(?::?\d{2})?)?|(?P<off>[+-]\d{1,2}(?::?\d{2})?)))"
+
+# Parsing: each format specifier as a regex group.
+_PARSE_SPECIFIERS = {
+    "Y": r"(?P<Y>\d{1,4})", "m": r"(?P<m>\d{1,2})", "d": r"(?P<d>\d{1,2})", "H": r"(?P<H>\d{1,2})",
+    "M": r"(?P<M>\d{1,2})", "S": r"(?P<S>\d{1,2})", "L": r"(?P<L>\d{1,3})", "j": r"(?P<j>\d{1,3})",
+    "z": _ZONE, "Z": r"(?P<Z>[+-]?\d+)", "G": r"(?P<G>\d{1,4})", "V": r"(?P<V>\d{1,2})",
+    "u": r"(?P<u>\d)", "w": r"(?P<w>\d)", "U": r"(?P<U>\d{1,2})",
+    "b": r"(?P<b>[A-Za-z]{3})", "B": r"(?P<B>[A-Za-z]+)", "%": "%",
+}
+
+_TIME = (r"(?:(?:[T ]|\s+)(?P<H>\d{1,2})(?::(?P<M>\d{2})(?:[:.](?P<S>\d{2})(?:\.(?P<L>\d+))?)?)?"
+         r"\s*(?P<ampm>[aApP][mM])?)?")
+_DEFAULT_FORMATS = [re.compile("^" + pattern + "$") for pattern in (
+    r"(?P<Y>\d{4})-(?P<m>\d{1,2})-(?P<d>\d{1,2})" + _TIME + _ZONE + "?",
+    r"(?P<Y>\d{4})/(?P<m>\d{1,2})/(?P<d>\d{1,2})" + _TIME + _ZONE + "?",
+    r"(?P<m>\d{1,2})/(?P<d>\d{1,2})/(?P<y>\d{2}|\d{4})" + _TIME + _ZONE + "?",
+    r"(?P<d>\d{1,2})-(?P<m>\d{1,2})-(?P<Y>\d{4})" + _TIME + _ZONE + "?",
+    r"(?P<Y>\d{4})-(?P<b>[A-Za-z]{3,9})-(?P<d>\d{1,2})(?:\s+(?P<word>noon|midnight))?" + _TIME + _ZONE + "?",
+    r"(?P<b>[A-Za-z]{3,9})\.?\s+(?P<d>\d{1,2})(?:st|nd|rd|th)?,?\s+(?P<Y>\d{4})" + _TIME + _ZONE + "?",
+    r"(?P<d>\d{1,2})(?:st|nd|rd|th)?\s+(?P<b>[A-Za-z]{3,9})\.?,?\s+(?P<Y>\d{4})" + _TIME + _ZONE + "?",
+)]
+# Strings with a time or a month but no year: timelib's "incomplete" error.
+_INCOMPLETE = re.compile(r"^\s*(?:\d{1,2}:\d{2}(?::\d{2})?|[A-Za-z]{3,9}\.?\s+\d{1,2}(?:st|nd|rd|th)?)\s*$")
+
+
+def _format_regex(fmt: str):
+    parts = []
+    i = 0
+    while i < len(fmt):
+        if fmt[i] == "%":
+            parts.append(_PARSE_SPECIFIERS[fmt[i + 1]])
+            i += 2
+        else:
+            parts.append(re.escape(fmt[i]))
+            i += 1
+    return re.compile("^" + "".join(parts) + "$")
+
+
+def _offset_minutes(text: str) -> int:
+    sign = -1 if text[0] == "-" else 1
+    digits = text[1:].replace(":", "")
+    hours, minutes = (digits, "0") if len(digits) <= 2 else (digits[:-2], digits[-2:])
+    return sign * (int(hours) * 60 + int(minutes))
+
+
+def _zone_offset(g: dict) -> int | None:
+    """Minutes east of UTC written in the parsed string, or None."""
+    if g.get("off"):
+        return _offset_minutes(g["off"])
+    if g.get("abbr"):
+        base = _ZONE_ABBREVIATIONS.get(g["abbr"].upper())
+        if base is None:
+            raise ValueError(f"unknown time zone abbreviation {g['abbr']}")
+        return base + (_offset_minutes(g["aoff"]) if g.get("aoff") else 0)
+    if "Z" in g:
+        return int(g["Z"])
+    return None
+
+
+def _month_number(name: str) -> int:
+    names = [n[:3].lower() for n in _MONTHS]
+    key = name[:3].lower()
+    if key not in names or (len(name) > 3 and not _MONTHS[names.index(key)].lower().startswith(name.lower())):
+        raise ValueError(f"invalid month name {name}")
+    return names.index(key) + 1
+
+
+def _parse_date_string(s: str, fmt: str | None, tz: Any) -> _dt.datetime:
+    """Parse ``s`` like ``$dateFromString``; returns a naive UTC datetime."""
+    def bad(reason: str) -> ServerError:
+        return _fail(CONVERSION_FAILURE, f"Error parsing date string '{s}'; {reason}")
+
+    if fmt is None:
+        text = s.strip()
+        m = next((m for m in (rx.match(text) for rx in _DEFAULT_FORMATS) if m), None)
+        if m is None:
+            if _INCOMPLETE.match(text):
+                raise _fail(CONVERSION_FAILURE, f"an incomplete date/time string has been found, with elements "
+                                                f"missing: '{s}'")
+            raise bad("The string does not match a known date format")
+    else:
+        m = _format_regex(fmt).match(s)
+        if m is None:
+            raise bad("Data missing or trailing data: the string does not match the format")
+    g = {k: v for k, v in m.groupdict().items() if v is not None}
+    if ({"G", "V", "u"} & set(g)) and ({"Y", "m", "d", "j", "b", "B"} & set(g)):
+        raise bad("Mixing of ISO dates with natural dates is not allowed")
+    try:
+        offset = _zone_offset(g)
+    except ValueError as exc:
+        raise bad(str(exc)) from None
+    if offset is not None and tz is not None:
+        raise _fail(CONVERSION_FAILURE, "you cannot pass in a date/time string with GMT offset together with a "
+                                        "timezone argument")
+    try:
+        if "G" in g:  # week and day overflow into the next year, as timelib does
+            base = _dt.datetime.fromisocalendar(int(g["G"]), 1, 1) + _dt.timedelta(
+                weeks=int(g.get("V", 1)) - 1, days=int(g.get("u", 1)) - 1)
+        elif {"V", "u"} & set(g):
+            raise bad("The parsed date was invalid")
+        elif "j" in g and "Y" in g:
+            base = _dt.datetime(int(g["Y"]), 1, 1) + _dt.timedelta(days=int(g["j"]) - 1)
+        else:
+            if "y" in g:  # two-digit years: 70-99 are 19xx, 00-69 are 20xx
+                year = int(g["y"])
+                g["Y"] = str(year + (1900 if 70 <= year <= 99 else 2000) if len(g["y"]) == 2 else year)
+            if "Y" not in g:
+                raise bad("The parsed date was invalid")
+            month = _month_number(g.get("B") or g["b"]) if ("b" in g or "B" in g) else int(g.get("m", 1))
+            base = _dt.datetime(int(g["Y"]), month, int(g.get("d", 1)))
+        hour = int(g.get("H", 0))
+        if g.get("ampm"):
+            if not 1 <= hour <= 12:
+                raise bad("invalid 12-hour time")
+            hour = hour % 12 + (12 if g["ampm"].lower() == "pm" else 0)
+        if g.get("word") == "noon":
+            hour = 12
+        ms = int((g.get("L", "0") + "00")[:3])
+        local = base.replace(hour=hour, minute=int(g.get("M", 0)), second=int(g.get("S", 0)),
+                             microsecond=ms * 1000)
+    except (ValueError, OverflowError) as exc:
+        raise bad(f"The parsed date was invalid ({exc})") from None
+    if offset is not None:
+        return local - _dt.timedelta(minutes=offset)
+    return _from_local(local, tz)
+
+
+@_operator("$dateFromString")
+def _c_date_from_string(spec, scope):
+    _check_named("$dateFromString", spec, ("dateString", "format", "timezone", "onError", "onNull"),
+                 ("dateString",), 40540)
+    f_string = _compile(spec["dateString"], scope)
+    f_format = _optional(spec, "format", scope)
+    f_tz = _optional(spec, "timezone", scope)
+    f_on_error = _optional(spec, "onError", scope)
+    f_on_null = _optional(spec, "onNull", scope)
+    if f_format is not None and _is_constant(f_format) and isinstance(f_format.constant, str):
+        _check_format(f_format.constant)
+
+    def date_from_string(doc, vars):
+        s = f_string(doc, vars)
+        fmt = None
+        if f_format is not None:
+            fmt = f_format(doc, vars)
+            if _nullish(fmt):
+                return None
+            if not isinstance(fmt, str):
+                raise _fail(40684, f"$dateFromString requires that 'format' be a string, found: "
+                                   f"{_type_name(fmt)} with value {_show(fmt)}")
+            _check_format(fmt)
+        ok, tz = _timezone_of(f_tz, doc, vars)
+        if not ok:
+            return None
+        if _nullish(s):
+            return f_on_null(doc, vars) if f_on_null is not None else None
+        try:
+            if not isinstance(s, str):
+                raise _fail(CONVERSION_FAILURE, f"$dateFromString requires that 'dateString' be a string, "
+                                                f"found: {_type_name(s)} with value {_show(s)}")
+            return _parse_date_string(s, fmt, tz)
+        except ServerError as exc:
+            if f_on_error is not None and exc.code == CONVERSION_FAILURE:
+                return f_on_error(doc, vars)
+            raise
+
+    return date_from_string
+
+
+_NATURAL_PARTS = ("year", "month", "day", "hour", "minute", "second", "millisecond")
+_ISO_PARTS = ("isoWeekYear", "isoWeek", "isoDayOfWeek", "hour", "minute", "second", "millisecond")
+
+
+@_operator("$dateFromParts")
+def _c_date_from_parts(spec, scope):
+    if not isinstance(spec, dict):
+        raise _fail(40519, "$dateFromParts only supports an object as its argument")
+    for key in spec:
+        if key not in _NATURAL_PARTS and key not in _ISO_PARTS and key != "timezone":
+            raise _fail(40518, f"Unrecognized argument to $dateFromParts: {key}")
+    natural = any(k in spec for k in ("year", "month", "day"))
+    iso = any(k in spec for k in ("isoWeekYear", "isoWeek", "isoDayOfWeek"))
+    if natural and iso:
+        raise _fail(40489, "$dateFromParts does not allow mixing natural dates with ISO dates")
+    if not natural and not iso or (natural and "year" not in spec) or (iso and "isoWeekYear" not in spec):
+        raise _fail(40516, "$dateFromParts requires either 'year' or 'isoWeekYear' to be present")
+    names = _ISO_PARTS if iso else _NATURAL_PARTS
+    fns = [(name, _compile(spec[name], scope)) for name in names if name in spec]
+    f_tz = _optional(spec, "timezone", scope)
+
+    def date_from_parts(doc, vars):
+        parts = {}
+        for name, f in fns:
+            v = f(doc, vars)
+            if _nullish(v):
+                return None
+            i = _as_int(v)
+            if i is None:
+                raise _fail(40515, f"'{name}' must evaluate to an integer, found {_type_name(v)} with value "
+                                   f"{_show(v)}")
+            if name in ("year", "isoWeekYear"):
+                if not 1 <= i <= 9999:
+                    raise _fail(40523, f"'{name}' must evaluate to an integer in the range 1 to 9999, found {i}")
+            elif name not in ("second", "millisecond") and not -32768 <= i <= 32767:
+                raise _fail(31034, f"'{name}' must evaluate to a value in the range [-32768, 32767]; value {i} "
+                                   "is not in range")
+            parts[name] = i
+        ok, tz = _timezone_of(f_tz, doc, vars)
+        if not ok:
+            return None
+        try:
+            if iso:
+                base = _dt.datetime.fromisocalendar(parts["isoWeekYear"], 1, 1) + _dt.timedelta(
+                    weeks=parts.get("isoWeek", 1) - 1, days=parts.get("isoDayOfWeek", 1) - 1)
+            else:
+                months = parts["year"] * 12 + parts.get("month", 1) - 1
+                base = _dt.datetime(months // 12, months % 12 + 1, 1) + _dt.timedelta(days=parts.get("day", 1) - 1)
+            local = base + _dt.timedelta(hours=parts.get("hour", 0), minutes=parts.get("minute", 0),
+                                         seconds=parts.get("second", 0), milliseconds=parts.get("millisecond", 0))
+        except (ValueError, OverflowError):
+            raise _fail(40523, "'year' must evaluate to an integer in the range 1 to 9999") from None
+        return _from_local(local, tz)
+
+    return date_from_parts
+
+
+@_operator("$dateToParts")
+def _c_date_to_parts(spec, scope):
+    _check_named("$dateToParts", spec, ("date", "timezone", "iso8601"), ("date",), 40524)
+    f_date = _compile(spec["date"], scope)
+    f_tz = _optional(spec, "timezone", scope)
+    f_iso = _optional(spec, "iso8601", scope)
+
+    def date_to_parts(doc, vars):
+        v = f_date(doc, vars)
+        ok, tz = _timezone_of(f_tz, doc, vars)
+        iso = False
+        if f_iso is not None:
+            iso_v = f_iso(doc, vars)
+            if _nullish(iso_v):
+                return None
+            if not isinstance(iso_v, bool):
+                raise _fail(40521, f"iso8601 must evaluate to a bool, found {_type_name(iso_v)}")
+            iso = iso_v
+        if not ok or _nullish(v):
+            return None
+        d = _to_local(_date_arg(v), tz)
+        if iso:
+            y, w, wd = d.isocalendar()
+            head = {"isoWeekYear": y, "isoWeek": w, "isoDayOfWeek": wd}
+        else:
+            head = {"year": d.year, "month": d.month, "day": d.day}
+        head.update(hour=d.hour, minute=d.minute, second=d.second, millisecond=d.microsecond // 1000)
+        return head
+
+    return date_to_parts
+
+
+_UNIT_MS = {"millisecond": 1, "second": 1000, "minute": 60_000, "hour": 3_600_000, "day": 86_400_000,
+            "week": 7 * 86_400_000}
+_UNITS = ("year", "quarter", "month", "week", "day", "hour", "minute", "second", "millisecond")
+_WEEKDAYS = {"monday": 0, "mon": 0, "tuesday": 1, "tue": 1, "wednesday": 2, "wed": 2, "thursday": 3, "thu": 3,
+             "friday": 4, "fri": 4, "saturday": 5, "sat": 5, "sunday": 6, "sun": 6}
+
+
+def _unit(name: str, v: Any, type_code: int = 5439013, value_code: int = 5439014) -> str:
+    if not isinstance(v, str):
+        raise _fail(type_code, f"{name} requires 'unit' to be a string, but got {_type_name(v)}")
+    if v not in _UNITS:
+        raise _fail(value_code, f"{name} parameter 'unit' value cannot be recognized as a time unit: {v}")
+    return v
+
+
+def _start_of_week(name: str, v: Any) -> int:
+    if not isinstance(v, str):
+        raise _fail(5439015, f"{name} requires 'startOfWeek' to be a string, but got {_type_name(v)}")
+    if v.lower() not in _WEEKDAYS:
+        raise _fail(5439016, f"{name} parameter 'startOfWeek' value cannot be recognized as a day of a week: "
+                             f"{v}")
+    return _WEEKDAYS[v.lower()]
+
+
+def _present(*values) -> bool:
+    """True when no argument is null/missing (date operators answer null first, then validate)."""
+    return not any(v is None or v is MISSING for v in values)
+
+
+def _optional_value(f: Evaluator | None, doc, vars, default: Any) -> Any:
+    return default if f is None else f(doc, vars)
+
+
+def _add_months(local: _dt.datetime, months: int) -> _dt.datetime:
+    """Calendar month addition; the day is clamped to the target month's length."""
+    total = local.year * 12 + local.month - 1 + months
+    year, month = divmod(total, 12)
+    month += 1
+    if not 1 <= year <= 9999:
+        raise _fail(5166406, "$dateAdd overflowed")
+    import calendar
+
+    day = min(local.day, calendar.monthrange(year, month)[1])
+    return local.replace(year=year, month=month, day=day)
+
+
+def date_add(date: _dt.datetime, unit: str, amount: int, tz: Any) -> _dt.datetime:
+    """``date`` plus ``amount`` ``unit`` s, calendar units computed in ``tz``."""
+    if unit in ("year", "quarter", "month"):
+        months = amount * {"year": 12, "quarter": 3, "month": 1}[unit]
+        return _from_local(_add_months(_to_local(date, tz), months), tz)
+    if unit in ("day", "week") and tz is not None:
+        days = amount * (7 if unit == "week" else 1)
+        return _from_local(_to_local(date, tz) + _dt.timedelta(days=days), tz)
+    return _ms_to_date(_date_to_ms(date) + amount * _UNIT_MS[unit])
+
+
+def _compile_date_add(name: str, sign: int):
+    def compile_add(spec, scope):
+        required = ("startDate", "unit", "amount")
+        _check_named(name, spec, required + ("timezone",), required,
+                     (5166400, 5166401, {key: 5166402 for key in required}))
+        f_start = _compile(spec["startDate"], scope)
+        f_unit = _compile(spec["unit"], scope)
+        f_amount = _compile(spec["amount"], scope)
+        f_tz = _optional(spec, "timezone", scope)
+        if _is_constant(f_unit) and not _nullish(f_unit.constant):
+            _unit(name, f_unit.constant, 5166404, FAILED_TO_PARSE)
+
+        def add(doc, vars):
+            start, unit, amount = f_start(doc, vars), f_unit(doc, vars), f_amount(doc, vars)
+            tz = _optional_value(f_tz, doc, vars, MISSING)
+            if not _present(start, unit, amount) or (f_tz is not None and _nullish(tz)):
+                return None
+            if not isinstance(start, (_dt.datetime, ObjectId, Timestamp)):
+                raise _fail(5166403, f"{name} requires startDate to be convertible to a date")
+            unit = _unit(name, unit, 5166404, FAILED_TO_PARSE)
+            n = _as_int(amount) if _num_kind(amount) >= 0 else None
+            if n is None or not INT64_MIN <= n <= INT64_MAX:
+                raise _fail(5166405, f"{name} expects integer amount of time units")
+            return date_add(_date_arg(start), unit, sign * n, _parse_timezone(tz))
+
+        return add
+
+    _OPERATORS[name] = compile_add
+
+
+_compile_date_add("$dateAdd", 1)
+_compile_date_add("$dateSubtract", -1)
+
+
+def _week_start_ordinal(local: _dt.datetime, start_of_week: int) -> int:
+    ordinal = local.toordinal()
+    return ordinal - (local.weekday() - start_of_week) % 7
+
+
+def date_diff(start: _dt.datetime, end: _dt.datetime, unit: str, tz: Any, start_of_week: int = 6) -> int:
+    """Number of ``unit`` boundaries crossed from ``start`` to ``end`` (the server's $dateDiff)."""
+    if unit in ("millisecond", "second", "minute", "hour"):
+        off_s = _utc_offset_minutes(start, tz) * 60_000
+        off_e = _utc_offset_minutes(end, tz) * 60_000
+        size = _UNIT_MS[unit]
+        return (_date_to_ms(end) + off_e) // size - (_date_to_ms(start) + off_s) // size
+    ls, le = _to_local(start, tz), _to_local(end, tz)
+    if unit == "day":
+        return le.toordinal() - ls.toordinal()
+    if unit == "week":
+        return (_week_start_ordinal(le, start_of_week) - _week_start_ordinal(ls, start_of_week)) // 7
+    if unit == "month":
+        return (le.year * 12 + le.month) - (ls.year * 12 + ls.month)
+    if unit == "quarter":
+        return (le.year * 4 + (le.month - 1) // 3) - (ls.year * 4 + (ls.month - 1) // 3)
+    return le.year - ls.year
+
+
+@_operator("$dateDiff")
+def _c_date_diff(spec, scope):
+    required = ("startDate", "endDate", "unit")
+    _check_named("$dateDiff", spec, required + ("timezone", "startOfWeek"), required,
+                 (5166301, 5166302, {"startDate": 5166303, "endDate": 5166304, "unit": 5166305}))
+    f_start = _compile(spec["startDate"], scope)
+    f_end = _compile(spec["endDate"], scope)
+    f_unit = _compile(spec["unit"], scope)
+    f_tz = _optional(spec, "timezone", scope)
+    f_sow = _optional(spec, "startOfWeek", scope)
+    if _is_constant(f_unit) and not _nullish(f_unit.constant):
+        _unit("$dateDiff", f_unit.constant)
+
+    def diff(doc, vars):
+        start, end, unit = f_start(doc, vars), f_end(doc, vars), f_unit(doc, vars)
+        tz = _optional_value(f_tz, doc, vars, MISSING)
+        sow = _optional_value(f_sow, doc, vars, "sunday")
+        if not _present(start, end, unit, sow) or (f_tz is not None and _nullish(tz)):
+            return None
+        for v, what in ((start, "startDate"), (end, "endDate")):
+            if not isinstance(v, (_dt.datetime, ObjectId, Timestamp)):
+                raise _fail(5166307, f"$dateDiff requires '{what}' to be a date, but got {_type_name(v)}")
+        unit = _unit("$dateDiff", unit)
+        zone = _parse_timezone(tz)
+        week_start = _start_of_week("$dateDiff", sow) if unit == "week" else 6
+        return Int64(date_diff(_date_arg(start), _date_arg(end), unit, zone, week_start))
+
+    return diff
+
+
+def date_trunc(date: _dt.datetime, unit: str, bin_size: int, tz: Any, start_of_week: int = 6) -> _dt.datetime:
+    """Truncate ``date`` to a bin of ``bin_size`` ``unit`` s, bins counted from 2000-01-01 in ``tz``."""
+    local = _to_local(date, tz)
+    if unit in ("year", "quarter", "month"):
+        months = {"year": 12, "quarter": 3, "month": 1}[unit] * bin_size
+        since = (local.year - 2000) * 12 + local.month - 1
+        start = since - since % months
+        year, month = divmod(2000 * 12 + start, 12)
+        return _from_local(_dt.datetime(year, month + 1, 1), tz)
+    if unit == "week":
+        ref = _dt.datetime(2000, 1, 1)
+        ref = ref + _dt.timedelta(days=(start_of_week - ref.weekday()) % 7)  # first week start in 2000
+        days = (local.toordinal() - ref.toordinal())
+        start = days - days % (7 * bin_size)
+        return _from_local(ref + _dt.timedelta(days=start), tz)
+    size = _UNIT_MS[unit] * bin_size
+    ref = _dt.datetime(2000, 1, 1)
+    local_ms = (local - ref) // _MS
+    return _from_local(ref + _dt.timedelta(milliseconds=local_ms - local_ms % size), tz)
+
+
+@_operator("$dateTrunc")
+def _c_date_trunc(spec, scope):
+    _check_named("$dateTrunc", spec, ("date", "unit", "binSize", "timezone", "startOfWeek"), ("date", "unit"),
+                 (5439007, 5439008, {"date": 5439009, "unit": 5439010}))
+    f_date = _compile(spec["date"], scope)
+    f_unit = _compile(spec["unit"], scope)
+    f_bin = _optional(spec, "binSize", scope)
+    f_tz = _optional(spec, "timezone", scope)
+    f_sow = _optional(spec, "startOfWeek", scope)
+    if _is_constant(f_unit) and not _nullish(f_unit.constant):
+        _unit("$dateTrunc", f_unit.constant)
+
+    def trunc(doc, vars):
+        v, unit = f_date(doc, vars), f_unit(doc, vars)
+        bin_v = _optional_value(f_bin, doc, vars, 1)
+        tz = _optional_value(f_tz, doc, vars, MISSING)
+        sow = _optional_value(f_sow, doc, vars, "sunday")
+        if not _present(v, unit, bin_v, sow) or (f_tz is not None and _nullish(tz)):
+            return None
+        if not isinstance(v, (_dt.datetime, ObjectId, Timestamp)):
+            raise _fail(5439012, f"$dateTrunc requires 'date' to be a date, but got {_type_name(v)}")
+        unit = _unit("$dateTrunc", unit)
+        size = _as_int(bin_v) if _num_kind(bin_v) >= 0 else None
+        if size is None or not INT64_MIN <= size <= INT64_MAX:
+            raise _fail(5439017, f"$dateTrunc requires 'binSize' to be a 64-bit integer, but got value "
+                                 f"'{_show(bin_v)}' of type {_type_name(bin_v)}")
+        if size <= 0:
+            raise _fail(5439018, f"$dateTrunc requires 'binSize' to be greater than 0, but got value {size}")
+        zone = _parse_timezone(tz)
+        week_start = _start_of_week("$dateTrunc", sow) if unit == "week" else 6
+        return date_trunc(_date_arg(v), unit, size, zone, week_start)
+
+    return trunc
