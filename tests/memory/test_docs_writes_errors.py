@@ -449,3 +449,34 @@ def test_empty_top_level_timestamps_are_filled_on_insert(db):
     assert second["_id"] == Timestamp(0, 0) and second["ts"].time > 0
     # timestamps of one insert batch increase
     assert second["ts"] > first["ts"]
+
+
+# -- "Write Concern": w: 0 requests no acknowledgment -----------------------------------------
+
+def test_unacknowledged_writes_return_unacknowledged_results(db):
+    from pymongo.errors import InvalidOperation
+    from pymongo.write_concern import WriteConcern
+    coll = db.c.with_options(write_concern=WriteConcern(w=0))
+    r = coll.insert_one({"_id": 1, "s": "x"})
+    assert (r.acknowledged, r.inserted_id) == (False, 1)
+    r = coll.update_one({"_id": 1}, {"$set": {"a": 1}})
+    assert r.acknowledged is False
+    with pytest.raises(InvalidOperation):
+        r.matched_count
+    assert db.c.find_one() == {"_id": 1, "s": "x", "a": 1}
+
+
+@pytest.mark.xfail(strict=True, reason="engine bug: write errors are raised for unacknowledged "
+                   "(w=0) writes; the server reports none")
+def test_unacknowledged_write_errors_are_not_reported(db):
+    # "Write Concern": with w: 0 the server sends no acknowledgment, so no write error
+    # reaches the application (only network errors can).
+    import pymongo
+    from pymongo.write_concern import WriteConcern
+    db.c.insert_one({"_id": 1, "s": "x"})
+    coll = db.c.with_options(write_concern=WriteConcern(w=0))
+    assert coll.insert_one({"_id": 1}).acknowledged is False
+    assert coll.update_one({"_id": 1}, {"$inc": {"s": 1}}).acknowledged is False
+    assert coll.bulk_write([pymongo.InsertOne({"_id": 1}), pymongo.InsertOne({"_id": 3})],
+                           ordered=False).acknowledged is False
+    assert sorted(d["_id"] for d in db.c.find()) == [1, 3]
