@@ -5,7 +5,7 @@
     python benchmarks/hotspots.py aggregate --engine mongomock --sort cumulative
 
 Loads the same collections ``run.py`` uses, runs the workload ``--repeat``
-times under cProfile (prepare/finish steps are not profiled) and prints the
+times under cProfile (its prepare and undo steps are not profiled) and prints the
 functions that dominate.  The findings for missed targets are written up in
 docs/benchmarks.md.
 """
@@ -58,8 +58,8 @@ def main(argv=None) -> int:
             profiler.enable()
             result = workload.run(engine, handle, ds, workload.ops, state)
             profiler.disable()
-            if workload.finish:
-                workload.finish(engine, handle, ds, workload.ops, state, result)
+            if workload.undo:
+                workload.undo(engine, handle, ds, workload.ops, state, result)
     finally:
         engine.close()
     print(f"{workload.name} on {engine.name}, N = {args.n:,}, {args.repeat} runs of "

@@ -11,7 +11,7 @@ COLORS = {
     "montydb": "#ff7f0e", "mongita": "#2ca02c",
     "dongo-raw": "#aec7e8", "mongomock-raw": "#ff9896", "mongoengine": "#9467bd",
 }
-MISSING_MARK = {"unsupported": "u", "mismatch": "!", "error": "e"}
+MISSING_MARK = {"unsupported": "u", "mismatch": "!", "error": "e", "timeout": "t", "skipped": "s"}
 
 
 class PlotUnavailable(RuntimeError):
@@ -69,7 +69,7 @@ def draw(results: dict, path: str) -> None:
     units = [w["unit"] for w in results["workloads"]]
     for ax, n in zip(axes[:, 0], sizes):
         _bars(ax, f"Engine workloads, N = {n:,} (lower is better; "
-                  f"u = unsupported, ! = wrong answer, e = error)",
+                  f"u = unsupported, ! = wrong answer, e = error, t = timeout)",
               workloads, units, engines, results["cells"], n)
     if odm:
         stacks = [s["name"] for s in odm["stacks"] if s["available"]]

@@ -7,6 +7,8 @@ SHORT_STATUS = {
     "unsupported": "unsup.",
     "mismatch": "MISMATCH",
     "error": "error",
+    "timeout": "timeout",
+    "skipped": "skipped",
     "pending": "-",
 }
 
@@ -38,9 +40,11 @@ def _index(cells: list) -> dict:
     return {(c["n"], c["workload"], c["engine"]): c for c in cells}
 
 
-def _cell_text(cell: dict | None, runs: int) -> str:
+def _cell_text(cell: dict | None, runs: int, timeout: float | None = None) -> str:
     if cell is None:
         return "-"
+    if cell["status"] == "timeout" and timeout:
+        return f">{timeout:g}s"
     if cell["status"] != "ok":
         return SHORT_STATUS.get(cell["status"], cell["status"])
     text = format_time(cell["median_s_per_op"])
@@ -62,6 +66,12 @@ def _notes(cells: list, engines_of: dict) -> list:
     seen, notes = set(), []
     for c in cells:
         if c["status"] in ("ok", "not installed", "pending"):
+            continue
+        if c["status"] == "skipped":   # one line per engine and size is enough
+            key = (c["engine"], c["n"], "skipped")
+            if key not in seen:
+                seen.add(key)
+                notes.append(f"  {c['engine']} (N={c['n']:,}): later workloads skipped: {c['detail']}")
             continue
         key = (c["workload"], c["engine"], c["status"], c["detail"])
         if key in seen:
@@ -85,7 +95,8 @@ def engine_tables(results: dict) -> str:
         rows = []
         for w in results["workloads"]:
             row = [w["name"], w["unit"]]
-            row += [_cell_text(idx.get((n, w["name"], e)), runs) for e in engines]
+            row += [_cell_text(idx.get((n, w["name"], e)), runs, results["meta"].get("timeout_s"))
+                    for e in engines]
             dongo = idx.get((n, w["name"], "dongo"))
             mock = idx.get((n, w["name"], "mongomock"))
             floor = idx.get((n, w["name"], "floor"))
@@ -123,7 +134,8 @@ def odm_table(results: dict) -> str:
     rows = []
     for w in odm["workloads"]:
         row = [w["name"], w["unit"]]
-        row += [_cell_text(idx.get((n, w["name"], s)), runs) for s in stacks]
+        row += [_cell_text(idx.get((n, w["name"], s)), runs, results["meta"].get("timeout_s"))
+                for s in stacks]
         get = {s: (idx.get((n, w["name"], s)) or {}) for s in stacks}
         t = {s: (c.get("median_s_per_op") if c.get("status") == "ok" else None) for s, c in get.items()}
         odm_t, raw_t, me_t = t.get("dongo"), t.get("dongo-raw"), t.get("mongoengine")

@@ -63,7 +63,8 @@ def _workload_info(workloads) -> list:
 
 
 def _suite(engines, workloads, setup, ds, args) -> list:
-    cells = Suite(engines, workloads, setup, ds, runs=args.runs, budget=args.budget, log=log).run()
+    cells = Suite(engines, workloads, setup, ds, runs=args.runs, budget=args.budget,
+                  timeout=args.timeout, log=log).run()
     return [cell.as_json() for cell in cells.values()]
 
 
@@ -75,6 +76,7 @@ def run_all(args) -> dict:
             "date": _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
             "python": platform.python_version(), "platform": platform.platform(),
             "cpus": os.cpu_count(), "runs": args.runs, "budget_s": args.budget,
+            "timeout_s": args.timeout,
             "sizes": args.sizes, "git_commit": _git_commit(),
         },
         "engines": _describe(engines),
@@ -130,11 +132,15 @@ def parse_args(argv=None):
     parser.add_argument("--budget", type=float,
                         help="seconds one engine may spend on one workload's timed runs "
                              "(default 0.5 quick, 3 full); slow engines run fewer operations")
+    parser.add_argument("--timeout", type=float,
+                        help="seconds after which one verification run is abandoned and "
+                             "reported as a timeout (default 20 quick, 60 full)")
     parser.add_argument("--engines", help="comma-separated engine names (default: all installed)")
     parser.add_argument("--skip", default="", help="comma-separated parts to skip: scaling,odm,memory")
     args = parser.parse_args(argv)
     args.runs = args.runs or (3 if args.quick else 5)
     args.budget = args.budget or (0.5 if args.quick else 3.0)
+    args.timeout = args.timeout or (20.0 if args.quick else 60.0)
     if args.sizes:
         args.sizes = [int(s.replace("_", "")) for s in args.sizes.split(",")]
     else:

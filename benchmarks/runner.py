@@ -13,6 +13,11 @@ For one dataset it holds every engine's collections in memory at once and
    instead of landing on one.  A cell whose single run already costs more
    than the budget keeps fewer runs (at least the verification run).
 
+A verification run that exceeds ``timeout`` seconds is interrupted (a
+timer signal, where the platform has one) and reported as a timeout; if the
+workload writes, the engine's collections are in an unknown state and its
+remaining workloads at that size are skipped.
+
 Timing is ``time.perf_counter`` around the workload's ``run`` only; the
 reported figure is the median over runs of seconds per unit operation.  The
 loaded data is moved out of the garbage collector's reach (``gc.freeze``),
@@ -23,6 +28,7 @@ each engine still pays for the garbage its own operations create.
 from __future__ import annotations
 
 import gc
+import signal
 import statistics
 import sys
 import time
@@ -30,6 +36,37 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from .engines import is_unsupported
+
+READ_ONLY_KINDS = ("indexed", "scan", "query", "odm")
+
+
+class RunTimeout(BaseException):
+    """Raised by the timer inside an engine that ran past the timeout.
+
+    A ``BaseException``, like ``KeyboardInterrupt``, so an engine's own
+    ``except Exception`` cannot swallow it."""
+
+
+class _Deadline:
+    """``with _Deadline(seconds):`` raises :class:`RunTimeout` when exceeded."""
+
+    def __init__(self, seconds: float | None):
+        self.seconds = seconds if seconds and hasattr(signal, "setitimer") else None
+
+    def _fire(self, signum, frame):
+        raise RunTimeout()
+
+    def __enter__(self):
+        if self.seconds:
+            self._old = signal.signal(signal.SIGALRM, self._fire)
+            signal.setitimer(signal.ITIMER_REAL, self.seconds)
+        return self
+
+    def __exit__(self, *exc):
+        if self.seconds:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, self._old)
+        return False
 
 
 @dataclass
@@ -39,7 +76,7 @@ class Cell:
     workload: str
     engine: str
     n: int
-    status: str = "pending"   # ok | mismatch | unsupported | error | not installed
+    status: str = "pending"   # ok | mismatch | unsupported | error | timeout | skipped | not installed
     detail: str = ""
     k: int = 0                # unit operations per timed run
     runs_wanted: int = 0
@@ -106,7 +143,8 @@ class Suite:
     """
 
     def __init__(self, engines: list, workloads: list, setup: Callable, ds: Any, *,
-                 runs: int, budget: float, log: Callable[[str], None] | None = None):
+                 runs: int, budget: float, timeout: float | None = None,
+                 log: Callable[[str], None] | None = None):
         self.engines = engines
         self.workloads = workloads
         self.setup = setup
@@ -114,6 +152,8 @@ class Suite:
         self.n = getattr(ds, "n", 0)
         self.runs = runs
         self.budget = budget
+        self.timeout = timeout
+        self.broken: dict = {}      # engine name -> why its collections can't be trusted
         self.log = log or (lambda text: print(text, file=sys.stderr, flush=True))
         self.cells = {(w.name, e.name): Cell(w.name, e.name, self.n)
                       for w in workloads for e in engines}
@@ -122,15 +162,21 @@ class Suite:
         self._expected: dict = {}   # (workload name, k) -> reference answer
 
     # -- one execution -----------------------------------------------------
-    def _execute(self, workload, engine, handle, k: int) -> tuple[float, Any]:
-        state = workload.prepare(engine, handle, self.ds, k) if workload.prepare else None
+    def _execute(self, workload, engine, handle, k: int, verify: bool = True) -> tuple[float, Any]:
+        """Time one run of ``k`` unit operations; the checked answer if ``verify``."""
+        ds = self.ds
+        state = workload.prepare(engine, handle, ds, k) if workload.prepare else None
         gc.collect()
         start = time.perf_counter()
-        result = workload.run(engine, handle, self.ds, k, state)
+        result = workload.run(engine, handle, ds, k, state)
         elapsed = time.perf_counter() - start
-        checked = workload.check(result)
-        if workload.finish is not None:
-            checked = [checked, workload.finish(engine, handle, self.ds, k, state, result)]
+        checked = None
+        if verify:
+            checked = workload.check(result)
+            if workload.verify is not None:
+                checked = [checked, workload.verify(engine, handle, ds, k, state, result)]
+        if workload.undo is not None:
+            workload.undo(engine, handle, ds, k, state, result)
         return elapsed, checked
 
     def _reference(self, workload, k: int):
@@ -184,20 +230,30 @@ class Suite:
         handle = self._handle(workload, engine)
         if handle is None:
             return
+        if engine.name in self.broken:
+            cell.status, cell.detail = "skipped", self.broken[engine.name]
+            return
         ref = self._refs.get(workload.name)
         try:
-            k = workload.ops
-            probed = None
-            if workload.loop and ref is not None:
-                elapsed, checked = self._execute(workload, engine, handle, 1)
-                k = max(1, min(workload.ops, int(self.budget / (elapsed * (self.runs + 1)))))
-                if k == 1:
-                    probed = (elapsed, checked)
-            elapsed, checked = probed or self._execute(workload, engine, handle, k)
+            with _Deadline(self.timeout):
+                k = workload.ops
+                probed = None
+                if workload.loop and ref is not None:
+                    elapsed, checked = self._execute(workload, engine, handle, 1)
+                    k = max(1, min(workload.ops, int(self.budget / (elapsed * (self.runs + 1)))))
+                    if k == 1:
+                        probed = (elapsed, checked)
+                elapsed, checked = probed or self._execute(workload, engine, handle, k)
             if ref is None:
                 self._refs[workload.name] = ref = engine
                 self._expected[workload.name, k] = checked
             expected = self._reference(workload, k)
+        except RunTimeout:
+            cell.status, cell.detail = "timeout", f"one run took over {self.timeout:g}s"
+            if workload.kind not in READ_ONLY_KINDS:
+                self.broken[engine.name] = (f"after the {workload.name} timeout its "
+                                            f"collections are in an unknown state")
+            return
         except Exception as exc:
             cell.status, cell.detail = _classify(exc)
             return
@@ -232,7 +288,8 @@ class Suite:
                             continue
                         handle = self.handles[engine.name][workload.collection]
                         try:
-                            elapsed, _ = self._execute(workload, engine, handle, cell.k)
+                            elapsed, _ = self._execute(workload, engine, handle, cell.k,
+                                                       verify=False)
                         except Exception as exc:
                             cell.status, cell.detail = _classify(exc)
                             cell.samples.clear()

@@ -13,10 +13,12 @@ Each workload has
   times are always reported per unit operation);
 - ``prepare(...)`` — untimed, builds inputs (fresh copies of documents to
   insert, documents a delete will remove);
-- ``finish(...)`` — untimed, undoes the run's changes so the next run starts
-  from the same state, and returns an extra value to check;
 - ``check(result)`` — turns the result into the value compared with the
-  reference engine (unsorted results are compared in ``_id`` order).
+  reference engine (unsorted results are compared in ``_id`` order);
+- ``verify(...)`` — untimed, only on the verification run: an extra value
+  to compare (inserted documents read back, a duplicate refused);
+- ``undo(...)`` — untimed, after every run: restores the collection, so
+  every run starts from the same state.
 
 ``kind`` groups workloads for the targets (``targets.py``).
 """
@@ -53,8 +55,9 @@ class Workload:
     run: Callable[..., Any]
     loop: bool = False   # may run fewer than ``ops`` unit operations
     prepare: Callable[..., Any] | None = None
-    finish: Callable[..., Any] | None = None
     check: Callable[[Any], Any] = _identity
+    verify: Callable[..., Any] | None = None
+    undo: Callable[..., Any] | None = None
     unit: str = "op"
 
 
@@ -64,19 +67,22 @@ def _fresh_new_docs(engine, h, ds: Dataset, k):
     return [dict(d) for d in ds.new_docs[:k]]
 
 
-def _read_back_and_remove(engine, h, ds, k, state, ids):
-    """Read the inserted documents back (new ones have ``uid >= n``), check
-    them and their ``_id`` values, then delete them all."""
+def _read_back(engine, h, ds, k, state, ids):
+    """The inserted documents (new ones have ``uid >= n``) and whether their
+    ``_id`` values are the ones the inserts returned."""
     found = sorted(engine.find_range(h, "uid", ds.n, ds.n + k), key=lambda d: d["uid"])
-    ids_match = [d["_id"] for d in found] == list(ids)
-    deleted = engine.delete_range(h, "uid", ds.n, ds.n + k)
-    return [ids_match, [_without_id(d) for d in found], deleted]
+    return [[d["_id"] for d in found] == list(ids), [_without_id(d) for d in found]]
 
 
-def _finish_unique_insert(engine, h, ds, k, state, ids):
+def _read_back_unique(engine, h, ds, k, state, ids):
     duplicate = dict(ds.docs[0], _id=ObjectId(b"dup-of-doc-0"))
     refused = engine.insert_duplicate_rejected(h, duplicate)
-    return [refused] + _read_back_and_remove(engine, h, ds, k, state, ids)
+    return [refused] + _read_back(engine, h, ds, k, state, ids)
+
+
+def _remove_inserted(engine, h, ds, k, state, ids):
+    # One range delete: deleting a list of ids is quadratic on some engines.
+    engine.delete_range(h, "uid", ds.n, ds.n + k)
 
 
 # -- delete_many restores what it removed ------------------------------------
@@ -89,7 +95,6 @@ def _docs_to_delete(engine, h, ds, k):
 
 def _reinsert_deleted(engine, h, ds, k, state, result):
     engine.insert_many(h, [dict(d) for d in state])
-    return len(state)
 
 
 WORKLOADS: tuple[Workload, ...] = (
@@ -98,21 +103,21 @@ WORKLOADS: tuple[Workload, ...] = (
         "insert", "plain", INSERT_OPS, loop=True, unit="doc",
         prepare=_fresh_new_docs,
         run=lambda e, h, ds, k, docs: e.insert_each(h, docs),
-        finish=_read_back_and_remove, check=len,
+        verify=_read_back, undo=_remove_inserted, check=len,
     ),
     Workload(
         "insert_many", f"insert_many of {INSERT_OPS:,} docs into N docs, no index",
         "insert", "plain", INSERT_OPS, unit="doc",
         prepare=_fresh_new_docs,
         run=lambda e, h, ds, k, docs: e.insert_many(h, docs),
-        finish=_read_back_and_remove, check=len,
+        verify=_read_back, undo=_remove_inserted, check=len,
     ),
     Workload(
         "insert_unique", f"insert_one loop ({INSERT_OPS:,} docs) with a unique index",
         "insert_unique", "indexed", INSERT_OPS, loop=True, unit="doc",
         prepare=_fresh_new_docs,
         run=lambda e, h, ds, k, docs: e.insert_each(h, docs),
-        finish=_finish_unique_insert, check=len,
+        verify=_read_back_unique, undo=_remove_inserted, check=len,
     ),
     Workload(
         "find_one_indexed", f"find_one on a unique index ({INDEXED_LOOKUPS} lookups)",
@@ -157,7 +162,7 @@ WORKLOADS: tuple[Workload, ...] = (
         "write", "plain", 1, unit="query",
         prepare=_docs_to_delete,
         run=lambda e, h, ds, k, _: e.delete_many(h, "category", DELETED_CATEGORY),
-        finish=_reinsert_deleted,
+        undo=_reinsert_deleted,
     ),
 )
 
