@@ -284,6 +284,12 @@ def test_collation_applies_to_expressions_in_project(db):
         assert got[0]["out"] == expected, expression
 
 
+def test_collation_applies_to_pipeline_update_expressions(db):
+    db.c.insert_one({"_id": 1, "str": "A"})
+    db.c.update_one({}, [{"$set": {"eq": {"$eq": ["$str", "a"]}}}], collation=CASE_INSENSITIVE)
+    assert db.c.find_one()["eq"] is True
+
+
 def test_collation_applies_to_expr_in_match(db):
     db.c.insert_one({"_id": 1, "str": "A"})
     expr = {"$expr": {"$eq": ["$str", "a"]}}
@@ -291,8 +297,8 @@ def test_collation_applies_to_expr_in_match(db):
         {"_id": 1, "str": "A"}]
 
 
-@pytest.mark.xfail(strict=True, reason="engine bug: $expr in find/count/update/delete filters "
-                   "ignores the operation's collation")
+@pytest.mark.xfail(strict=True, reason="engine bug: $expr in find/count/distinct/update/"
+                   "findAndModify/delete filters ignores the operation's collation")
 def test_collation_applies_to_expr_in_find_and_writes(db):
     db.c.insert_one({"_id": 1, "str": "A"})
     expr = {"$expr": {"$eq": ["$str", "a"]}}
@@ -300,6 +306,9 @@ def test_collation_applies_to_expr_in_find_and_writes(db):
     assert db.c.count_documents(expr, collation=CASE_INSENSITIVE) == 1
     assert db.c.update_many(expr, {"$set": {"u": 1}},
                             collation=CASE_INSENSITIVE).matched_count == 1
+    assert db.c.distinct("str", expr, collation=CASE_INSENSITIVE) == ["A"]
+    assert db.c.find_one_and_update(expr, {"$set": {"f": 1}},
+                                    collation=CASE_INSENSITIVE)["_id"] == 1
     assert db.c.delete_many(expr, collation=CASE_INSENSITIVE).deleted_count == 1
 
 
