@@ -27,6 +27,15 @@ from .refs import deref
 
 __version__ = "1.0.0.dev0"
 
+
+def __getattr__(name: str):
+    """``dongo.CLIENT`` and ``dongo.DATABASE_NAME``: dongo 0.4's globals, set by ``connect()``."""
+    if name in ("CLIENT", "DATABASE_NAME"):
+        from . import connection
+
+        return getattr(connection, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 __all__ = [
     "connect",
     "disconnect",

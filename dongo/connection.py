@@ -184,11 +184,18 @@ def disconnect() -> None:
         client.close()
 
 
+def _has_port(host: str) -> bool:
+    """``'h:27018'`` and ``'[::1]:27018'`` carry a port; ``'h'`` and ``'[::1]'`` do not."""
+    if host.startswith("["):
+        return "]:" in host
+    return ":" in host
+
+
 def _host_uri(host: str, port: int, hosts: Optional[Iterable[str]]) -> str:
     if hosts:
         return "mongodb://" + ",".join(str(h) for h in hosts) + "/"
-    if ":" in host and not host.startswith("["):
-        return f"mongodb://{host}/"  # already host:port
+    if _has_port(host):
+        return f"mongodb://{host}/"
     return f"mongodb://{host}:{int(port)}/"
 
 
@@ -270,6 +277,15 @@ def connect(
         _state.client = connection
         _state.generation += 1
     return connection
+
+
+def __getattr__(name: str) -> Any:
+    """dongo 0.4's module globals ``CLIENT`` and ``DATABASE_NAME``, read from the current connection."""
+    if name == "CLIENT":
+        return _state.client
+    if name == "DATABASE_NAME":
+        return None if _state.client is None else _state.client.database_name
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def _redact(uri: str) -> str:

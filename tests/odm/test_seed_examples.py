@@ -1305,3 +1305,37 @@ def test_dollar_in_any_part_of_a_keyword_is_refused(conn):
             Person.filter().update(**bad)
     with pytest.raises(DongoError):
         Person.new(x=1).set(**{"a__$inc": 1})
+
+
+def test_connect_sets_the_documented_globals(memory_ready):
+    """The docs: connect() 'sets two global variables CLIENT and DATABASE_NAME'."""
+    try:
+        c = connect("seed_globals", uri="memory://")
+        assert dongo.CLIENT is c and dongo.DATABASE_NAME == "seed_globals"
+        assert dongo.connection.CLIENT is c
+        connect(None, uri="memory://")
+        assert dongo.DATABASE_NAME is None
+    finally:
+        dongo.disconnect()
+    assert dongo.CLIENT is None and dongo.DATABASE_NAME is None
+    with pytest.raises(AttributeError):
+        dongo.NOT_A_THING
+
+
+def test_ipv6_host_with_and_without_port(monkeypatch):
+    """Bug fixed: '[::1]:27018' got the default port appended a second time."""
+    monkeypatch.delenv("DONGO_URI", raising=False)
+    from dongo.connection import _host_uri
+
+    assert _host_uri("[::1]", 27017, None) == "mongodb://[::1]:27017/"
+    assert _host_uri("[::1]:27018", 27017, None) == "mongodb://[::1]:27018/"
+    assert _host_uri("db.example.net:27020", 27017, None) == "mongodb://db.example.net:27020/"
+    c = connect("x", host="[::1]:27018", connect=False)
+    try:
+        from pymongo.uri_parser import parse_uri
+
+        assert c.uri == "mongodb://[::1]:27018/"
+        assert parse_uri(c.uri)["nodelist"] == [("::1", 27018)]
+    finally:
+        c.close()
+        dongo.disconnect()
