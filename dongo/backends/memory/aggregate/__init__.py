@@ -36,10 +36,10 @@ import itertools
 import random
 from typing import Any, Callable, Iterable, Iterator
 
-from . import expressions as _expr
-from .expressions import arithmetic as _arith, core as _core, dates as _dates
-from .bsontypes import MISSING, compare, sort_key
-from .errors import BAD_VALUE, FAILED_TO_PARSE, INVALID_OPTIONS, TYPE_MISMATCH, ServerError
+from .. import expressions as _expr
+from ..expressions import arithmetic as _arith, core as _core, dates as _dates
+from ..bsontypes import MISSING, compare, sort_key
+from ..errors import BAD_VALUE, FAILED_TO_PARSE, INVALID_OPTIONS, TYPE_MISMATCH, ServerError
 
 __all__ = ["PipelineContext", "Pipeline", "compile_pipeline", "run_pipeline", "UPDATE_STAGES",
            "merge_matched_document"]
@@ -314,7 +314,7 @@ def _check_match_clauses(spec: Any) -> None:
 
 
 def _compile_filter(spec: dict, collation: Any, variables: dict | None):
-    from .filters import compile_filter
+    from ..filters import compile_filter
 
     # Expressions compiled for $expr inside the filter follow the collation too.
     return _core._with_collation(
@@ -347,7 +347,7 @@ def _project(spec, c: _Compile) -> Stage:
     if not spec:
         raise _fail(51272, "Invalid $project :: caused by :: projection specification must have at least "
                            "one field")
-    from .projection import compile_projection
+    from ..projection import compile_projection
 
     projector, takes_vars = _projector_for(compile_projection, spec, c)
     if takes_vars:
@@ -558,7 +558,7 @@ def _redact(spec, c: _Compile) -> Stage:
 
 
 def _compile_sort(spec, collation):
-    from .sort import compile_sort
+    from ..sort import compile_sort
 
     return compile_sort(spec, collation=collation)
 
@@ -685,7 +685,7 @@ def _value_key(run: _Run) -> Callable[[Any], tuple]:
     """The hashable equality key of values in this run: BSON equality under its collation."""
     if run.collation is None:
         return sort_key
-    from .collation import parse_collation, sort_key_for
+    from ..collation import parse_collation, sort_key_for
 
     return sort_key_for(parse_collation(run.collation))
 
@@ -766,7 +766,7 @@ def _bucket(spec, c: _Compile) -> Stage:
     if len(bounds) < 2:
         raise _fail(40192, f"The $bucket 'boundaries' field must have at least 2 values, but found "
                            f"{len(bounds)} value(s).")
-    from .bsontypes import canonical_rank
+    from ..bsontypes import canonical_rank
 
     for i in range(1, len(bounds)):
         if canonical_rank(bounds[i]) != canonical_rank(bounds[i - 1]):
@@ -1029,7 +1029,7 @@ def _set_nested_create(doc: dict, parts: list[str], value: Any) -> dict:
 
 def _values_at(doc: dict, path: str) -> list:
     """Local values of a $lookup: the field (array elements spread), missing as null."""
-    from .paths import iter_path_values, split_path_lenient
+    from ..paths import iter_path_values, split_path_lenient
 
     out = []
     for v in iter_path_values(doc, split_path_lenient(path), expand_arrays=False):
@@ -1044,7 +1044,7 @@ def _values_at(doc: dict, path: str) -> list:
 
 def _index_foreign(foreign: list[dict], path: str, key_of: Callable[[Any], tuple] = sort_key) -> dict:
     """Foreign documents by each value their ``path`` holds (array elements and arrays, missing as null)."""
-    from .paths import iter_path_values, split_path_lenient
+    from ..paths import iter_path_values, split_path_lenient
 
     parts = split_path_lenient(path)
     index: dict = {}
@@ -1215,7 +1215,7 @@ def _graph_lookup(spec, c: _Compile) -> Stage:
     def graph_lookup(docs, run):
         from bson.int64 import Int64
 
-        from .paths import iter_path_values, split_path_lenient
+        from ..paths import iter_path_values, split_path_lenient
 
         foreign = [f for f in run.context.resolve(from_name) if restrict_matcher is None or restrict_matcher(f)]
         key_of = _value_key(run)
