@@ -56,6 +56,8 @@ def normalize_sort(sort: SortSpec) -> Optional[List[Tuple[str, Any]]]:
         [('name', 1)]
         >>> normalize_sort(["-age", ("name", 1)])
         [('age', -1), ('name', 1)]
+        >>> normalize_sort({"age": -1}), normalize_sort(("age", -1))
+        ([('age', -1)], [('age', -1)])
         >>> normalize_sort(None) is None
         True
     """
@@ -63,6 +65,10 @@ def normalize_sort(sort: SortSpec) -> Optional[List[Tuple[str, Any]]]:
         return None
     if isinstance(sort, str):
         sort = [sort]
+    elif isinstance(sort, Mapping):
+        sort = list(sort.items())  # {'age': -1}: iterating it would drop the directions
+    elif isinstance(sort, tuple) and len(sort) == 2 and isinstance(sort[0], str) and not isinstance(sort[1], str):
+        sort = [sort]  # one ('age', -1) pair
     result: List[Tuple[str, Any]] = []
     for item in sort:
         if isinstance(item, str):

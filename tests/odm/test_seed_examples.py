@@ -1339,3 +1339,13 @@ def test_ipv6_host_with_and_without_port(monkeypatch):
     finally:
         c.close()
         dongo.disconnect()
+
+
+def test_sort_as_a_dict_or_one_pair_keeps_its_direction(conn):
+    """Bug fixed: sort={'age': -1} iterated the dict's keys and sorted ascending."""
+    Person = make_person_class()
+    Person.bulk_create([{"age": 1}, {"age": 3}, {"age": 2}])
+    assert [p["age"] for p in Person.filter().iter(sort={"age": -1})] == [3, 2, 1]
+    assert Person.filter().first(sort=("age", -1))["age"] == 3
+    assert [p["age"] for p in Person.filter().order_by(("age", -1))] == [3, 2, 1]
+    assert [p["age"] for p in Person.filter().list(sort=("-age", "_id"))] == [3, 2, 1]  # two field names
