@@ -716,3 +716,43 @@ def test_sort_on_array_uses_whole_array_not_matching_elements(db):
     assert [d["_id"] for d in db.c.find({"a": {"$gt": 5}}).sort("a", 1)] == [1, 2]
     db.c.create_index("a")
     assert [d["_id"] for d in db.c.find({"a": {"$gt": 5}}).sort("a", 1).hint("a_1")] == [1, 2]
+
+
+# -- "$regex": MongoDB 6.1+ uses PCRE2, so PCRE syntax is the documented contract ----------
+
+PCRE_DOCS = [
+    {"_id": 1, "s": "abc\n"}, {"_id": 2, "s": "Ünïcode"}, {"_id": 3, "s": "tab\there"},
+    {"_id": 4, "s": "abc"}, {"_id": 5, "s": "x1"}, {"_id": 6, "s": "a.b"},
+]
+
+
+def _pcre_bug(reason):
+    return pytest.mark.xfail(strict=True, reason=f"engine bug: PCRE {reason}")
+
+
+@pytest.mark.parametrize("pattern, expected", [
+    (r"abc\Z", [1, 4]),            # \Z: end or before a final newline
+    (r"abc\z", [4]),               # \z: very end
+    (r"abc$", [1, 4]),
+    (r"(?<n>b)c", [1, 4]),         # PCRE named group
+    (r"a++bc", [1, 4]),            # possessive quantifier
+    (r"(?>ab)c", [1, 4]),          # atomic group
+    (r"(?i)ABC", [1, 4]),
+    pytest.param(r"^[[:alpha:]]+\d$", [5], marks=_pcre_bug(
+        "POSIX classes ([[:alpha:]]) silently match nothing")),
+    pytest.param(r"[[:digit:]]", [5], marks=_pcre_bug(
+        "POSIX classes ([[:digit:]]) silently match nothing")),
+    pytest.param(r"^\p{Lu}", [2], marks=_pcre_bug(
+        "Unicode properties (\\p{Lu}) rejected as invalid (51091)")),
+    pytest.param(r"\h", [3], marks=_pcre_bug(
+        "\\h (horizontal space) rejected as invalid (51091)")),
+    pytest.param(r"\x{00DC}", [2], marks=_pcre_bug(
+        "\\x{hhhh} code points rejected as invalid (51091)")),
+    pytest.param(r"\Qa.b\E", [6], marks=_pcre_bug(
+        "\\Q...\\E literal quoting rejected as invalid (51091)")),
+    pytest.param(r"c\R", [1], marks=_pcre_bug(
+        "\\R (any newline) rejected as invalid (51091)")),
+])
+def test_regex_pcre_syntax(db, pattern, expected):
+    db.c.insert_many([dict(d) for d in PCRE_DOCS])
+    assert [d["_id"] for d in db.c.find({"s": {"$regex": pattern}})] == expected
