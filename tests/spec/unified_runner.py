@@ -197,13 +197,13 @@ def _walk_operations(test: dict) -> Iterable[dict]:
         yield op
 
 
-def _classify(case: SpecCase) -> None:
+def _classify(case: SpecCase, server_version: tuple[int, int, int] = EMULATED_SERVER_VERSION) -> None:
     spec, test = case.spec, case.test
     reasons: list[str] = []
     if "skipReason" in test:
         reasons.append(f"skipped by the spec: {test['skipReason']}")
     for reqs in (spec.get("runOnRequirements"), test.get("runOnRequirements")):
-        reasons.extend(_requirements_problems(reqs, EMULATED_SERVER_VERSION))
+        reasons.extend(_requirements_problems(reqs, server_version))
     version_only = bool(reasons) and not _requirements_problems(
         spec.get("runOnRequirements"), (99, 0, 0)) and not _requirements_problems(
         test.get("runOnRequirements"), (99, 0, 0)) and "skipReason" not in test
@@ -225,8 +225,9 @@ def _classify(case: SpecCase) -> None:
     case.beyond_7 = version_only and not other
 
 
-def load_spec_file(path: str | Path) -> list[SpecCase]:
-    """Parse one spec file (Extended JSON) into classified cases."""
+def load_spec_file(path: str | Path,
+                   server_version: tuple[int, int, int] = EMULATED_SERVER_VERSION) -> list[SpecCase]:
+    """Parse one spec file (Extended JSON) into cases classified for ``server_version``."""
     path = Path(path)
     spec = json_util.loads(path.read_text(encoding="utf-8"))
     schema = tuple(int(p) for p in spec["schemaVersion"].split(".")[:2])
@@ -235,17 +236,41 @@ def load_spec_file(path: str | Path) -> list[SpecCase]:
     cases = []
     for test in spec["tests"]:
         case = SpecCase(file=path.stem, description=test["description"], test=test, spec=spec)
-        _classify(case)
+        _classify(case, server_version)
         cases.append(case)
     return cases
 
 
-def load_cases(spec_dir: str | Path = DEFAULT_SPEC_DIR) -> list[SpecCase]:
+def load_cases(spec_dir: str | Path = DEFAULT_SPEC_DIR,
+               server_version: tuple[int, int, int] = EMULATED_SERVER_VERSION) -> list[SpecCase]:
     """All cases of all ``*.json`` files in ``spec_dir``, in file order."""
     cases: list[SpecCase] = []
     for path in sorted(Path(spec_dir).glob("*.json")):
-        cases.extend(load_spec_file(path))
+        cases.extend(load_spec_file(path, server_version))
     return cases
+
+
+# MongoDB 8.0 behaviour that ``MemoryClient(server_version="8.0")`` emulates,
+# with the spec files that test it.  Only these 8.0-only cases are run
+# against the 8.0 emulation; other 8.0 features are not claimed.
+EMULATED_8_0_FEATURES: dict[str, tuple[str, ...]] = {
+    "sort option of updateOne/replaceOne": (
+        "updateOne-sort", "replaceOne-sort", "bulkWrite-updateOne-sort", "bulkWrite-replaceOne-sort"),
+}
+
+
+def emulated_8_0_cases(spec_dir: str | Path = DEFAULT_SPEC_DIR) -> list[SpecCase]:
+    """The 8.0-only cases of :data:`EMULATED_8_0_FEATURES`, classified for 8.0."""
+    files = {name for names in EMULATED_8_0_FEATURES.values() for name in names}
+    return [case for case in load_cases(spec_dir, (8, 0, 0))
+            if case.file in files and case.applicable
+            and _requirements_problems(case.spec.get("runOnRequirements"), EMULATED_SERVER_VERSION)
+            + _requirements_problems(case.test.get("runOnRequirements"), EMULATED_SERVER_VERSION)]
+
+
+def server_version_of(client: Any) -> tuple[int, int, int]:
+    """The ``(major, minor, patch)`` a client's server reports."""
+    return _version(client.server_info()["version"].split("-")[0])
 
 
 # --------------------------------------------------------------------------
@@ -1054,11 +1079,25 @@ SESSION = _Session()
 
 
 def make_client(name: str) -> ClientFactory:
-    """A factory of fresh clients: ``"memory"`` (dongo) or ``"mongomock"``."""
-    if name == "memory":
+    """A factory of fresh clients.
+
+    ``"memory"`` (dongo's engine as MongoDB 7.0), ``"memory-8.0"`` (as 8.0),
+    ``"mongodb"`` (a real server at ``DONGO_TEST_MONGODB_URI``) or
+    ``"mongomock"``.
+    """
+    if name in ("memory", "memory-8.0"):
         from dongo.backends.memory import MemoryClient
 
+        if name == "memory-8.0":
+            return lambda: MemoryClient(server_version="8.0")
         return MemoryClient
+    if name == "mongodb":
+        import os
+
+        import pymongo
+
+        uri = os.environ["DONGO_TEST_MONGODB_URI"]
+        return lambda: pymongo.MongoClient(uri, serverSelectionTimeoutMS=5000)
     if name == "mongomock":
         import mongomock
 
