@@ -71,7 +71,7 @@ from .filters import compile_filter as _compile_filter
 from .paths import split_path
 from .projection import compile_projection
 from .sort import compile_sort
-from .storage import MAX_BSON_SIZE, Namespace, encode_document
+from .storage import MAX_BSON_SIZE, Namespace, decode_raw, encode_document
 from .updates import compile_replacement, compile_update, upsert_seed
 from .wire import raise_command_error, raise_write_error
 
@@ -233,6 +233,19 @@ def _first_matches(rids: Iterable[int], records: Mapping, matcher: Any, wanted: 
     return selected
 
 
+def _first_matches_in_order(records: dict, matcher: Any, wanted: int) -> list:
+    """:func:`_first_matches` over a whole collection in natural order (a forward
+    collection scan): the records themselves, without a lookup per record id."""
+    selected = []
+    match = matcher.fn
+    for item in records.items():
+        if match(item[1][0]):
+            selected.append(item)
+            if len(selected) >= wanted:
+                break
+    return selected
+
+
 def _is_empty_timestamp(value: Any) -> bool:
     return type(value) is Timestamp and value.time == 0 and value.inc == 0
 
@@ -385,11 +398,11 @@ class MemoryCollection:
         """A function raw BSON → the document a caller receives."""
         opts = self._codec_options
         if not projection:
-            return lambda raw: bson.decode(raw, opts)
+            return lambda raw: decode_raw(raw, opts)
 
         projector = compile_projection(projection, matcher=matcher)
         if getattr(projector, "is_identity", False):
-            return lambda raw: bson.decode(raw, opts)
+            return self._reader(None)
         dict_opts = opts.with_options(document_class=dict)
         if opts.document_class is dict and opts.type_registry is None:
             return lambda raw: projector(bson.decode(raw, dict_opts))
@@ -430,7 +443,10 @@ class MemoryCollection:
                 plan = ns.plan(filter_spec, sort, hint, collation=collation, limit=wanted)
                 in_order = not sort or plan.provides_sort
                 if in_order and wanted is not None:
-                    selected = _first_matches(plan.candidates(), records, matcher, wanted)
+                    if plan.stage == "COLLSCAN" and plan.direction > 0:
+                        selected = _first_matches_in_order(records, matcher, wanted)
+                    else:
+                        selected = _first_matches(plan.candidates(), records, matcher, wanted)
                 else:
                     rids = plan.record_ids
         if in_order and wanted is not None:
@@ -515,9 +531,25 @@ class MemoryCollection:
         """The first matching document or None (``find(...).limit(-1)``)."""
         if filter is not None and not isinstance(filter, abc.Mapping):
             filter = {"_id": filter}
+        if not args and not kwargs:
+            return self._find_one_plain(filter)
         cursor = self.find(filter, *args, **kwargs)
         for result in cursor.limit(-1):
             return result
+        return None
+
+    def _find_one_plain(self, filter: Optional[Mapping[str, Any]]) -> Any:
+        """``find_one(filter)`` without options: what the cursor would do, minus
+        building one (the commonest read, so its fixed cost matters)."""
+        try:
+            spec, matcher, coll = self._prepare_query(filter, None, None)
+            ns = self._namespace()
+            if ns is None:
+                return None
+            for _rid, rec in self._select(ns, spec, matcher, limit=1, collation=coll):
+                return decode_raw(rec[1], self._codec_options)
+        except ServerError as err:
+            raise_command_error(err)
         return None
 
     def find_raw_batches(self, *args: Any, **kwargs: Any) -> Any:
@@ -644,14 +676,15 @@ class MemoryCollection:
     def insert_one(self, document: Any, bypass_document_validation: Optional[bool] = None,
                    session: Any = None, comment: Any = None) -> InsertOneResult:
         """Insert ``document``; sets its ``_id`` (an ObjectId) when absent, like pymongo."""
-        common.validate_is_document_type("document", document)
-        if not (isinstance(document, RawBSONDocument) or "_id" in document):
+        if type(document) is not dict:  # the usual case needs no abc checks
+            common.validate_is_document_type("document", document)
+        if not ("_id" in document or isinstance(document, RawBSONDocument)):
             document["_id"] = ObjectId()
         try:
             self._insert_document(self._namespace(create=True, write=True), document)
         except ServerError as err:
             raise_write_error(err)
-        return InsertOneResult(document.get("_id"), self._acknowledged)
+        return InsertOneResult(document.get("_id"), self._write_concern.acknowledged)
 
     def insert_many(self, documents: Iterable[Any], ordered: bool = True,
                     bypass_document_validation: Optional[bool] = None, session: Any = None,

@@ -66,6 +66,11 @@ def encode_document(doc: Any, codec_options: CodecOptions = DEFAULT_CODEC_OPTION
     return raw
 
 
+# ``bson.decode`` minus its argument checks (our codec options are always a
+# CodecOptions): the C decoder itself, called once per document read.
+decode_raw = getattr(bson, "_bson_to_dict", bson.decode)
+
+
 def decode_stored(raw: bytes, options: CodecOptions = STORE_OPTIONS) -> dict:
     """The stored (matching) form of ``raw``."""
     return bson.decode(raw, options)
