@@ -15,14 +15,18 @@ instances of the class registered for that collection::
 
 Every concrete ``DongoCollection`` subclass that names a ``collection``
 registers itself when its class statement runs; when two classes name the
-same collection, the one defined last wins. A subclass that merely inherits
-its parent's collection does not replace the parent.
+same collection, the one defined last wins while it exists. The registry
+holds classes weakly: a class defined inside a function (a test, say) and
+garbage-collected since gives the collection back to the class defined
+before it. A subclass that merely inherits its parent's collection does not
+replace the parent.
 """
 
 from __future__ import annotations
 
 import threading
 import uuid
+import weakref
 from collections import OrderedDict
 from collections.abc import Mapping
 from typing import Any, Dict, List, Optional, Tuple
@@ -35,16 +39,32 @@ from .errors import DongoDerefError
 __all__ = ["deref", "is_ref", "register", "class_for", "registered_classes"]
 
 _lock = threading.Lock()
-# collection name → class, and (database, collection) → class
-_by_collection: Dict[str, type] = {}
-_by_database: Dict[Tuple[Optional[str], str], type] = {}
+# collection name → classes, and (database, collection) → classes; weak
+# references in definition order, the last one alive is the answer.
+_Classes = List["weakref.ReferenceType[type]"]
+_by_collection: Dict[str, _Classes] = {}
+_by_database: Dict[Tuple[Optional[str], str], _Classes] = {}
+
+
+def _push(table: Dict[Any, _Classes], key: Any, cls: type) -> None:
+    alive = [ref for ref in table.get(key, ()) if ref() is not None and ref() is not cls]
+    alive.append(weakref.ref(cls))
+    table[key] = alive
+
+
+def _latest(table: Dict[Any, _Classes], key: Any) -> Optional[type]:
+    for ref in reversed(table.get(key, ())):
+        cls = ref()
+        if cls is not None:
+            return cls
+    return None
 
 
 def register(cls: type) -> None:
     """Record ``cls`` as the class for its ``collection`` (and ``database``)."""
     with _lock:
-        _by_collection[cls.collection] = cls  # type: ignore[attr-defined]
-        _by_database[(cls.database, cls.collection)] = cls  # type: ignore[attr-defined]
+        _push(_by_collection, cls.collection, cls)  # type: ignore[attr-defined]
+        _push(_by_database, (cls.database, cls.collection), cls)  # type: ignore[attr-defined]
 
 
 def class_for(collection: str, database: Optional[str] = None) -> type:
@@ -53,8 +73,8 @@ def class_for(collection: str, database: Optional[str] = None) -> type:
     Raises :class:`DongoDerefError` if no class maps that collection.
     """
     with _lock:
-        cls = _by_database.get((database, collection)) if database is not None else None
-        cls = cls or _by_collection.get(collection)
+        cls = _latest(_by_database, (database, collection)) if database is not None else None
+        cls = cls or _latest(_by_collection, collection)
     if cls is None:
         raise DongoDerefError(
             f"no DongoCollection class is registered for collection {collection!r}; "
@@ -66,7 +86,8 @@ def class_for(collection: str, database: Optional[str] = None) -> type:
 def registered_classes() -> Dict[str, type]:
     """A copy of the collection name → class map."""
     with _lock:
-        return dict(_by_collection)
+        latest = {name: _latest(_by_collection, name) for name in _by_collection}
+    return {name: cls for name, cls in latest.items() if cls is not None}
 
 
 def is_ref(value: Any) -> bool:

@@ -1,5 +1,6 @@
 """The README's ```python examples, executed in order on memory:// (docs cannot drift)."""
 
+import gc
 import re
 from pathlib import Path
 
@@ -24,6 +25,10 @@ def test_readme_examples_run_in_order(memory_ready):
             code = compile(block, f"README.md python block {number}", "exec")
             exec(code, namespace)  # noqa: S102 - our own documentation
     finally:
+        # The README's models ('persons', ...) must not keep shadowing other
+        # modules' models of the same collection in deref()'s registry.
+        namespace.clear()
+        gc.collect()
         client = dongo.connection._state.client
         if client is not None:
             for name in ("mydatabase", "shop"):

@@ -8,7 +8,8 @@ Adaptations, and only these:
 * Names the documentation leaves undefined (``person`` in the DongoBulk
   examples, ``bulk3``) or elides (``...`` in lists) are filled in.
 * Model classes are declared inside each test, after ``connect()`` as the
-  documentation does (so dereferencing finds these classes).
+  documentation does, with ``seed_`` collection names (``seed_persons``) so
+  they never shadow another module's ``persons`` model in the registry.
 
 Decisions where the documentation is wrong or silent (see the test docstrings):
 
@@ -71,7 +72,7 @@ def make_person_class():
     """The documentation's Person class, verbatim."""
 
     class Person(DongoCollection):
-        collection = "persons"
+        collection = "seed_persons"
 
         def print_name(self):
             print(self.get("name", "unknown"))
@@ -151,7 +152,7 @@ def test_usage_connect_forms_build_the_documented_clients(monkeypatch):
 
 def test_usage_music_artist_tour(conn):
     class MusicArtist(DongoCollection):
-        collection = "music_artists"
+        collection = "seed_music_artists"
 
     queen = MusicArtist({
         "name": "queen",
@@ -520,7 +521,7 @@ def test_update_example(conn):
 # =================================================== DongoCollection class docs
 def test_dongo_collection_user_example(conn):
     class User(DongoCollection):
-        collection = "users"
+        collection = "seed_users"
 
     for name in ["z@example.org", "a@example.org", "b@other.org"]:
         User.new(username=name)
@@ -843,7 +844,7 @@ def test_json_of_nested_values():
         "big": Int64(2**40),
         "uuids": {"std": Binary.from_uuid(u), "legacy": Binary.from_uuid(u, UuidRepresentation.PYTHON_LEGACY)},
         "blob": Binary(b"\x00\x01"),
-        "ref": {"_dref": oid, "_coll": "persons"},
+        "ref": {"_dref": oid, "_coll": "seed_persons"},
     })
     expected = {
         "_id": "6725b84b2401323bfda626e7",
@@ -852,7 +853,7 @@ def test_json_of_nested_values():
         "big": 2**40,
         "uuids": {"std": str(u), "legacy": str(u)},
         "blob": "AAE=",
-        "ref": {"_dref": "6725b84b2401323bfda626e7", "_coll": "persons"},
+        "ref": {"_dref": "6725b84b2401323bfda626e7", "_coll": "seed_persons"},
     }
     assert p.json() == expected
     assert json.loads(json.dumps(p.json())) == expected
@@ -905,8 +906,8 @@ def test_ref_shape(conn):
     a = Person.new(name="a")
     b = Person({"name": "b"})
     b.insert(use_uuid=True)
-    assert a.ref() == {"_dref": a["_id"], "_coll": "persons"}
-    assert b.ref() == {"_dref": b["_uuid"], "_coll": "persons"}
+    assert a.ref() == {"_dref": a["_id"], "_coll": "seed_persons"}
+    assert b.ref() == {"_dref": b["_uuid"], "_coll": "seed_persons"}
     with pytest.raises(DongoCollectionError):
         Person({"name": "never inserted"}).ref()
 
@@ -1073,11 +1074,11 @@ def test_deref_errors(conn):
     with pytest.raises(DongoDerefError, match="not a dongo reference"):
         deref({"_dref": joe["_id"]})
     with pytest.raises(DongoDerefError):
-        deref({"_dref": None, "_coll": "persons"})
+        deref({"_dref": None, "_coll": "seed_persons"})
     with pytest.raises(DongoDerefError):
         deref("persons")
     with pytest.raises(DongoDerefError):
-        deref([joe.ref(), {"_coll": "persons"}])
+        deref([joe.ref(), {"_coll": "seed_persons"}])
 
 
 def test_ref_to_a_subclass(conn):
@@ -1257,7 +1258,7 @@ def test_bulk_across_two_collections(conn, monkeypatch):
     other.delete_many(name="nobody")
     bulk.take(other)
     results = bulk.save()
-    assert sorted(calls) == [("persons", 2), ("seed_bands", 2)]  # one bulk_write per collection
+    assert sorted(calls) == [("seed_bands", 2), ("seed_persons", 2)]  # one bulk_write per collection
     assert isinstance(results, list) and len(results) == 2
     assert stored(p)["y"] == 2 and stored(b)["x"] == 3
     assert Person.bulk().save() is None
@@ -1349,3 +1350,29 @@ def test_sort_as_a_dict_or_one_pair_keeps_its_direction(conn):
     assert Person.filter().first(sort=("age", -1))["age"] == 3
     assert [p["age"] for p in Person.filter().order_by(("age", -1))] == [3, 2, 1]
     assert [p["age"] for p in Person.filter().list(sort=("-age", "_id"))] == [3, 2, 1]  # two field names
+
+
+def test_registry_forgets_garbage_collected_classes(conn):
+    """A model defined in a function no longer shadows the module-level one once it is gone.
+
+    Bug fixed: the registry held classes strongly, so a throwaway class (a
+    test's) with the same collection made deref() return instances of it forever.
+    """
+    import gc
+
+    from dongo.refs import class_for
+
+    class Kept(DongoCollection):
+        collection = "seed_registry"
+
+    def define_throwaway():
+        class Throwaway(DongoCollection):
+            collection = "seed_registry"
+
+        assert class_for("seed_registry") is Throwaway
+
+    define_throwaway()
+    gc.collect()
+    assert class_for("seed_registry") is Kept
+    kept = Kept.new(x=1)
+    assert type(deref(kept.ref())) is Kept
