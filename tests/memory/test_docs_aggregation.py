@@ -1888,3 +1888,86 @@ def test_user_prefs_most_common_likes(users):
                                 {"$sort": {"number": -1, "_id": 1}}, {"$limit": 3}]))
     assert got == [{"_id": "golf", "number": 4}, {"_id": "racquetball", "number": 3},
                    {"_id": "swimming", "number": 2}]
+
+
+# -- "$convert": every conversion of the server's jstests/aggregation/expressions/convert.js --
+
+from bson import Binary, Code, DBRef, MinKey, Regex, Timestamp  # noqa: E402
+
+_OID = ObjectId("0123456789abcdef01234567")
+CONVERSIONS = [
+    (1.9, "double", 1.9), (1.9, "string", "1.9"), (1.9, "bool", True),
+    (1.9, "date", dt(1970, 1, 1, 0, 0, 0, 1000)), (1.9, "int", 1), (1.9, "long", Int64(1)),
+    (1.9, "decimal", D("1.90000000000000")),
+    ("1.9", "double", 1.9), ("str", "string", "str"), ("0123456789abcdef01234567", "objectId", _OID),
+    ("", "bool", True), ("1970-01-01T00:00:00.001Z", "date", dt(1970, 1, 1, 0, 0, 0, 1000)),
+    ("1", "int", 1), ("1", "long", Int64(1)), ("1.9", "decimal", D("1.9")),
+    (_OID, "string", "0123456789abcdef01234567"), (_OID, "bool", True), (_OID, "objectId", _OID),
+    (_OID, "date", dt(1970, 8, 9, 22, 25, 43)),
+    (False, "double", 0.0), (False, "string", "false"), (False, "bool", False), (False, "int", 0),
+    (False, "long", Int64(0)), (False, "decimal", D("0")),
+    (dt(1970, 1, 1, 0, 0, 0, 123000), "double", 123.0),
+    (dt(1970, 1, 1, 0, 0, 0, 123000), "string", "1970-01-01T00:00:00.123Z"),
+    (dt(1970, 1, 1, 0, 0, 0, 123000), "bool", True),
+    (dt(1970, 1, 1, 0, 0, 0, 123000), "date", dt(1970, 1, 1, 0, 0, 0, 123000)),
+    (dt(1970, 1, 1, 0, 0, 0, 123000), "long", Int64(123)),
+    (dt(1970, 1, 1, 0, 0, 0, 123000), "decimal", D("123")),
+    (1, "double", 1.0), (1, "string", "1"), (1, "bool", True), (1, "int", 1),
+    (1, "long", Int64(1)), (1, "decimal", D("1")),
+    (Int64(1), "double", 1.0), (Int64(1), "string", "1"), (Int64(1), "bool", True),
+    (Int64(1), "date", dt(1970, 1, 1, 0, 0, 0, 1000)), (Int64(1), "int", 1),
+    (Int64(1), "long", Int64(1)), (Int64(1), "decimal", D("1")),
+    (D("1.9"), "double", 1.9), (D("1.9"), "string", "1.9"), (D("1.9"), "bool", True),
+    (D("1.9"), "date", dt(1970, 1, 1, 0, 0, 0, 1000)), (D("1.9"), "int", 1),
+    (D("1.9"), "long", Int64(1)), (D("1.9"), "decimal", D("1.9")),
+    (MinKey(), "bool", True), ({"foo": 1, "bar": 2}, "bool", True), ([1, 2], "bool", True),
+    (Binary(b"\x04\x10\x41" * 7), "bool", True), (Regex("B*"), "bool", True),
+    (DBRef("db.test", "oid"), "bool", True), (Code("function() {}"), "bool", True),
+    (Timestamp(1, 1), "date", dt(1970, 1, 1, 0, 0, 1)),
+]
+_SHORTHAND = {"double": "$toDouble", "objectId": "$toObjectId", "bool": "$toBool",
+              "date": "$toDate", "int": "$toInt", "long": "$toLong", "decimal": "$toDecimal",
+              "string": "$toString"}
+
+
+@pytest.mark.parametrize("value, target, expected", CONVERSIONS)
+def test_convert_table(db, value, target, expected):
+    db.c.insert_one({"_id": 0, "input": value, "target": target})
+    got = list(db.c.aggregate([{"$project": {
+        "out": {"$convert": {"to": "$target", "input": "$input"}},
+        "short": {_SHORTHAND[target]: "$input"}}},
+        {"$addFields": {"type": {"$type": "$out"}}}]))[0]
+    assert got["out"] == expected and got["short"] == expected
+    assert got["type"] == target
+    assert type(got["out"]) is type(expected)
+
+
+@pytest.mark.parametrize("value, target", [
+    (1.9, "objectId"), (_OID, "double"), (_OID, "int"), (_OID, "long"), (_OID, "decimal"),
+    (False, "objectId"), (False, "date"), (dt(1970, 1, 1), "objectId"), (dt(1970, 1, 1), "int"),
+    (1, "objectId"), (1, "date"), (Int64(1), "objectId"), (D("1.9"), "objectId"),
+    (1.9, "minKey"), (1.9, "missing"), (1.9, "object"), (1.9, "array"), (1.9, "undefined"),
+    (1.9, "null"), (1.9, "regex"), (1.9, "dbPointer"), (1.9, "javascript"), (1.9, "symbol"),
+    (1.9, "javascriptWithScope"), (1.9, "timestamp"), (1.9, "maxKey"),
+])
+def test_convert_illegal_conversions(db, value, target):
+    db.c.insert_one({"_id": 0, "input": value, "target": target})
+    with pytest.raises(OperationFailure):
+        list(db.c.aggregate([{"$project": {"out": {"$convert": {"to": "$target",
+                                                                 "input": "$input"}}}}]))
+    got = list(db.c.aggregate([{"$project": {"_id": 0, "a": {"$convert": {
+        "to": "$target", "input": "$input", "onError": "ERROR"}}, "b": {"$convert": {
+        "to": "$target", "input": "$input", "onError": "$$REMOVE"}}}}]))
+    assert got == [{"a": "ERROR"}]
+
+
+def test_convert_null_inputs_and_input_errors(db):
+    db.c.insert_many([{"_id": 0, "input": None}, {"_id": 2}])
+    for to in ("int", None):
+        got = list(db.c.aggregate([{"$project": {"output": {"$convert": {
+            "to": to, "input": "$input", "onNull": "NULL"}}}}]))
+        assert [d["output"] for d in got] == ["NULL", "NULL"]
+    # an error in the input expression is not suppressed by onError
+    with pytest.raises(OperationFailure):
+        list(db.c.aggregate([{"$project": {"output": {"$convert": {
+            "to": "string", "input": {"$divide": [1, 0]}, "onError": "ERROR"}}}}]))
