@@ -524,14 +524,18 @@ class DongoCollection:
 
     @classmethod
     def by_ids(cls: Type[T], ids: Iterable[Any], **kwargs: Any) -> QuerySet[T]:
-        """A QuerySet of the documents with these ``_id`` values."""
-        return cls.filter_raw({"_id": {"$in": [_coerce_id(i) for i in ids]}})
+        """A QuerySet of the documents with these ``_id`` values; keywords are more lookups.
+
+            Person.by_ids(['6725b84b2401323bfda626e7', other_id], age__gte=21)
+        """
+        return cls.filter_raw({"_id": {"$in": [_coerce_id(i) for i in ids]}}).filter(**kwargs)
 
     @classmethod
     def map_by_ids(cls: Type[T], ids: Iterable[Any], **kwargs: Any) -> Dict[Any, Optional[T]]:
-        """``{id as passed: instance or None}`` with one query."""
+        """``{id as passed: instance or None}`` with one query; keywords go to ``iter`` (projection …)."""
         wanted = {i: _coerce_id(i) for i in ids}
-        found = {inst._data["_id"]: inst for inst in cls.filter_raw({"_id": {"$in": list(wanted.values())}})}
+        query = cls.filter_raw({"_id": {"$in": list(wanted.values())}})
+        found = {inst._data["_id"]: inst for inst in query.iter(**kwargs)}
         return {given: found.get(coerced) for given, coerced in wanted.items()}
 
     @classmethod
@@ -541,17 +545,15 @@ class DongoCollection:
 
     @classmethod
     def by_uuids(cls: Type[T], uuids: Iterable[Any], **kwargs: Any) -> QuerySet[T]:
-        """A QuerySet of the documents with these ``_uuid`` values."""
-        return cls.filter_raw({"_uuid": {"$in": [_coerce_uuid(u) for u in uuids]}})
+        """A QuerySet of the documents with these ``_uuid`` values; keywords are more lookups."""
+        return cls.filter_raw({"_uuid": {"$in": [_coerce_uuid(u) for u in uuids]}}).filter(**kwargs)
 
     @classmethod
     def map_by_uuids(cls: Type[T], uuids: Iterable[Any], **kwargs: Any) -> Dict[Any, Optional[T]]:
-        """``{uuid as passed: instance or None}`` with one query."""
+        """``{uuid as passed: instance or None}`` with one query; keywords go to ``iter``."""
         wanted = {u: _coerce_uuid(u) for u in uuids}
-        found = {
-            refs._key(inst._data.get("_uuid")): inst
-            for inst in cls.filter_raw({"_uuid": {"$in": list(wanted.values())}})
-        }
+        query = cls.filter_raw({"_uuid": {"$in": list(wanted.values())}})
+        found = {refs._key(inst._data.get("_uuid")): inst for inst in query.iter(**kwargs)}
         return {given: found.get(refs._key(coerced)) for given, coerced in wanted.items()}
 
     @classmethod

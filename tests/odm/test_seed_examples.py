@@ -1376,3 +1376,23 @@ def test_registry_forgets_garbage_collected_classes(conn):
     assert class_for("seed_registry") is Kept
     kept = Kept.new(x=1)
     assert type(deref(kept.ref())) is Kept
+
+
+def test_by_ids_and_map_by_ids_use_their_keywords(conn):
+    """Bug fixed: by_ids/by_uuids/map_by_ids/map_by_uuids accepted **kwargs and silently ignored them."""
+    Person = make_person_class()
+    joe, bob = Person.new(name="joe", age=30), Person.new(name="bob", age=10)
+    assert names(Person.by_ids([joe["_id"], str(bob["_id"])], age__gte=21)) == ["joe"]
+    mapped = Person.map_by_ids([joe["_id"], bob["_id"]], projection={"name": 1})
+    assert mapped[joe["_id"]].to_dict() == {"_id": joe["_id"], "name": "joe"}
+    with pytest.raises(DongoError):
+        Person.by_ids([joe["_id"]], age__gtt=1)
+
+
+@UUID_XFAIL
+def test_by_uuids_and_map_by_uuids_use_their_keywords(conn):
+    Person = make_person_class()
+    joe, bob = Person.new(name="joe", age=30, _uuid=uuid.uuid4()), Person.new(name="bob", age=10, _uuid=uuid.uuid4())
+    assert names(Person.by_uuids([joe["_uuid"], str(bob["_uuid"])], age__lt=21)) == ["bob"]
+    mapped = Person.map_by_uuids([str(joe["_uuid"])], projection={"age": 1, "_uuid": 1})
+    assert mapped[str(joe["_uuid"])].to_dict() == {"_id": joe["_id"], "_uuid": joe["_uuid"], "age": 30}
