@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import re
-from typing import Any
+from typing import Any, Callable
 
 from bson.int64 import Int64
 from bson.objectid import ObjectId
@@ -148,7 +148,39 @@ for _name, _part in _DATE_PARTS.items():
 
 _MONTHS = ["January", "February", "March", "April", "May", "June", "July", "August", "September",
            "October", "November", "December"]
-_FORMAT_SPECIFIERS = set("dGHjLmMSuUVwYzZbB%")
+
+
+def _offset_text(date: _dt.datetime, tz: Any, signed: bool) -> str:
+    """%z ("+hhmm") or %Z (minutes: "60", "-240", no sign for positive offsets, as the server jstest shows)."""
+    minutes = _utc_offset_minutes(date, tz)
+    if not signed:
+        return str(minutes)
+    sign = "-" if minutes < 0 else "+"
+    return f"{sign}{abs(minutes) // 60:02d}{abs(minutes) % 60:02d}"
+
+
+# $dateToString's %-specifiers: (local time, naive UTC date, tz) -> text.
+_FORMATTERS: dict[str, Callable[[_dt.datetime, _dt.datetime, Any], str]] = {
+    "Y": lambda local, date, tz: f"{local.year:04d}",
+    "m": lambda local, date, tz: f"{local.month:02d}",
+    "d": lambda local, date, tz: f"{local.day:02d}",
+    "H": lambda local, date, tz: f"{local.hour:02d}",
+    "M": lambda local, date, tz: f"{local.minute:02d}",
+    "S": lambda local, date, tz: f"{local.second:02d}",
+    "L": lambda local, date, tz: f"{local.microsecond // 1000:03d}",
+    "j": lambda local, date, tz: f"{local.timetuple().tm_yday:03d}",
+    "w": lambda local, date, tz: str((local.weekday() + 1) % 7 + 1),
+    "u": lambda local, date, tz: str(local.isocalendar()[2]),
+    "U": lambda local, date, tz: f"{_sunday_week(local):02d}",
+    "V": lambda local, date, tz: f"{local.isocalendar()[1]:02d}",
+    "G": lambda local, date, tz: f"{local.isocalendar()[0]:04d}",
+    "z": lambda local, date, tz: _offset_text(date, tz, signed=True),
+    "Z": lambda local, date, tz: _offset_text(date, tz, signed=False),
+    "b": lambda local, date, tz: _MONTHS[local.month - 1][:3],
+    "B": lambda local, date, tz: _MONTHS[local.month - 1],
+    "%": lambda local, date, tz: "%",
+}
+_FORMAT_SPECIFIERS = set(_FORMATTERS)
 
 
 def _check_format(fmt: str) -> None:
@@ -177,45 +209,9 @@ def _format_date(date: _dt.datetime, fmt: str, tz: Any) -> str:
             continue
         spec = fmt[i + 1]
         i += 2
-        if spec == "Y":
-            out.append(f"{local.year:04d}")
-        elif spec == "m":
-            out.append(f"{local.month:02d}")
-        elif spec == "d":
-            out.append(f"{local.day:02d}")
-        elif spec == "H":
-            out.append(f"{local.hour:02d}")
-        elif spec == "M":
-            out.append(f"{local.minute:02d}")
-        elif spec == "S":
-            out.append(f"{local.second:02d}")
-        elif spec == "L":
-            out.append(f"{local.microsecond // 1000:03d}")
-        elif spec == "j":
-            out.append(f"{local.timetuple().tm_yday:03d}")
-        elif spec == "w":
-            out.append(str((local.weekday() + 1) % 7 + 1))
-        elif spec == "u":
-            out.append(str(local.isocalendar()[2]))
-        elif spec == "U":
-            out.append(f"{_sunday_week(local):02d}")
-        elif spec == "V":
-            out.append(f"{local.isocalendar()[1]:02d}")
-        elif spec == "G":
-            out.append(f"{local.isocalendar()[0]:04d}")
-        elif spec in "zZ":
-            minutes = _utc_offset_minutes(date, tz)
-            sign = "-" if minutes < 0 else "+"
-            if spec == "z":
-                out.append(f"{sign}{abs(minutes) // 60:02d}{abs(minutes) % 60:02d}")
-            else:
-                out.append(str(minutes))  # "60", "-240": no sign for positive offsets (server jstest)
-        elif spec == "b":
-            out.append(_MONTHS[local.month - 1][:3])
-        elif spec == "B":
-            out.append(_MONTHS[local.month - 1])
-        elif spec == "%":
-            out.append("%")
+        formatter = _FORMATTERS.get(spec)
+        if formatter is not None:
+            out.append(formatter(local, date, tz))
     return "".join(out)
 
 
@@ -255,6 +251,26 @@ def _timezone_of(f_tz: Evaluator | None, doc, vars) -> tuple[bool, Any]:
     return True, _parse_timezone(v)
 
 
+def _format_and_timezone(name: str, code: int, f_format: Evaluator | None, f_tz: Evaluator | None,
+                         doc, vars) -> tuple[bool, Any, Any]:
+    """(ok, format string or None, tzinfo) of $dateToString/$dateFromString.
+
+    ok is False when the format or the timezone is null/missing (the result is
+    then null); a format that is not a string raises ``code``.
+    """
+    fmt = None
+    if f_format is not None:
+        fmt = f_format(doc, vars)
+        if _nullish(fmt):
+            return False, None, None
+        if not isinstance(fmt, str):
+            raise _fail(code, f"{name} requires that 'format' be a string, found: "
+                              f"{_type_name(fmt)} with value {_show(fmt)}")
+        _check_format(fmt)
+    ok, tz = _timezone_of(f_tz, doc, vars)
+    return ok, fmt, tz
+
+
 @_operator("$dateToString")
 def _c_date_to_string(spec, scope):
     _check_named("$dateToString", spec, ("date", "format", "timezone", "onNull"), ("date",),
@@ -272,16 +288,7 @@ def _c_date_to_string(spec, scope):
 
     def date_to_string(doc, vars):
         v = f_date(doc, vars)
-        fmt = None
-        if f_format is not None:
-            fmt = f_format(doc, vars)
-            if _nullish(fmt):
-                return None
-            if not isinstance(fmt, str):
-                raise _fail(18533, f"$dateToString requires that 'format' be a string, found: "
-                                   f"{_type_name(fmt)} with value {_show(fmt)}")
-            _check_format(fmt)
-        ok, tz = _timezone_of(f_tz, doc, vars)
+        ok, fmt, tz = _format_and_timezone("$dateToString", 18533, f_format, f_tz, doc, vars)
         if not ok:
             return None
         if _nullish(v):
@@ -455,16 +462,7 @@ def _c_date_from_string(spec, scope):
 
     def date_from_string(doc, vars):
         s = f_string(doc, vars)
-        fmt = None
-        if f_format is not None:
-            fmt = f_format(doc, vars)
-            if _nullish(fmt):
-                return None
-            if not isinstance(fmt, str):
-                raise _fail(40684, f"$dateFromString requires that 'format' be a string, found: "
-                                   f"{_type_name(fmt)} with value {_show(fmt)}")
-            _check_format(fmt)
-        ok, tz = _timezone_of(f_tz, doc, vars)
+        ok, fmt, tz = _format_and_timezone("$dateFromString", 40684, f_format, f_tz, doc, vars)
         if not ok:
             return None
         if _nullish(s):
