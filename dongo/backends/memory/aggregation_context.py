@@ -31,7 +31,8 @@ from pymongo import common
 from .aggregate import PipelineContext, merge_matched_document, run_pipeline
 from .collection import normalize_hint, parse_collation, validate_max_time_ms
 from .errors import ServerError
-from .storage import MAX_BSON_SIZE, Namespace
+from .filters import compile_filter
+from .storage import MAX_BSON_SIZE, Namespace, decode_raw
 from .wire import raise_command_error
 
 FIRST_BATCH = 101
@@ -178,7 +179,7 @@ def collection_documents(database: Any, name: str, depth: int = 0) -> Iterator[d
     if ns.view is not None:
         return view_documents(database, ns, depth)
     options = ns.store_options
-    return (bson.decode(raw, options) for _doc, raw in list(ns.records.values()))
+    return (decode_raw(raw, options) for _doc, raw in list(ns.records.values()))
 
 
 def view_documents(database: Any, ns: Namespace, depth: int = 0) -> Iterator[dict]:
@@ -191,8 +192,27 @@ def view_documents(database: Any, ns: Namespace, depth: int = 0) -> Iterator[dic
                         context=CollectionContext(database))
 
 
-def _source(coll: Any, pipeline: list, hint: Any) -> Iterator[dict]:
-    """Private copies of the collection's documents for the pipeline's first stage."""
+def _static_matcher(spec: Any, collation: Any) -> Any:
+    """The compiled leading ``$match`` when it needs no variables, else None.
+
+    ``_source`` uses it to skip decoding documents the ``$match`` stage would
+    drop (the stored documents are decoded with the same options, so the
+    result is the same); the stage itself still runs, and reports any error.
+    """
+    if not isinstance(spec, dict) or not spec:
+        return None
+    text = repr(spec)
+    if "$$" in text or "$expr" in text:
+        return None
+    try:
+        return compile_filter(spec, collation=collation)
+    except (ServerError, NotImplementedError):
+        return None
+
+
+def _source(coll: Any, pipeline: list, hint: Any, collation: Any = None) -> Iterator[dict]:
+    """Private copies of the collection's documents for the pipeline's first stage
+    (only those a leading ``$match`` keeps)."""
     ns = coll._namespace()
     if ns is not None and ns.view is not None:
         yield from view_documents(coll.database, ns)
@@ -205,12 +225,14 @@ def _source(coll: Any, pipeline: list, hint: Any) -> Iterator[dict]:
     spec = first.get("$match") if isinstance(first, dict) and len(first) == 1 else None
     with ns.lock:
         rids = ns.plan(spec if isinstance(spec, dict) else {}, None, hint).record_ids
+    matcher = _static_matcher(spec, collation)
+    match = matcher.fn if matcher is not None else None
     options = ns.store_options
     records = ns.records
     for rid in rids:
         rec = records.get(rid)
-        if rec is not None:
-            yield bson.decode(rec[1], options)
+        if rec is not None and (match is None or match(rec[0])):
+            yield decode_raw(rec[1], options)
 
 
 def _parse_options(kwargs: dict) -> tuple:
@@ -267,7 +289,8 @@ def run_collection_pipeline(coll: Any, pipeline: Any, *, let: Any = None, **kwar
         _check_read_concern(coll, normalized)
         context = CollectionContext(coll.database, collation=parse_collation(collation),
                                     variables=coll._let_values(let))
-        results = run_pipeline(normalized, _source(coll, normalized, hint), context=context)
+        results = run_pipeline(normalized, _source(coll, normalized, hint, context.collation),
+                               context=context)
     except ServerError as err:
         raise_command_error(err)
     return _cursor(coll, normalized, results)
