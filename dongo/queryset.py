@@ -144,6 +144,8 @@ class QuerySet(Generic[T]):
                 f"cannot combine QuerySets of {self.klass.__name__} and "
                 f"{other.klass.__name__} with {op}: they query different collections"
             )
+        self._no_slice(op)
+        other._no_slice(op)
         return other
 
     def __or__(self, other: "QuerySet[T]") -> "QuerySet[T]":
@@ -159,6 +161,7 @@ class QuerySet(Generic[T]):
         return self._clone(merge_filters(self.query, other.query))
 
     def __invert__(self) -> "QuerySet[T]":
+        self._no_slice("~")
         return self._clone({"$nor": [self.query]})
 
     def __iadd__(self, other: "QuerySet[T]") -> "QuerySet[T]":
@@ -188,8 +191,9 @@ class QuerySet(Generic[T]):
         return self._clone(sort=normalize_sort(list(fields)) or None)
 
     def _no_slice(self, what: str) -> None:
+        # A slice selects by position, which a filter document cannot express.
         if self._skip or self._limit is not None:
-            raise DongoError(f"cannot {what} a sliced QuerySet; {what} first, then slice")
+            raise DongoError(f"cannot use {what} on a sliced QuerySet; {what} first, then slice")
 
     def __getitem__(self, item: Union[int, slice]) -> Any:
         """``qs[5]`` is one instance (IndexError if absent); ``qs[:10]`` a limited QuerySet."""

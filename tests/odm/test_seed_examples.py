@@ -1396,3 +1396,18 @@ def test_by_uuids_and_map_by_uuids_use_their_keywords(conn):
     assert names(Person.by_uuids([joe["_uuid"], str(bob["_uuid"])], age__lt=21)) == ["bob"]
     mapped = Person.map_by_uuids([str(joe["_uuid"])], projection={"age": 1, "_uuid": 1})
     assert mapped[str(joe["_uuid"])].to_dict() == {"_id": joe["_id"], "_uuid": joe["_uuid"], "age": 30}
+
+
+def test_combining_sliced_querysets_is_refused(conn):
+    """Bug fixed: qs[:2] | other kept qs's slice on the combination; ~qs[:2] negated only the filter."""
+    Person = make_person_class()
+    Person.bulk_create([{"n": i} for i in range(4)])
+    first_two = Person.filter().order_by("n")[:2]
+    for combine in (lambda: first_two | Person.filter(n=3), lambda: Person.filter(n=3) & first_two,
+                    lambda: ~first_two, lambda: first_two.filter(n=1), lambda: first_two.exclude(n=1)):
+        with pytest.raises(DongoError, match="sliced QuerySet"):
+            combine()
+    either = Person.filter_or()
+    with pytest.raises(DongoError, match="sliced QuerySet"):
+        either += first_two
+    assert [p["n"] for p in (Person.filter(n__lt=2) | Person.filter(n=3)).order_by("n")[1:]] == [1, 3]
