@@ -376,6 +376,7 @@ class QuerySet(Generic[T]):
 
     def distinct(self, field: str) -> List[Any]:
         """The distinct values of ``field`` among matches (the server's ``distinct``)."""
+        self._no_slice("distinct")  # the server's distinct takes no skip/limit
         return list(self.klass.get_collection().distinct(field, self.query))
 
     def values(self, *fields: str) -> List[Dict[str, Any]]:
