@@ -6,7 +6,7 @@ MemoryClient (see docs/audit.md)."""
 import datetime
 
 import pytest
-from bson import Decimal128, Int64, ObjectId
+from bson import Binary, Code, DBRef, Decimal128, Int64, MinKey, ObjectId, Regex, Timestamp
 from pymongo.errors import OperationFailure
 
 from dongo.backends.memory import MemoryClient
@@ -1891,8 +1891,6 @@ def test_user_prefs_most_common_likes(users):
 
 
 # -- "$convert": every conversion of the server's jstests/aggregation/expressions/convert.js --
-
-from bson import Binary, Code, DBRef, MinKey, Regex, Timestamp  # noqa: E402
 
 _OID = ObjectId("0123456789abcdef01234567")
 CONVERSIONS = [

@@ -3,8 +3,10 @@
 "Case-Insensitive Indexes", "db.collection.createIndex()", "dropIndex()",
 "cursor.hint()") run end to end on MemoryClient (see docs/audit.md)."""
 
+import datetime
+
 import pytest
-from bson import SON
+from bson import SON, Decimal128, Int64, MaxKey, MinKey, ObjectId, Timestamp
 from pymongo import ASCENDING, DESCENDING, IndexModel
 from pymongo.errors import DuplicateKeyError, OperationFailure
 
@@ -169,7 +171,6 @@ def test_unique_index_build_fails_on_existing_duplicates(db):
 
 
 def test_unique_numbers_of_different_types_collide(db):
-    from bson import Decimal128, Int64
     db.c.create_index("a", unique=True)
     db.c.insert_one({"a": 1})
     for other in (1.0, Int64(1), Decimal128("1.0")):
@@ -386,7 +387,6 @@ NAN_CASES = [("$eq", [5, 6]), ("$lt", []), ("$lte", [5, 6]), ("$gt", []), ("$gte
 
 @pytest.mark.xfail(strict=True, reason="engine bug: index bounds for {$lte: NaN} miss NaN keys")
 def test_decimal_nan_lte_through_index(db):
-    from bson import Decimal128
     coll = _nan_collection(db, indexed=True)
     assert ids(coll.find({"a": {"$lte": Decimal128("NaN")}}).sort("_id", 1)) == [5, 6]
 
@@ -414,8 +414,6 @@ _VALUES = [None, 0, 1, 1.0, 2.5, -1, "a", "B", "ab", "", [], [1], [1, 2], [[1]],
 
 
 def test_index_scans_agree_with_collection_scans(db):
-    import datetime
-    from bson import Decimal128, Int64, MaxKey, MinKey, ObjectId, Timestamp
     values = _VALUES + [Int64(3), Decimal128("4"), datetime.datetime(2020, 1, 1),
                         ObjectId("000000000000000000000001"), MinKey(), MaxKey(),
                         Timestamp(1, 1), float("inf")]
@@ -494,10 +492,9 @@ def test_invalid_index_specs_are_cannot_create_index(db, keys, kwargs):
 @pytest.mark.parametrize("value, shown", [
     ("it\"s", '"it"s"'), (2.0, "2.0"), (-0.0, "-0.0"), (0.1, "0.1"), (True, "true"),
     (None, "null"), ("", '""'), ({}, "{}"), ({"q": [1, "s"]}, '{ q: [ 1, "s" ] }'),
-    (__import__("bson").ObjectId("5ab9cbfa31c2ab715d42129e"),
-     "ObjectId('5ab9cbfa31c2ab715d42129e')"),
-    (__import__("bson").MinKey(), "MinKey"),
-    (__import__("bson").Timestamp(1, 2), "Timestamp(1, 2)"),
+    (ObjectId("5ab9cbfa31c2ab715d42129e"), "ObjectId('5ab9cbfa31c2ab715d42129e')"),
+    (MinKey(), "MinKey"),
+    (Timestamp(1, 2), "Timestamp(1, 2)"),
 ])
 def test_duplicate_key_value_rendering(db, value, shown):
     db.c.create_index("v", unique=True)

@@ -4,9 +4,10 @@ $push and its modifiers, $, $[], $[<identifier>], upserts, pipeline updates,
 findAndModify) run end to end on MemoryClient (see docs/audit.md)."""
 
 import datetime
+import re as _re
 
 import pytest
-from bson import Decimal128, Int64, ObjectId
+from bson import DBRef, Decimal128, Int64, ObjectId, Regex
 from pymongo import ReturnDocument
 from pymongo.errors import WriteError
 from pymongo.results import UpdateResult
@@ -870,10 +871,6 @@ def test_find_one_and_update_with_array_filters(grades):
 
 # -- Upsert field extraction: facts from the server's
 #    jstests/core/write/update/upsert_fields.js (replacement and $op style) ------------------
-
-import re as _re  # noqa: E402
-
-from bson import DBRef, Regex  # noqa: E402
 
 STYLES = {"replacement": {}, "set": {"$set": {"a": 1}}, "setOnInsert": {"$setOnInsert": {"a": 1}}}
 

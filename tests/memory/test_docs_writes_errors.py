@@ -11,8 +11,7 @@ from bson import Binary, Int64, ObjectId, Regex
 from bson.codec_options import CodecOptions
 from pymongo import DeleteMany, DeleteOne, InsertOne, ReplaceOne, UpdateMany, UpdateOne
 from pymongo.errors import BulkWriteError, DuplicateKeyError, OperationFailure, WriteError
-from pymongo.results import (BulkWriteResult, DeleteResult, InsertManyResult,
-                             InsertOneResult, UpdateResult)
+from pymongo.results import BulkWriteResult, DeleteResult, InsertManyResult, InsertOneResult
 
 from dongo.backends.memory import MemoryClient
 
