@@ -184,6 +184,8 @@ class QuerySet(Generic[T]):
     def exclude(self, **lookups: Any) -> "QuerySet[T]":
         """Drop documents matching all the lookups: ``Person.filter().exclude(color='red')``."""
         self._no_slice("exclude")
+        if not lookups:
+            return self._clone()  # excluding nothing (as in Django), not "everything"
         return self._clone(merge_filters(self.query, {"$nor": [compile_filter(lookups)]}))
 
     def order_by(self, *fields: Union[str, Tuple[str, int]]) -> "QuerySet[T]":

@@ -1430,3 +1430,12 @@ def test_invalid_regex_lookup_is_the_servers_error(conn):
         Person.filter(name__regex="(").first()
     assert info.value.code == 51091
     assert info.value.details["errmsg"] == "Regular expression is invalid: missing closing parenthesis"
+
+
+def test_exclude_without_lookups_excludes_nothing(conn):
+    """Bug fixed: exclude() compiled to {'$nor': [{}]}, which excludes every document."""
+    Person = make_person_class()
+    Person.bulk_create([{"n": 1}, {"n": 2}])
+    assert Person.filter().exclude().count() == 2
+    assert Person.exclude().count() == 2
+    assert [p["n"] for p in Person.exclude(n=1)] == [2]
