@@ -19,7 +19,7 @@ from __future__ import annotations
 import os
 import threading
 from typing import Any, Dict, Iterable, Optional, Union
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
 from bson.binary import UuidRepresentation
 from bson.codec_options import CodecOptions
@@ -199,6 +199,20 @@ def _host_uri(host: str, port: int, hosts: Optional[Iterable[str]]) -> str:
     return f"mongodb://{host}:{int(port)}/"
 
 
+def _uri_option(uri: str, name: str) -> Optional[str]:
+    """The value of the URI option ``name`` (case-insensitive, as MongoDB URIs are), or None.
+
+        >>> _uri_option("mongodb://h/db?uuidrepresentation=pythonLegacy&w=1", "uuidRepresentation")
+        'pythonLegacy'
+    """
+    query = uri.split("?", 1)[1] if "?" in uri else ""
+    for pair in query.replace(";", "&").split("&"):
+        key, _, value = pair.partition("=")
+        if key.lower() == name.lower():
+            return unquote(value)
+    return None
+
+
 def _uri_database(uri: str) -> Optional[str]:
     """The default database named in a URI's path (``mongodb://h/db?x`` → ``db``)."""
     rest = uri.split("://", 1)[1]
@@ -257,7 +271,10 @@ def connect(
         if replica_set is not None:
             client_options.setdefault("replicaSet", replica_set)
         if representation is None:
-            representation = UuidRepresentation.STANDARD
+            # connect(uri='...?uuidRepresentation=pythonLegacy') or the same
+            # MongoClient keyword: honour it (a keyword would override the URI).
+            named = client_options.pop("uuidRepresentation", None) or _uri_option(uri, "uuidRepresentation")
+            representation = UuidRepresentation.STANDARD if named is None else _uuid_representation(named)
         client_options["uuidRepresentation"] = _PYMONGO_UUID_OPTION[representation]
         backend = backend_for(uri)
         try:

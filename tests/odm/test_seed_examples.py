@@ -1439,3 +1439,41 @@ def test_exclude_without_lookups_excludes_nothing(conn):
     assert Person.filter().exclude().count() == 2
     assert Person.exclude().count() == 2
     assert [p["n"] for p in Person.exclude(n=1)] == [2]
+
+
+def test_uuid_representation_named_in_the_uri_is_honoured(monkeypatch):
+    """Bug fixed: connect() always sent uuidRepresentation='standard', overriding the URI's own option."""
+    monkeypatch.delenv("DONGO_URI", raising=False)
+    c = connect("x", uri="mongodb://localhost:27999/?uuidRepresentation=pythonLegacy", connect=False)
+    try:
+        assert c.client.options.codec_options.uuid_representation == UuidRepresentation.PYTHON_LEGACY
+        assert c.uuid_representation == UuidRepresentation.PYTHON_LEGACY
+    finally:
+        c.close()
+    c = connect("x", uri="mongodb://localhost:27999/", uuidRepresentation="javaLegacy", connect=False)
+    try:
+        assert c.client.options.codec_options.uuid_representation == UuidRepresentation.JAVA_LEGACY
+    finally:
+        c.close()
+    c = connect("x", uri="mongodb://localhost:27999/?uuidRepresentation=pythonLegacy",
+                uuid_representation="standard", connect=False)  # the explicit argument wins
+    try:
+        assert c.client.options.codec_options.uuid_representation == UuidRepresentation.STANDARD
+    finally:
+        c.close()
+        dongo.disconnect()
+
+
+def test_memory_uri_uuid_representation_option(memory_ready):
+    class Legacy(DongoCollection):
+        collection = "seed_legacy_uri"
+        use_uuid = True
+
+    try:
+        connect("seed_legacy_uri_db", uri="memory://?uuidRepresentation=pythonLegacy")
+        item = Legacy.new(name="old")
+        raw = dongo.get_client().client["seed_legacy_uri_db"]["seed_legacy_uri"].find_one()
+        assert raw["_uuid"].subtype == 3 and Legacy.by_uuid(item["_uuid"]) == item
+    finally:
+        dongo.get_client().drop_database()
+        dongo.disconnect()
