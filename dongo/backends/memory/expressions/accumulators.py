@@ -17,8 +17,9 @@ from typing import Any, Callable
 from .. import bsontypes
 from ..bsontypes import MISSING
 from ..errors import BAD_VALUE
-from .core import (INT32_MAX, INT32_MIN, _args, _as_int, _COLLATION, _compile, _dec, _DEC_CTX, _fail, _int_result,
-                   _num_kind, _OPERATORS, _show, _to_decimal, _to_float, _value_key, _with_collation)
+from .core import (INT32_MAX, INT32_MIN, _args, _as_int, _check_arguments, _COLLATION, _compile, _dec, _DEC_CTX,
+                   _fail, _int_result, _num_kind, _OPERATORS, _show, _to_decimal, _to_float, _value_key,
+                   _with_collation)
 from .literals import _reject_javascript
 from .objects import merge_objects
 
@@ -205,15 +206,10 @@ def _array_n_expression(name: str, pick) -> None:
     """$firstN/$lastN/$maxN/$minN as expressions: {n, input} over an array."""
 
     def compile_n(spec, scope):
-        if not isinstance(spec, dict):
-            raise _fail(5787801, f"specification must be an object; found {_show(spec)}")
-        for key in spec:
-            if key not in ("n", "input"):
-                raise _fail(5787901, f"Unknown argument for 'n' operator: {key}")
-        if "n" not in spec:
-            raise _fail(5787906, f"Missing value for 'n'")
-        if "input" not in spec:
-            raise _fail(5787907, f"Missing value for 'input'")
+        _check_arguments(name, spec, ("n", "input"), ("n", "input"),
+                         not_object=(5787801, "specification must be an object; found {spec}"),
+                         unknown=(5787901, "Unknown argument for 'n' operator: {key}"),
+                         missing=({"n": 5787906, "input": 5787907}, "Missing value for '{key}'"))
         f_n = _compile(spec["n"], scope)
         f_input = _compile(spec["input"], scope)
 
@@ -243,14 +239,10 @@ _array_n_expression("$minN", lambda arr, n: _sorted_present(arr, False)[:n])
 def _percentile_spec(name: str, spec: Any, scope: frozenset):
     """(input evaluator, list of p values or None for $median) of $percentile / $median."""
     allowed = ("input", "p", "method") if name == "$percentile" else ("input", "method")
-    if not isinstance(spec, dict):
-        raise _fail(7436100, f"specification must be an object; found {_show(spec)}")
-    for key in spec:
-        if key not in allowed:
-            raise _fail(40415, f"BSON field '{name}.{key}' is an unknown field.")
-    for key in allowed:
-        if key not in spec:
-            raise _fail(40414, f"BSON field '{name}.{key}' is missing but a required field")
+    _check_arguments(name, spec, allowed, allowed,
+                     not_object=(7436100, "specification must be an object; found {spec}"),
+                     unknown=(40415, "BSON field '{name}.{key}' is an unknown field."),
+                     missing=(40414, "BSON field '{name}.{key}' is missing but a required field"))
     if spec["method"] not in ("approximate", "discrete", "continuous"):
         raise _fail(BAD_VALUE, f"Enumeration value '{spec['method']}' for field '{name}.method' is not a "
                                "valid value.")
@@ -580,14 +572,10 @@ def _compile_n_accumulator(name: str, arg: Any, scope: frozenset) -> _AccSpec:
     allowed = {"n", "sortBy", "output"} if sort_based else {"n", "input"}
     if spec.single:
         allowed.discard("n")
-    if not isinstance(arg, dict):
-        raise _fail(5787801, f"specification must be an object; found {_show(arg)}")
-    for key in arg:
-        if key not in allowed:
-            raise _fail(5788002 if sort_based else 5787901, f"Unknown argument to {name} '{key}'")
-    for key in sorted(allowed):
-        if key not in arg:
-            raise _fail(5788003 if sort_based else 5787906, f"Missing value for '{key}'")
+    _check_arguments(name, arg, allowed, sorted(allowed),
+                     not_object=(5787801, "specification must be an object; found {spec}"),
+                     unknown=(5788002 if sort_based else 5787901, "Unknown argument to {name} '{key}'"),
+                     missing=(5788003 if sort_based else 5787906, "Missing value for '{key}'"))
     spec.f_n = None if spec.single else _compile(arg["n"], scope)
     if sort_based:
         spec.f_value = _compile(arg["output"], scope)

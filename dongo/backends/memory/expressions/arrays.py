@@ -10,8 +10,8 @@ from __future__ import annotations
 from typing import Any
 
 from ..bsontypes import MISSING
-from .core import (_args, _as_int, _as_int32, _COLLATION, _compile, _fail, _nullish, _num_kind, _operator, _show,
-                   _simple, truthy, _type_name, validate_variable_name, _value_key)
+from .core import (_args, _as_int, _as_int32, _check_arguments, _COLLATION, _compile, _fail, _nullish, _num_kind,
+                   _operator, _show, _simple, truthy, _type_name, validate_variable_name, _value_key)
 
 
 def _array_elem_at(arr, idx):
@@ -73,15 +73,10 @@ def _bind_as(name: str, spec: dict, default: str = "this") -> str:
 
 @_operator("$filter")
 def _c_filter(spec, scope):
-    if not isinstance(spec, dict):
-        raise _fail(28646, "$filter only supports an object as its argument")
-    for key in spec:
-        if key not in ("input", "as", "cond", "limit"):
-            raise _fail(28647, f"Unrecognized parameter to $filter: {key}")
-    if "input" not in spec:
-        raise _fail(28648, "Missing 'input' parameter to $filter")
-    if "cond" not in spec:
-        raise _fail(28650, "Missing 'cond' parameter to $filter")
+    _check_arguments("$filter", spec, ("input", "as", "cond", "limit"), ("input", "cond"),
+                     not_object=(28646, "{name} only supports an object as its argument"),
+                     unknown=(28647, "Unrecognized parameter to {name}: {key}"),
+                     missing=({"input": 28648, "cond": 28650}, "Missing '{key}' parameter to {name}"))
     var = _bind_as("$filter", spec)
     f_input = _compile(spec["input"], scope)
     f_cond = _compile(spec["cond"], scope | {var})
@@ -118,15 +113,10 @@ def _c_filter(spec, scope):
 
 @_operator("$map")
 def _c_map(spec, scope):
-    if not isinstance(spec, dict):
-        raise _fail(16878, "$map only supports an object as its argument")
-    for key in spec:
-        if key not in ("input", "as", "in"):
-            raise _fail(16879, f"Unrecognized parameter to $map: {key}")
-    if "input" not in spec:
-        raise _fail(16880, "Missing 'input' parameter to $map")
-    if "in" not in spec:
-        raise _fail(16882, "Missing 'in' parameter to $map")
+    _check_arguments("$map", spec, ("input", "as", "in"), ("input", "in"),
+                     not_object=(16878, "{name} only supports an object as its argument"),
+                     unknown=(16879, "Unrecognized parameter to {name}: {key}"),
+                     missing=({"input": 16880, "in": 16882}, "Missing '{key}' parameter to {name}"))
     var = _bind_as("$map", spec)
     f_input = _compile(spec["input"], scope)
     f_in = _compile(spec["in"], scope | {var})
@@ -150,14 +140,11 @@ def _c_map(spec, scope):
 
 @_operator("$reduce")
 def _c_reduce(spec, scope):
-    if not isinstance(spec, dict):
-        raise _fail(40075, f"$reduce only supports an object as its argument, found: {_type_name(spec)}")
-    for key in spec:
-        if key not in ("input", "initialValue", "in"):
-            raise _fail(40076, f"$reduce found an unknown argument: {key}")
-    for key, code in (("input", 40077), ("initialValue", 40078), ("in", 40079)):
-        if key not in spec:
-            raise _fail(code, f"$reduce requires '{key}' to be specified")
+    _check_arguments("$reduce", spec, ("input", "initialValue", "in"), ("input", "initialValue", "in"),
+                     not_object=(40075, "{name} only supports an object as its argument, found: {type}"),
+                     unknown=(40076, "{name} found an unknown argument: {key}"),
+                     missing=({"input": 40077, "initialValue": 40078, "in": 40079},
+                              "{name} requires '{key}' to be specified"))
     f_input = _compile(spec["input"], scope)
     f_init = _compile(spec["initialValue"], scope)
     f_in = _compile(spec["in"], scope | {"this", "value"})
@@ -303,13 +290,10 @@ def _c_range(spec, scope):
 
 @_operator("$zip")
 def _c_zip(spec, scope):
-    if not isinstance(spec, dict):
-        raise _fail(34460, f"$zip only supports an object as an argument, found {_type_name(spec)}")
-    for key in spec:
-        if key not in ("inputs", "useLongestLength", "defaults"):
-            raise _fail(34464, f"$zip found an unknown argument: {key}")
-    if "inputs" not in spec:
-        raise _fail(34465, "$zip requires at least one input array")
+    _check_arguments("$zip", spec, ("inputs", "useLongestLength", "defaults"), ("inputs",),
+                     not_object=(34460, "{name} only supports an object as an argument, found {type}"),
+                     unknown=(34464, "{name} found an unknown argument: {key}"),
+                     missing=(34465, "{name} requires at least one input array"))
     if not isinstance(spec["inputs"], list):
         raise _fail(34461, f"inputs must be an array of expressions, found {_type_name(spec['inputs'])}")
     longest = spec.get("useLongestLength", False)
@@ -404,15 +388,10 @@ _simple("$objectToArray", 1, _object_to_array)
 
 @_operator("$sortArray")
 def _c_sort_array(spec, scope):
-    if not isinstance(spec, dict):
-        raise _fail(2942500, f"$sortArray requires an object as an argument, found: {_type_name(spec)}")
-    for key in spec:
-        if key not in ("input", "sortBy"):
-            raise _fail(2942501, f"$sortArray found an unknown argument: {key}")
-    if "input" not in spec:
-        raise _fail(2942502, "$sortArray requires 'input' to be specified")
-    if "sortBy" not in spec:
-        raise _fail(2942503, "$sortArray requires 'sortBy' to be specified")
+    _check_arguments("$sortArray", spec, ("input", "sortBy"), ("input", "sortBy"),
+                     not_object=(2942500, "{name} requires an object as an argument, found: {type}"),
+                     unknown=(2942501, "{name} found an unknown argument: {key}"),
+                     missing=({"input": 2942502, "sortBy": 2942503}, "{name} requires '{key}' to be specified"))
     f_input = _compile(spec["input"], scope)
     key_fn, reverse = _sort_by_key(spec["sortBy"], "$sortArray")
 

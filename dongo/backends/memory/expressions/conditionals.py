@@ -8,18 +8,15 @@
 from __future__ import annotations
 
 from ..bsontypes import MISSING
-from .core import _arg_list, _args, _compile, _fail, _operator, truthy, _type_name
+from .core import _arg_list, _args, _check_arguments, _compile, _fail, _operator, truthy, _type_name
 
 
 @_operator("$cond")
 def _c_cond(spec, scope):
     if isinstance(spec, dict):
-        for key in spec:
-            if key not in ("if", "then", "else"):
-                raise _fail(17083, f"Unrecognized parameter to $cond: {key}")
-        for key, code in (("if", 17080), ("then", 17081), ("else", 17082)):
-            if key not in spec:
-                raise _fail(code, f"Missing '{key}' parameter to $cond")
+        _check_arguments("$cond", spec, ("if", "then", "else"), ("if", "then", "else"), not_object=None,
+                         unknown=(17083, "Unrecognized parameter to {name}: {key}"),
+                         missing=({"if": 17080, "then": 17081, "else": 17082}, "Missing '{key}' parameter to {name}"))
         items = [spec["if"], spec["then"], spec["else"]]
     else:
         items = spec

@@ -21,9 +21,9 @@ from bson.timestamp import Timestamp
 from .. import bsontypes
 from ..bsontypes import MISSING
 from ..errors import BAD_VALUE, CONVERSION_FAILURE, FAILED_TO_PARSE, ServerError
-from .core import (Evaluator, INT32_MAX, INT32_MIN, INT64_MAX, INT64_MIN, _args, _as_int, _compile, _date_to_ms,
-                   _dec, _DEC_CTX, _fail, _is_constant, _ms_to_date, _nullish, _num_kind, _operator, _OPERATORS,
-                   _show, _simple, _to_datetime, _to_decimal, _to_float, truthy, _type_name)
+from .core import (Evaluator, INT32_MAX, INT32_MIN, INT64_MAX, INT64_MIN, _args, _as_int, _check_arguments,
+                   _compile, _date_to_ms, _dec, _DEC_CTX, _fail, _is_constant, _ms_to_date, _nullish, _num_kind,
+                   _operator, _OPERATORS, _show, _simple, _to_datetime, _to_decimal, _to_float, truthy, _type_name)
 from .strings import _number_to_string
 from .dates import _format_date, _parse_date_string
 
@@ -199,16 +199,10 @@ def _resolve_target(to: Any) -> int:
 
 @_operator("$convert")
 def _c_convert(spec, scope):
-    if not isinstance(spec, dict):
-        raise _fail(FAILED_TO_PARSE, f"$convert expects an object of named arguments but found: "
-                                          f"{_type_name(spec)}")
-    for key in spec:
-        if key not in ("input", "to", "onError", "onNull"):
-            raise _fail(FAILED_TO_PARSE, f"$convert found an unknown argument: {key}")
-    if "input" not in spec:
-        raise _fail(FAILED_TO_PARSE, "Missing 'input' parameter to $convert")
-    if "to" not in spec:
-        raise _fail(FAILED_TO_PARSE, "Missing 'to' parameter to $convert")
+    _check_arguments("$convert", spec, ("input", "to", "onError", "onNull"), ("input", "to"),
+                     not_object=(FAILED_TO_PARSE, "{name} expects an object of named arguments but found: {type}"),
+                     unknown=(FAILED_TO_PARSE, "{name} found an unknown argument: {key}"),
+                     missing=(FAILED_TO_PARSE, "Missing '{key}' parameter to {name}"))
     f_to = _compile(spec["to"], scope)
     fixed = _resolve_target(f_to.constant) if _is_constant(f_to) and not _nullish(f_to.constant) else None
     return _convert_evaluator(_compile(spec["input"], scope), fixed, f_to,

@@ -17,7 +17,7 @@ import datetime as _dt
 import math
 import re
 from decimal import Decimal
-from typing import Any, Callable
+from typing import Any, Callable, Iterable
 
 from bson.decimal128 import Decimal128, create_decimal128_context
 from bson.int64 import Int64
@@ -460,6 +460,52 @@ def _compile_variable(text: str, scope: frozenset) -> Evaluator:
 
 
 # --- argument helpers ----------------------------------------------------------
+
+
+def _check_arguments(name: str, spec: Any, allowed: Iterable[str], required: Iterable[str] = (), *,
+                     not_object: tuple[int, str] | None, unknown: tuple[int, str],
+                     missing: tuple[Any, str] | None = None) -> None:
+    """Validate a document of named arguments the way the server parses one.
+
+    In the server's order: ``spec`` must be an object (``not_object``; None
+    when the caller has already handled other shapes), every field must be in
+    ``allowed`` (``unknown``), every field of ``required`` present, checked in
+    that order (``missing``, whose code may be a ``{field: code}`` dict).  Each
+    is a ``(code, message)`` pair; the message is a ``str.format`` template
+    with ``{name}``, ``{key}`` (the field), ``{type}`` (the argument's type
+    name), ``{spec}`` (the argument shown) and ``{allowed}`` (", "-joined).
+
+        >>> try:
+        ...     _check_arguments("$map", {"input": []}, ("input", "as", "in"), ("input", "in"),
+        ...                      not_object=(16878, "{name} only supports an object as its argument"),
+        ...                      unknown=(16879, "Unrecognized parameter to {name}: {key}"),
+        ...                      missing=(16882, "Missing '{key}' parameter to {name}"))
+        ... except ServerError as exc:
+        ...     print(exc.code, exc.args[0] if exc.args else exc)
+        16882 Missing 'in' parameter to $map
+    """
+    if not_object is not None and not isinstance(spec, dict):
+        raise _argument_error(not_object[0], not_object[1], name, spec, None, allowed)
+    for key in spec:
+        if key not in allowed:
+            raise _argument_error(unknown[0], unknown[1], name, spec, key, allowed)
+    for key in required:
+        if key not in spec:
+            code = missing[0][key] if isinstance(missing[0], dict) else missing[0]
+            raise _argument_error(code, missing[1], name, spec, key, allowed)
+
+
+def _argument_error(code: int, template: str, name: str, spec: Any, key: Any, allowed: Iterable[str]
+                    ) -> ServerError:
+    # Only the fields the message names are computed (showing a large argument is not free).
+    fields = {"name": name, "key": key}
+    if "{type}" in template:
+        fields["type"] = _type_name(spec)
+    if "{spec}" in template:
+        fields["spec"] = _show(spec)
+    if "{allowed}" in template:
+        fields["allowed"] = ", ".join(allowed)
+    return _fail(code, template.format(**fields))
 
 
 def _arg_list(spec: Any) -> list:

@@ -22,9 +22,9 @@ from bson.timestamp import Timestamp
 
 from ..bsontypes import MISSING
 from ..errors import CONVERSION_FAILURE, FAILED_TO_PARSE, ServerError
-from .core import (Evaluator, INT64_MAX, INT64_MIN, _args, _as_int, _compile, _date_to_ms, _fail, _is_constant,
-                   is_operator_object, _MS, _ms_to_date, _nullish, _num_kind, _operator, _OPERATORS, _show,
-                   _to_datetime, _type_name, _UTC)
+from .core import (Evaluator, INT64_MAX, INT64_MIN, _args, _as_int, _check_arguments, _compile, _date_to_ms, _fail,
+                   _is_constant, is_operator_object, _MS, _ms_to_date, _nullish, _num_kind, _operator, _OPERATORS,
+                   _show, _to_datetime, _type_name, _UTC)
 
 
 _OFFSET = re.compile(r"^([+-])(\d{2}):?(\d{2})?$")
@@ -115,11 +115,9 @@ _DATE_PARTS = {
 def _compile_date_part(name: str, part):
     def compile_part(spec, scope):
         if isinstance(spec, dict) and not is_operator_object(spec):
-            for key in spec:
-                if key not in ("date", "timezone"):
-                    raise _fail(40535, f'unrecognized option to {name}: "{key}"')
-            if "date" not in spec:
-                raise _fail(40539, f"missing 'date' argument to {name}, provided: {_show(spec)}")
+            _check_arguments(name, spec, ("date", "timezone"), ("date",), not_object=None,
+                             unknown=(40535, 'unrecognized option to {name}: "{key}"'),
+                             missing=(40539, "missing '{key}' argument to {name}, provided: {spec}"))
             f_date = _compile(spec["date"], scope)
             f_tz = _compile(spec["timezone"], scope) if "timezone" in spec else None
         else:
@@ -228,17 +226,12 @@ def _check_named(name: str, spec: Any, allowed: tuple, required: tuple, code: An
     if isinstance(code, tuple):
         not_object, unknown, missing = code
     else:
-        not_object, unknown, missing = code, code + 1, {}
+        not_object, unknown = code, code + 1
         missing = {key: code + 2 for key in required}
-    if not isinstance(spec, dict):
-        raise _fail(not_object, f"{name} only supports an object as its argument")
-    for key in spec:
-        if key not in allowed:
-            raise _fail(unknown, f"Unrecognized argument to {name}: {key}. "
-                                 f"Expected arguments are {', '.join(allowed)}")
-    for key in required:
-        if key not in spec:
-            raise _fail(missing[key], f"Missing '{key}' parameter to {name}")
+    _check_arguments(name, spec, allowed, required,
+                     not_object=(not_object, "{name} only supports an object as its argument"),
+                     unknown=(unknown, "Unrecognized argument to {name}: {key}. Expected arguments are {allowed}"),
+                     missing=(missing, "Missing '{key}' parameter to {name}"))
 
 
 def _timezone_of(f_tz: Evaluator | None, doc, vars) -> tuple[bool, Any]:

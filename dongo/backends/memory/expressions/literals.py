@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import random
 
-from .core import _compile, _constant, _fail, _operator, _OPERATORS, validate_variable_name
+from .core import _check_arguments, _compile, _constant, _fail, _operator, _OPERATORS, validate_variable_name
 
 
 @_operator("$literal")
@@ -19,15 +19,10 @@ def _c_literal(spec, scope):
 
 @_operator("$let")
 def _c_let(spec, scope):
-    if not isinstance(spec, dict):
-        raise _fail(16874, "$let only supports an object as its argument")
-    for key in spec:
-        if key not in ("vars", "in"):
-            raise _fail(16875, f"Unrecognized parameter to $let: {key}")
-    if "vars" not in spec:
-        raise _fail(16876, "Missing 'vars' parameter to $let")
-    if "in" not in spec:
-        raise _fail(16877, "Missing 'in' parameter to $let")
+    _check_arguments("$let", spec, ("vars", "in"), ("vars", "in"),
+                     not_object=(16874, "{name} only supports an object as its argument"),
+                     unknown=(16875, "Unrecognized parameter to {name}: {key}"),
+                     missing=({"vars": 16876, "in": 16877}, "Missing '{key}' parameter to {name}"))
     if not isinstance(spec["vars"], dict):
         raise _fail(10065, f"invalid parameter: expected an object (vars)")
     bindings = []

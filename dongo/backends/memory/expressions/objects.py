@@ -12,8 +12,8 @@ from bson.int64 import Int64
 from bson.timestamp import Timestamp
 
 from ..bsontypes import MISSING
-from .core import (_args, _compile, _fail, is_operator_object, _nullish, _operator, _OPERATORS, _show, _simple,
-                   _type_name)
+from .core import (_args, _check_arguments, _compile, _fail, is_operator_object, _nullish, _operator, _OPERATORS,
+                   _show, _simple, _type_name)
 
 
 def merge_objects(values, name: str = "$mergeObjects") -> dict:
@@ -52,11 +52,9 @@ def _field_argument(name: str, spec: dict) -> str:
 def _c_get_field(spec, scope):
     if not isinstance(spec, dict) or is_operator_object(spec):
         spec = {"field": spec}
-    for key in spec:
-        if key not in ("field", "input"):
-            raise _fail(3041701, f"$getField found an unknown argument: {key}")
-    if "field" not in spec:
-        raise _fail(3041702, "$getField requires 'field' to be specified")
+    _check_arguments("$getField", spec, ("field", "input"), ("field",), not_object=None,
+                     unknown=(3041701, "{name} found an unknown argument: {key}"),
+                     missing=(3041702, "{name} requires '{key}' to be specified"))
     field = _field_argument("$getField", spec)
     f_input = _compile(spec.get("input", "$$CURRENT"), scope)
 
@@ -75,14 +73,10 @@ def _c_get_field(spec, scope):
 
 def _compile_set_field(name: str, spec, scope, unset: bool):
     allowed = ("field", "input") if unset else ("field", "input", "value")
-    if not isinstance(spec, dict):
-        raise _fail(4161100, f"{name} only supports an object as its argument")
-    for key in spec:
-        if key not in allowed:
-            raise _fail(4161101, f"{name} found an unknown argument: {key}")
-    for key in allowed:
-        if key not in spec:
-            raise _fail(4161102, f"{name} requires '{key}' to be specified")
+    _check_arguments(name, spec, allowed, allowed,
+                     not_object=(4161100, "{name} only supports an object as its argument"),
+                     unknown=(4161101, "{name} found an unknown argument: {key}"),
+                     missing=(4161102, "{name} requires '{key}' to be specified"))
     field = _field_argument(name, spec)
     f_input = _compile(spec["input"], scope)
     f_value = None if unset else _compile(spec["value"], scope)

@@ -20,8 +20,8 @@ from bson.code import Code
 from bson.timestamp import Timestamp
 
 from ..bsontypes import MISSING
-from .core import (_args, _as_int, _as_int32, _compile, _fail, _nullish, _num_kind, _operator, _OPERATORS, _show,
-                   _simple, _to_datetime, _to_float, _type_name)
+from .core import (_args, _as_int, _as_int32, _check_arguments, _compile, _fail, _nullish, _num_kind, _operator,
+                   _OPERATORS, _show, _simple, _to_datetime, _to_float, _type_name)
 from .dates import _format_date
 
 
@@ -286,15 +286,10 @@ def _regex_operator(name: str, mode: str):
     """$regexMatch / $regexFind / $regexFindAll: {input, regex, options}."""
 
     def compile_regex(spec, scope):
-        if not isinstance(spec, dict):
-            raise _fail(51103, f"{name} expects an object of named arguments but found: {_type_name(spec)}")
-        for key in spec:
-            if key not in ("input", "regex", "options"):
-                raise _fail(31024, f"{name} found an unknown argument: {key}")
-        if "input" not in spec:
-            raise _fail(31022, f"{name} requires 'input' parameter")
-        if "regex" not in spec:
-            raise _fail(31023, f"{name} requires 'regex' parameter")
+        _check_arguments(name, spec, ("input", "regex", "options"), ("input", "regex"),
+                         not_object=(51103, "{name} expects an object of named arguments but found: {type}"),
+                         unknown=(31024, "{name} found an unknown argument: {key}"),
+                         missing=({"input": 31022, "regex": 31023}, "{name} requires '{key}' parameter"))
         f_input = _compile(spec["input"], scope)
         f_regex = _compile(spec["regex"], scope)
         f_options = _compile(spec["options"], scope) if "options" in spec else None
@@ -381,14 +376,11 @@ _regex_operator("$regexFindAll", "all")
 
 def _replace_operator(name: str, count: int):
     def compile_replace(spec, scope):
-        if not isinstance(spec, dict):
-            raise _fail(51751, f"{name} requires an object as an argument, found: {_type_name(spec)}")
-        for key in spec:
-            if key not in ("input", "find", "replacement"):
-                raise _fail(51750, f"{name} found an unknown argument: {key}")
-        for key, code in (("input", 51749), ("find", 51748), ("replacement", 51747)):
-            if key not in spec:
-                raise _fail(code, f"{name} requires '{key}' to be specified")
+        _check_arguments(name, spec, ("input", "find", "replacement"), ("input", "find", "replacement"),
+                         not_object=(51751, "{name} requires an object as an argument, found: {type}"),
+                         unknown=(51750, "{name} found an unknown argument: {key}"),
+                         missing=({"input": 51749, "find": 51748, "replacement": 51747},
+                                  "{name} requires '{key}' to be specified"))
         fi, ff, fr = (_compile(spec[k], scope) for k in ("input", "find", "replacement"))
 
         def replace(doc, vars):
