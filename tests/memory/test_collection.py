@@ -379,6 +379,20 @@ def test_counts(coll):
     assert info.value.code == 2
 
 
+def test_counts_through_indexes_agree_with_scans(coll):
+    coll.insert_many([{"_id": i, "x": i % 4, "t": [i % 3, 9]} for i in range(20)])
+    coll.create_index("x")
+    coll.create_index("t")  # multikey: candidates are not exact
+    assert coll.count_documents({"x": 1}) == 5                  # exact index plan
+    assert coll.count_documents({"x": {"$in": [1, 2]}}, skip=3, limit=5) == 5
+    assert coll.count_documents({"x": 1}, skip=4) == 1
+    assert coll.count_documents({"x": 1}, skip=9) == 0
+    assert coll.count_documents({"x": 1.0, "_id": {"$lt": 10}}) == 3
+    assert coll.count_documents({"t": 9}) == 20
+    assert coll.count_documents({"t": 2, "x": 0}) == 1            # _id 8 only
+    assert coll.count_documents({"x": 1}, hint="x_1") == 5
+
+
 def test_distinct_fans_out_arrays_and_dedupes_by_bson_equality(coll):
     coll.insert_many([
         {"_id": 1, "a": 1, "tags": ["x", "y"], "s": {"k": "p"}},

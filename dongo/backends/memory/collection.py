@@ -585,10 +585,39 @@ class MemoryCollection:
             ns = self._namespace()
             if ns is None:
                 return 0
-            return sum(1 for _ in self._select(ns, spec, matcher, skip=skip, limit=limit,
-                                               hint=hint, collation=coll))
+            if ns.view is not None:
+                return sum(1 for _ in self._select(ns, spec, matcher, skip=skip, limit=limit,
+                                                   hint=hint, collation=coll))
+            count = max(0, self._count_matches(ns, spec, matcher, hint, coll) - skip)
+            return min(count, limit) if limit else count
         except ServerError as err:
             raise_command_error(err)
+
+    @staticmethod
+    def _count_matches(ns: Namespace, spec: Mapping[str, Any], matcher: Any, hint: Any,
+                       collation: Any) -> int:
+        """How many stored documents match, without decoding any: the candidates
+        themselves when the plan is exact, else the matcher over the stored
+        documents (all under the lock, so the count is one snapshot)."""
+        records = ns.records
+        match = matcher.fn
+        with ns.lock:
+            plan = ns.plan(spec, None, hint, collation=collation)
+            if plan.exact:
+                return len(plan.record_ids)
+            if plan.stage == "COLLSCAN":
+                count = 0
+                for rec in records.values():
+                    if match(rec[0]):
+                        count += 1
+                return count
+            count = 0
+            get = records.get
+            for rid in plan.candidates():
+                rec = get(rid)
+                if rec is not None and match(rec[0]):
+                    count += 1
+            return count
 
     def estimated_document_count(self, comment: Any = None, **kwargs: Any) -> int:
         """Number of documents in the collection (its metadata count)."""
@@ -754,14 +783,14 @@ class MemoryCollection:
     def _update_record(self, ns: Namespace, rid: int, rec: tuple, updater: Any,
                        matcher: Any) -> bool:
         """Apply ``updater`` to record ``rid`` (caller holds the lock)."""
-        work = bson.decode(rec[1], ns.store_options)
+        work = decode_raw(rec[1], ns.store_options)
         position = None
         if updater.needs_position:
             position = matcher.match_position(rec[0])[1]
         if not updater.apply(work, position=position):
             return False
         raw = self._encode_updated(work, ns)
-        ns.replace(rid, bson.decode(raw, ns.store_options), raw)
+        ns.replace(rid, decode_raw(raw, ns.store_options), raw)
         return True
 
     @staticmethod
