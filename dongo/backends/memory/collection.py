@@ -279,6 +279,7 @@ class MemoryCollection:
         self._read_preference = read_preference or database.read_preference
         self._write_concern = write_concern or database.write_concern
         self._read_concern = read_concern or database.read_concern
+        self._dict_options: Optional[CodecOptions] = None  # codec options with dict documents
 
     # -- attributes ---------------------------------------------------------------
 
@@ -403,11 +404,13 @@ class MemoryCollection:
         projector = compile_projection(projection, matcher=matcher)
         if getattr(projector, "is_identity", False):
             return self._reader(None)
-        dict_opts = opts.with_options(document_class=dict)
+        dict_opts = self._dict_options
+        if dict_opts is None:  # built once per collection object, not per query
+            dict_opts = self._dict_options = opts.with_options(document_class=dict)
         if opts.document_class is dict and opts.type_registry is None:
-            return lambda raw: projector(bson.decode(raw, dict_opts))
-        return lambda raw: bson.decode(bson.encode(projector(bson.decode(raw, dict_opts)),
-                                                   False, dict_opts), opts)
+            return lambda raw: projector(decode_raw(raw, dict_opts))
+        return lambda raw: decode_raw(bson.encode(projector(decode_raw(raw, dict_opts)),
+                                                  False, dict_opts), opts)
 
     def _decode_result(self, doc: Mapping[str, Any]) -> Any:
         """An engine-produced document (e.g. aggregate output) as the caller's type."""
