@@ -311,7 +311,11 @@ class DongoCollection:
         return self._set(compile_update(fields)["$set"])
 
     def inc(self, field: str, amt: Union[int, float] = 1) -> Any:
-        """``$inc`` a field (created at ``amt`` if absent): ``person.inc('money', amt=100)``."""
+        """``$inc`` a field (created at ``amt`` if absent): ``person.inc('money', amt=100)``.
+
+        Afterwards the instance holds the value the database computed (one
+        more read). Returns pymongo's UpdateResult (``None`` if never inserted).
+        """
         parts = _split(field.replace("__", "."))
         path = ".".join(parts)
         current = _get_path(self._data, parts)
@@ -319,14 +323,13 @@ class DongoCollection:
             self._apply_set({path: (0 if current is _MISSING else current) + amt})
             return None
         result = self._write({"$inc": {path: amt}})
-        if current is _MISSING:
-            # Not loaded here (a projection, or a field another process added):
-            # the database knows the value it started from, so read the outcome.
-            stored = type(self).get_collection().find_one(self._filter_self(), {parts[0]: 1})
-            value = _get_path(stored or {}, parts)
-            self._apply_set({path: amt if value is _MISSING else value})
-        else:
-            self._apply_set({path: current + amt})
+        # Read the outcome back rather than add locally: the local value may be
+        # stale (another writer, a projection) and the server's arithmetic is
+        # BSON's (Decimal128 + int, Int64 overflow), not Python's.
+        stored = type(self).get_collection().find_one(self._filter_self(), {parts[0]: 1})
+        value = _get_path(stored or {}, parts)
+        if value is not _MISSING:
+            self._apply_set({path: value})
         return result
 
     def insert(self, use_uuid: Optional[bool] = None, **kwargs: Any) -> ObjectId:

@@ -1477,3 +1477,23 @@ def test_memory_uri_uuid_representation_option(memory_ready):
     finally:
         dongo.get_client().drop_database()
         dongo.disconnect()
+
+
+def test_inc_takes_the_value_the_database_computed(conn):
+    """Bug fixed: inc() added locally, so a stale local value stayed stale."""
+    Person = make_person_class()
+    joe = Person.new(name="joe", age=20)
+    Person.filter().inc(age=5)  # another writer
+    joe.inc("age")
+    assert joe["age"] == 26 == stored(joe)["age"]
+    joe.inc("age", amt=0.5)
+    assert joe["age"] == 26.5 == stored(joe)["age"]
+
+
+@pytest.mark.xfail_backend("mongomock", reason="mongomock's $inc cannot add an int to a Decimal128")
+def test_inc_of_a_decimal128_field(conn):
+    """Bug fixed: Decimal128 + int raised TypeError after the database had already incremented it."""
+    Person = make_person_class()
+    joe = Person.new(name="joe", money=Decimal128("1.10"))
+    joe.inc("money", amt=1)
+    assert joe["money"] == Decimal128("2.10") == stored(joe)["money"]
