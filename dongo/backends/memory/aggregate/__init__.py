@@ -49,7 +49,7 @@ from __future__ import annotations
 # Importing a stage family registers its stages.
 from . import fill, grouping, lookup, ordering, shaping, unwind, window  # noqa: F401
 from .output import merge_matched_document
-from .pipeline import UPDATE_STAGES, Pipeline, PipelineContext, compile_pipeline, run_pipeline
+from .pipeline import Pipeline, PipelineContext, UPDATE_STAGES, compile_pipeline, run_pipeline
 
 __all__ = ["PipelineContext", "Pipeline", "compile_pipeline", "run_pipeline", "UPDATE_STAGES",
            "merge_matched_document"]

@@ -15,7 +15,7 @@ from .. import expressions as _expr
 from ..bsontypes import MISSING, compare, sort_key
 from ..errors import FAILED_TO_PARSE, TYPE_MISMATCH
 from ..expressions import arithmetic as _arith, core as _core
-from .pipeline import Stage, _Compile, compile_pipeline, _fail, _integral_value, _show, _stage
+from .pipeline import Stage, _check_stage_fields, _Compile, compile_pipeline, _fail, _integral_value, _show, _stage
 from .shaping import _field_path_parts
 from .unwind import _get_nested, _set_nested_create
 
@@ -23,13 +23,8 @@ from .unwind import _get_nested, _set_nested_create
 @_stage("$fill")
 def _fill(spec, c: _Compile) -> Stage:
     """``$fill``: what the server rewrites it to, $setWindowFields ($locf/$linearFill) then $ifNull values."""
-    if not isinstance(spec, dict):
-        raise _fail(TYPE_MISMATCH, "the $fill stage specification must be an object")
-    for key in spec:
-        if key not in ("partitionBy", "partitionByFields", "sortBy", "output"):
-            raise _fail(40415, f"BSON field '$fill.{key}' is an unknown field.")
-    if "output" not in spec:
-        raise _fail(40414, "BSON field '$fill.output' is missing but a required field")
+    _check_stage_fields("$fill", spec, ("partitionBy", "partitionByFields", "sortBy", "output"), ("output",),
+                        (TYPE_MISMATCH, "the {name} stage specification must be an object"))
     if "partitionBy" in spec and "partitionByFields" in spec:
         raise _fail(6050204, "Maximum one of 'partitionBy' and 'partitionByFields can be specified in '$fill'")
     output = spec["output"]
@@ -72,14 +67,8 @@ def _fill(spec, c: _Compile) -> Stage:
 @_stage("$densify")
 def _densify(spec, c: _Compile) -> Stage:
     """``$densify``: documents filling the gaps of a numeric or date field, by partition."""
-    if not isinstance(spec, dict):
-        raise _fail(TYPE_MISMATCH, "the $densify stage specification must be an object")
-    for key in spec:
-        if key not in ("field", "partitionByFields", "range"):
-            raise _fail(40415, f"BSON field '$densify.{key}' is an unknown field.")
-    for key in ("field", "range"):
-        if key not in spec:
-            raise _fail(40414, f"BSON field '$densify.{key}' is missing but a required field")
+    _check_stage_fields("$densify", spec, ("field", "partitionByFields", "range"), ("field", "range"),
+                        (TYPE_MISMATCH, "the {name} stage specification must be an object"))
     field = spec["field"]
     if not isinstance(field, str):
         raise _fail(TYPE_MISMATCH, "BSON field '$densify.field' is the wrong type, expected type 'string'")

@@ -107,14 +107,10 @@ def _output_fields(output: Any, c: _Compile, stage: str):
 
 @_stage("$bucket")
 def _bucket(spec, c: _Compile) -> Stage:
-    if not isinstance(spec, dict):
-        raise _fail(40201, f"Argument to $bucket stage must be an object, but found type: "
-                           f"{_core._type_name(spec)}.")
-    for key in spec:
-        if key not in ("groupBy", "boundaries", "default", "output"):
-            raise _fail(40197, f"Unrecognized option to $bucket: {key}.")
-    if "groupBy" not in spec or "boundaries" not in spec:
-        raise _fail(40198, "$bucket requires 'groupBy' and 'boundaries' to be specified.")
+    _core._check_arguments("$bucket", spec, ("groupBy", "boundaries", "default", "output"), ("groupBy", "boundaries"),
+                           not_object=(40201, "Argument to {name} stage must be an object, but found type: {type}."),
+                           unknown=(40197, "Unrecognized option to {name}: {key}."),
+                           missing=(40198, "{name} requires 'groupBy' and 'boundaries' to be specified."))
     group_by = spec["groupBy"]
     if not (isinstance(group_by, str) and group_by.startswith("$")) and not _expr.is_operator_object(group_by):
         raise _fail(40202, f"The $bucket 'groupBy' field must be defined as a $-prefixed path or an "
@@ -170,14 +166,10 @@ def _bucket(spec, c: _Compile) -> Stage:
 
 @_stage("$bucketAuto")
 def _bucket_auto(spec, c: _Compile) -> Stage:
-    if not isinstance(spec, dict):
-        raise _fail(40240, f"The argument to $bucketAuto must be an object, but found type: "
-                           f"{_core._type_name(spec)}.")
-    for key in spec:
-        if key not in ("groupBy", "buckets", "output", "granularity"):
-            raise _fail(40245, f"Unrecognized option to $bucketAuto: {key}.")
-    if "groupBy" not in spec or "buckets" not in spec:
-        raise _fail(40246, "$bucketAuto requires 'groupBy' and 'buckets' to be specified")
+    _core._check_arguments("$bucketAuto", spec, ("groupBy", "buckets", "output", "granularity"), ("groupBy", "buckets"),
+                           not_object=(40240, "The argument to {name} must be an object, but found type: {type}."),
+                           unknown=(40245, "Unrecognized option to {name}: {key}."),
+                           missing=(40246, "{name} requires 'groupBy' and 'buckets' to be specified"))
     if "granularity" in spec:
         raise NotImplementedError("$bucketAuto granularity is not supported by the memory engine")
     n_buckets = _integral_value(spec["buckets"])

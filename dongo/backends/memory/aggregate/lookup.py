@@ -174,16 +174,13 @@ def _lookup(spec, c: _Compile) -> Stage:
 
 @_stage("$graphLookup")
 def _graph_lookup(spec, c: _Compile) -> Stage:
-    if not isinstance(spec, dict):
-        raise _fail(FAILED_TO_PARSE, "the $graphLookup specification must be an Object")
     allowed = ("from", "startWith", "connectFromField", "connectToField", "as", "maxDepth", "depthField",
                "restrictSearchWithMatch")
-    for key in spec:
-        if key not in allowed:
-            raise _fail(40104, f"Unknown argument to $graphLookup: {key}")
-    for key in ("from", "startWith", "connectFromField", "connectToField", "as"):
-        if key not in spec:
-            raise _fail(40105, f"$graphLookup requires '{key}' to be specified")
+    required = ("from", "startWith", "connectFromField", "connectToField", "as")
+    _core._check_arguments("$graphLookup", spec, allowed, required,
+                           not_object=(FAILED_TO_PARSE, "the {name} specification must be an Object"),
+                           unknown=(40104, "Unknown argument to {name}: {key}"),
+                           missing=(40105, "{name} requires '{key}' to be specified"))
     for key in ("from", "connectFromField", "connectToField", "as", "depthField"):
         if key in spec and not isinstance(spec[key], str):
             raise _fail(40103, f"expected string as argument for {key}, found: {_show(spec[key])}")

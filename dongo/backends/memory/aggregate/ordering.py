@@ -10,6 +10,7 @@ from __future__ import annotations
 import itertools
 import random
 
+from ..expressions import core as _core
 from .pipeline import Stage, _Compile, _fail, _integral_value, _show, _stage
 
 
@@ -66,13 +67,10 @@ def _skip(spec, c: _Compile) -> Stage:
 
 @_stage("$sample")
 def _sample(spec, c: _Compile) -> Stage:
-    if not isinstance(spec, dict):
-        raise _fail(28745, "the $sample stage specification must be an object")
-    for key in spec:
-        if key != "size":
-            raise _fail(28748, f"unrecognized option to $sample: {key}")
-    if "size" not in spec:
-        raise _fail(28749, "$sample stage must specify a size")
+    _core._check_arguments("$sample", spec, ("size",), ("size",),
+                           not_object=(28745, "the {name} stage specification must be an object"),
+                           unknown=(28748, "unrecognized option to {name}: {key}"),
+                           missing=(28749, "{name} stage must specify a size"))
     size = spec["size"]
     if isinstance(size, bool) or _integral_value(size) is None and not isinstance(size, float):
         raise _fail(28746, "size argument to $sample must be a number")

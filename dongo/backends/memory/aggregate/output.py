@@ -10,7 +10,8 @@ from typing import Any
 from .. import expressions as _expr
 from ..errors import BAD_VALUE
 from ..expressions import core as _core
-from .pipeline import PipelineContext, Stage, UPDATE_STAGES, _Compile, compile_pipeline, _fail, _stage
+from .pipeline import (PipelineContext, Stage, UPDATE_STAGES, _check_stage_fields, _Compile, compile_pipeline,
+                       _fail, _stage)
 
 
 def merge_matched_document(existing: dict, new: dict, when_matched: Any, let: dict | None,
@@ -78,13 +79,8 @@ def _out(spec, c: _Compile) -> Stage:
 def _merge(spec, c: _Compile) -> Stage:
     if isinstance(spec, str):
         spec = {"into": spec}
-    if not isinstance(spec, dict):
-        raise _fail(51182, f"$merge only supports a string or object argument, not {_core._type_name(spec)}")
-    for key in spec:
-        if key not in ("into", "on", "let", "whenMatched", "whenNotMatched"):
-            raise _fail(40415, f"BSON field '$merge.{key}' is an unknown field.")
-    if "into" not in spec:
-        raise _fail(40414, "BSON field '$merge.into' is missing but a required field")
+    _check_stage_fields("$merge", spec, ("into", "on", "let", "whenMatched", "whenNotMatched"), ("into",),
+                        (51182, "{name} only supports a string or object argument, not {type}"))
     db, coll = _target(spec["into"], "$merge")
     on = spec.get("on", "_id")
     on_fields = (on,) if isinstance(on, str) else tuple(on) if isinstance(on, list) else None

@@ -228,3 +228,18 @@ def _integral_value(v: Any) -> int | None:
 
 def _show(v: Any) -> str:
     return _core._show(v)
+
+
+def _check_stage_fields(name: str, spec: Any, allowed: tuple, required: tuple, not_object: tuple[int, str]) -> None:
+    """The checks of a stage the server parses with its IDL: an object (``not_object``),
+    no unknown field (40415), every required field (40414).
+
+        >>> try:
+        ...     _check_stage_fields("$fill", {"output": {}, "x": 1}, ("output",), ("output",), (14, "not an object"))
+        ... except ServerError as exc:
+        ...     print(exc.code, exc.args[0])
+        40415 BSON field '$fill.x' is an unknown field.
+    """
+    _core._check_arguments(name, spec, allowed, required, not_object=not_object,
+                           unknown=(40415, "BSON field '{name}.{key}' is an unknown field."),
+                           missing=(40414, "BSON field '{name}.{key}' is missing but a required field"))

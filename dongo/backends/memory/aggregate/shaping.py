@@ -14,7 +14,7 @@ from .. import expressions as _expr
 from ..bsontypes import MISSING
 from ..errors import ServerError
 from ..expressions import core as _core
-from .pipeline import Stage, _Compile, _fail, _show, _stage
+from .pipeline import Stage, _check_stage_fields, _Compile, _fail, _show, _stage
 
 
 def _check_match_clauses(spec: Any) -> None:
@@ -211,14 +211,8 @@ def _replace_root(new_root, c: _Compile, what: str) -> Stage:
 
 @_stage("$replaceRoot")
 def _replace_root_stage(spec, c: _Compile) -> Stage:
-    if not isinstance(spec, dict):
-        raise _fail(40229, f"expected an object as specification for $replaceRoot stage, got "
-                           f"{_core._type_name(spec)}")
-    for key in spec:
-        if key != "newRoot":
-            raise _fail(40415, f"BSON field '$replaceRoot.{key}' is an unknown field.")
-    if "newRoot" not in spec:
-        raise _fail(40414, "BSON field '$replaceRoot.newRoot' is missing but a required field")
+    _check_stage_fields("$replaceRoot", spec, ("newRoot",), ("newRoot",),
+                        (40229, "expected an object as specification for {name} stage, got {type}"))
     return _replace_root(spec["newRoot"], c, "newRoot")
 
 

@@ -15,7 +15,7 @@ from .. import expressions as _expr
 from ..bsontypes import MISSING, compare, sort_key
 from ..errors import FAILED_TO_PARSE, TYPE_MISMATCH
 from ..expressions import arithmetic as _arith, core as _core, dates as _dates
-from .pipeline import Stage, _Compile, _fail, _integral_value, _show, _stage
+from .pipeline import Stage, _check_stage_fields, _Compile, _fail, _integral_value, _show, _stage
 from .shaping import _field_path_parts
 from .ordering import _compile_sort
 from .unwind import _set_nested_create
@@ -309,13 +309,8 @@ def _as_number(v: Any) -> float:
 
 @_stage("$setWindowFields")
 def _set_window_fields(spec, c: _Compile) -> Stage:
-    if not isinstance(spec, dict):
-        raise _fail(TYPE_MISMATCH, "the $setWindowFields stage specification must be an object")
-    for key in spec:
-        if key not in ("partitionBy", "sortBy", "output"):
-            raise _fail(40415, f"BSON field '$setWindowFields.{key}' is an unknown field.")
-    if "output" not in spec:
-        raise _fail(40414, "BSON field '$setWindowFields.output' is missing but a required field")
+    _check_stage_fields("$setWindowFields", spec, ("partitionBy", "sortBy", "output"), ("output",),
+                        (TYPE_MISMATCH, "the {name} stage specification must be an object"))
     if not isinstance(spec["output"], dict):
         raise _fail(TYPE_MISMATCH, "BSON field '$setWindowFields.output' is the wrong type, expected type "
                                    "'object'")
