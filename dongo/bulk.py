@@ -136,15 +136,24 @@ class DongoBulk:
 
         Returns pymongo's BulkWriteResult (a list of them, in order, when the
         operations span several collections), or ``None`` if nothing was
-        queued. The bulk is empty afterwards, even if the write fails, so a
-        retry never repeats operations the server already applied.
+        queued. A collection's operations leave the bulk when they are sent,
+        even if that write fails, so a retry never repeats operations the
+        server already applied; if a write fails, the other collections'
+        operations not sent yet stay queued.
         """
         groups, self._groups = self._groups, {}
-        results = [
-            klass.get_collection().bulk_write(ops, ordered=ordered, **kwargs)
-            for klass, ops in groups.values()
-            if ops
-        ]
+        pending = list(groups.items())
+        results = []
+        while pending:
+            key, (klass, ops) = pending.pop(0)
+            if not ops:
+                continue
+            try:
+                results.append(klass.get_collection().bulk_write(ops, ordered=ordered, **kwargs))
+            except BaseException:
+                for unsent_key, group in pending:
+                    self._groups.setdefault(unsent_key, (group[0], []))[1].extend(group[1])
+                raise
         if not results:
             return None
         return results[0] if len(results) == 1 else results

@@ -1497,3 +1497,25 @@ def test_inc_of_a_decimal128_field(conn):
     joe = Person.new(name="joe", money=Decimal128("1.10"))
     joe.inc("money", amt=1)
     assert joe["money"] == Decimal128("2.10") == stored(joe)["money"]
+
+
+@BULK_XFAIL
+def test_failed_save_keeps_other_collections_operations(conn):
+    """Bug fixed: when one collection's bulk_write failed, the operations of the
+    collections not sent yet were dropped with it."""
+    from pymongo.errors import BulkWriteError
+
+    Person = make_person_class()
+
+    class Band(DongoCollection):
+        collection = "seed_bands"
+
+    joe, queen = Person.new(age="old"), Band.new(name="queen")
+    bulk = Person.bulk()
+    bulk.inc_one(joe, age=1)  # fails: non-numeric
+    bulk.update_one(queen, name="QUEEN")
+    with pytest.raises(BulkWriteError):
+        bulk.save()
+    assert len(bulk) == 1 and stored(queen)["name"] == "queen"
+    assert bulk.save().modified_count == 1
+    assert stored(queen)["name"] == "QUEEN" and len(bulk) == 0
