@@ -190,6 +190,7 @@ class QuerySet(Generic[T]):
 
     def order_by(self, *fields: Union[str, Tuple[str, int]]) -> "QuerySet[T]":
         """Sort by fields, ``-field`` descending: ``qs.order_by('-age', 'name')``."""
+        self._no_slice("order_by")  # the slice was taken in the old order
         return self._clone(sort=normalize_sort(list(fields)) or None)
 
     def _no_slice(self, what: str) -> None:

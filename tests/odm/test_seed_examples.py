@@ -1400,13 +1400,13 @@ def test_by_uuids_and_map_by_uuids_use_their_keywords(conn):
 
 def test_combining_sliced_querysets_is_refused(conn):
     """Bug fixed: qs[:2] | other kept qs's slice on the combination; ~qs[:2] negated only the
-    filter; qs[:2].distinct() ignored the slice."""
+    filter; qs[:2].distinct() ignored the slice; qs[:2].order_by() re-sorted before slicing."""
     Person = make_person_class()
     Person.bulk_create([{"n": i} for i in range(4)])
     first_two = Person.filter().order_by("n")[:2]
     for combine in (lambda: first_two | Person.filter(n=3), lambda: Person.filter(n=3) & first_two,
                     lambda: ~first_two, lambda: first_two.filter(n=1), lambda: first_two.exclude(n=1),
-                    lambda: first_two.distinct("n")):
+                    lambda: first_two.distinct("n"), lambda: first_two.order_by("-n")):
         with pytest.raises(DongoError, match="sliced QuerySet"):
             combine()
     either = Person.filter_or()
