@@ -233,6 +233,21 @@ def _first_matches(rids: Iterable[int], records: Mapping, matcher: Any, wanted: 
     return selected
 
 
+def _all_matches(rids: Optional[Iterable[int]], records: dict, matcher: Any) -> list:
+    """Every matching ``(rid, record)`` pair, in ``rids`` order (None: all records in
+    natural order, walked directly); the caller holds the lock."""
+    match = matcher.fn
+    if rids is None:
+        return [item for item in records.items() if match(item[1][0])]
+    get = records.get
+    matched = []
+    for rid in rids:
+        rec = get(rid)
+        if rec is not None and match(rec[0]):
+            matched.append((rid, rec))
+    return matched
+
+
 def _first_matches_in_order(records: dict, matcher: Any, wanted: int) -> list:
     """:func:`_first_matches` over a whole collection in natural order (a forward
     collection scan): the records themselves, without a lookup per record id."""
@@ -428,8 +443,8 @@ class MemoryCollection:
         * a ``limit`` in candidate order (no sort, or the planner's index
           order is the sort): the first ``skip + limit`` matches are collected
           right away -- ``find_one`` touches only what it needs;
-        * a sort the planner cannot provide: all matches, then the
-          ``skip + limit`` smallest keys (``heapq``, O(n log k)) or a full sort;
+        * a sort the planner cannot provide: all matches (collected under the
+          lock), then ``Sorter.sorted`` (a heap for a small limit);
         * otherwise: the candidate record ids, matched lazily as the caller
           iterates (a document deleted meanwhile is skipped).
         """
@@ -440,6 +455,8 @@ class MemoryCollection:
             rids, in_order = list(records), not sort
             if in_order and wanted is not None:
                 selected = _first_matches(rids, records, matcher, wanted)
+            elif not in_order:
+                matched = _all_matches(None, records, matcher)
         else:
             records = ns.records
             with ns.lock:
@@ -450,14 +467,17 @@ class MemoryCollection:
                         selected = _first_matches_in_order(records, matcher, wanted)
                     else:
                         selected = _first_matches(plan.candidates(), records, matcher, wanted)
+                elif not in_order:
+                    forward_scan = plan.stage == "COLLSCAN" and plan.direction > 0
+                    matched = _all_matches(None if forward_scan else plan.candidates(),
+                                           records, matcher)
                 else:
                     rids = plan.record_ids
         if in_order and wanted is not None:
             yield from selected[skip:]
             return
         if not in_order:
-            yield from self._sorted_matches(rids, records, matcher, sort, skip, limit,
-                                            collation)
+            yield from self._sorted_matches(matched, sort, skip, limit, collation)
             return
         skipped = 0
         match = matcher.fn
@@ -482,20 +502,12 @@ class MemoryCollection:
         return records
 
     @staticmethod
-    def _sorted_matches(rids: list, records: dict, matcher: Any, sort: Mapping[str, Any],
-                        skip: int, limit: int, collation: Any) -> list:
-        """Matches of ``rids`` in sort order (stable), ``skip``/``limit`` applied
-        (``Sorter.sorted``: plain-value keys, a heap for a small limit,
+    def _sorted_matches(matched: list, sort: Mapping[str, Any], skip: int, limit: int,
+                        collation: Any) -> list:
+        """``matched`` ``(rid, record)`` pairs in sort order (stable), ``skip``/``limit``
+        applied (``Sorter.sorted``: plain-value keys, a heap for a small limit,
         ``$natural: -1`` backwards)."""
         sorter = compile_sort(sort, collation=collation)
-        match = matcher.fn
-        get = records.get
-        matched = []
-        append = matched.append
-        for rid in rids:
-            rec = get(rid)
-            if rec is not None and match(rec[0]):
-                append((rid, rec))
         ordered = sorter.sorted(matched, limit=skip + limit if limit else None,
                                 doc_of=_stored_doc)
         return ordered[skip:] if skip else ordered
