@@ -385,7 +385,6 @@ def _nan_collection(db, indexed):
 NAN_CASES = [("$eq", [5, 6]), ("$lt", []), ("$lte", [5, 6]), ("$gt", []), ("$gte", [5, 6])]
 
 
-@pytest.mark.xfail(strict=True, reason="engine bug: index bounds for {$lte: NaN} miss NaN keys")
 def test_decimal_nan_lte_through_index(db):
     coll = _nan_collection(db, indexed=True)
     assert ids(coll.find({"a": {"$lte": Decimal128("NaN")}}).sort("_id", 1)) == [5, 6]
@@ -397,11 +396,7 @@ def test_nan_comparisons_unindexed(db, op, expected):
     assert ids(coll.find({"a": {op: float("nan")}}).sort("_id", 1)) == expected
 
 
-@pytest.mark.parametrize("op, expected", [
-    case if case[0] != "$lte" else pytest.param(
-        *case, marks=pytest.mark.xfail(strict=True, reason="engine bug: index bounds for "
-                                       "{$lte: NaN} miss NaN keys (a scan matches them)"))
-    for case in NAN_CASES])
+@pytest.mark.parametrize("op, expected", NAN_CASES)
 def test_nan_comparisons_indexed(db, op, expected):
     coll = _nan_collection(db, indexed=True)
     assert ids(coll.find({"a": {op: float("nan")}}).sort("_id", 1)) == expected
@@ -515,8 +510,6 @@ def test_empty_array_and_null_are_different_index_keys(db):
         db.c.insert_one({"_id": 5, "v": [None]})
 
 
-@pytest.mark.xfail(strict=True, reason="engine bug (cosmetic): the E11000 message renders the "
-                   "empty-array key as null instead of undefined")
 def test_duplicate_empty_array_key_renders_undefined(db):
     db.c.create_index("v", unique=True)
     db.c.insert_one({"v": []})

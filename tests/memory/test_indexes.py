@@ -12,7 +12,7 @@ import datetime
 import random
 
 import pytest
-from bson import Int64, MaxKey, MinKey, ObjectId
+from bson import Binary, Code, Decimal128, Int64, MaxKey, MinKey, ObjectId, Regex, Timestamp
 from bson.son import SON
 
 from dongo.backends.memory.errors import ServerError
@@ -363,6 +363,48 @@ def test_duplicate_key_error_format():
     assert err.errmsg == 'E11000 duplicate key error collection: db.coll index: name_1 dup key: { name: "x" }'
     assert err.details == {"keyPattern": {"name": 1}, "keyValue": {"name": "x"}}
     assert err.to_document()["codeName"] == "DuplicateKey"
+
+
+@pytest.mark.parametrize("value, shown", [
+    ([], "undefined"),  # an empty array is indexed as undefined (keyValue: None)
+    ([[]], "[]"),  # ... but a nested empty array is indexed whole
+    ({"x": []}, "{ x: [] }"),
+    (MinKey(), "MinKey"),
+    (MaxKey(), "MaxKey"),
+    (Regex("^a", "i"), "/^a/i"),
+    (datetime.datetime(2020, 1, 1), "new Date(1577836800000)"),
+    (ObjectId("5f0c5b6a1c9d440000a1b2c3"), "ObjectId('5f0c5b6a1c9d440000a1b2c3')"),
+    (Binary(b"\x01\xff", 0), "BinData(0, 01FF)"),
+    (Binary(b"\xab" * 81, 5), "BinData(5, " + "AB" * 70 + "...)"),
+    (Timestamp(5, 6), "Timestamp(5, 6)"),
+    (Decimal128("-1.50"), "-1.50"),
+    (float("nan"), "nan.0"),
+    (Code("f()"), "f()"),
+    (Code("x" * 80), "x" * 70 + "..."),
+    (Code("g()", {"a": 1}), "CodeWScope( g(), { a: 1 })"),
+])
+def test_duplicate_key_message_renders_values_as_the_server(value, shown):
+    # BSONElement::toString (bsonelement.cpp): long BinData/Code are cut
+    # after 70 bytes; an empty array is the key `undefined`.
+    owner, indexes = make({"_id": 1, "v": value})
+    indexes.create("v", unique=True)
+    err = error(insert, owner, indexes, {"_id": 2, "v": value})
+    assert err.errmsg == f"E11000 duplicate key error collection: db.coll index: v_1 dup key: {{ v: {shown} }}"
+    key_value = err.details["keyValue"]["v"]
+    if value == []:
+        assert key_value is None  # BSON undefined decodes to None
+    elif value == [[]]:
+        assert key_value == []  # the key is the element
+    else:
+        assert key_value is value
+
+
+def test_duplicate_key_message_of_compound_index_with_missing_and_empty_array():
+    owner, indexes = make({"_id": 1, "a": []})
+    indexes.create([("a", 1), ("b", -1)], unique=True)
+    err = error(insert, owner, indexes, {"_id": 2, "a": [], "b": None})
+    assert err.errmsg.endswith("index: a_1_b_-1 dup key: { a: undefined, b: null }")
+    assert err.details["keyValue"] == {"a": None, "b": None}
 
 
 def test_duplicate_id():

@@ -373,7 +373,8 @@ def test_or_of_indexed_clauses_is_an_index_union():
 # The key property: candidates ⊇ matches, for random data and filters
 # --------------------------------------------------------------------------
 
-SCALARS = [None, 0, 1, 1.0, Int64(2), 2.5, -3, Decimal128("1"), float("nan"), "", "a", "b", "ab",
+SCALARS = [None, 0, 1, 1.0, Int64(2), 2.5, -3, Decimal128("1"), float("nan"), Decimal128("-NaN"),
+           "", "a", "b", "ab",
            True, False, datetime.datetime(2021, 5, 1), ObjectId("5f0c5b6a1c9d440000a1b2c3"),
            MinKey(), MaxKey()]
 
@@ -810,6 +811,65 @@ def test_exact_plans_need_no_matcher():
     assert indexes.plan({"a": 1, "$comment": "x"}).exact is False
     indexes.add(99, {"_id": 99, "a": [1, 2]})  # now multikey: {a: 1} also matches arrays
     assert indexes.plan({"a": 1}).exact is False
+
+
+# -- NaN (server facts: jstests/core/nan.js gives the same results with and
+# without an index; the bounds builder makes $lte/$gte NaN the point
+# [nan.0, nan.0] and $lt/$gt NaN empty: NaN sorts below every number) --
+
+NAN_DOCS = [{"_id": 0, "a": float("-inf")}, {"_id": 1, "a": -3}, {"_id": 2, "a": 0},
+            {"_id": 3, "a": float("inf")}, {"_id": 4, "a": float("nan")},
+            {"_id": 5, "a": -float("nan")}, {"_id": 6, "a": Decimal128("NaN")},
+            {"_id": 7, "a": Decimal128("-NaN")}, {"_id": 8, "a": None}, {"_id": 9, "a": []},
+            {"_id": 10, "a": "x"}, {"_id": 11, "b": 1}]
+NANS = [float("nan"), Decimal128("NaN"), Decimal128("-NaN")]
+ALL_NAN_IDS = [4, 5, 6, 7]
+
+
+@pytest.mark.parametrize("layout", [ix("a"), ix([("a", -1)]), ix([("a", 1), ("b", 1)])])
+@pytest.mark.parametrize("nan", NANS, ids=["float", "decimal", "decimal-neg"])
+@pytest.mark.parametrize("query, expected", [
+    (lambda n: {"a": n}, ALL_NAN_IDS),
+    (lambda n: {"a": {"$eq": n}}, ALL_NAN_IDS),
+    (lambda n: {"a": {"$in": [n]}}, ALL_NAN_IDS),
+    (lambda n: {"a": {"$in": [n, 0]}}, [2] + ALL_NAN_IDS),
+    (lambda n: {"a": {"$lte": n}}, ALL_NAN_IDS),
+    (lambda n: {"a": {"$gte": n}}, ALL_NAN_IDS),
+    (lambda n: {"a": {"$gte": n, "$lte": n}}, ALL_NAN_IDS),
+    (lambda n: {"a": {"$lt": n}}, []),
+    (lambda n: {"a": {"$gt": n}}, []),
+    (lambda n: {"a": {"$gte": n, "$lt": 5}}, []),
+], ids=["eq", "$eq", "$in", "$in2", "$lte", "$gte", "$gte$lte", "$lt", "$gt", "$gte$lt"])
+def test_nan_through_an_index_matches_a_collection_scan(layout, nan, query, expected):
+    from dongo.backends.memory.filters import compile_filter
+
+    owner, indexes = make(NAN_DOCS, layout)
+    spec = query(nan)
+    matcher = compile_filter(spec)
+    scanned = sorted(owner.records[rid][0]["_id"] for rid in indexes.plan(spec, hint={"$natural": 1}).record_ids
+                     if matcher(owner.records[rid][0]))
+    assert scanned == expected  # the collection scan (matcher) itself
+    plan = indexes.plan(spec)
+    assert plan.stage != "COLLSCAN"
+    found = sorted(owner.records[rid][0]["_id"] for rid in plan.record_ids if matcher(owner.records[rid][0]))
+    assert found == expected
+    assert set(expected) <= set(ids(owner, plan.record_ids))
+
+
+@pytest.mark.parametrize("op, bounds", [("$lte", ["[nan.0, nan.0]"]), ("$gte", ["[nan.0, nan.0]"]),
+                                        ("$lt", []), ("$gt", [])])
+def test_nan_range_bounds_are_the_servers(op, bounds):
+    owner, indexes = make(NAN_DOCS, ix("a"))
+    for nan in NANS:
+        plan = indexes.plan({"a": {op: nan}})
+        assert plan.explain()["winningPlan"]["inputStage"]["indexBounds"] == {"a": bounds}
+        assert sorted(ids(owner, plan.record_ids)) == (ALL_NAN_IDS if bounds else [])
+
+
+def test_nan_inside_elem_match_uses_the_nan_point():
+    owner, indexes = make([{"_id": 1, "a": [float("nan"), 1]}, {"_id": 2, "a": [1, 2]}], ix("a"))
+    plan = indexes.plan({"a": {"$elemMatch": {"$lte": float("nan")}}})
+    assert ids(owner, plan.record_ids) == [1]
 
 
 def test_a_large_in_list_still_uses_point_lookups():

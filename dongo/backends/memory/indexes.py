@@ -250,7 +250,10 @@ def format_value(value: Any) -> str:
     if isinstance(value, Decimal128):
         return str(value)
     if isinstance(value, Code):
-        return str(value)
+        if value.scope is not None:
+            return f"CodeWScope( {value}, {format_value(value.scope)})"
+        raw = str(value).encode("utf-8", "surrogatepass")
+        return str(value) if len(raw) + 1 <= 80 else raw[:70].decode("utf-8", "ignore") + "..."
     if isinstance(value, str):
         raw = value.encode("utf-8", "surrogatepass")
         if len(raw) + 1 > 160:
@@ -275,6 +278,8 @@ def format_value(value: Any) -> str:
         data = bytes(value)
         if subtype == 4 and len(data) == 16:
             return f'UUID("{uuid.UUID(bytes=data)}")'
+        if len(data) > 80:  # the server abbreviates long binaries (and strings, codes)
+            return f"BinData({subtype}, {data[:70].hex().upper()}...)"
         return f"BinData({subtype}, {data.hex().upper()})"
     if isinstance(value, Timestamp):
         return f"Timestamp({value.time}, {value.inc})"
@@ -1019,14 +1024,20 @@ class Index:
                 raise ServerError(CANNOT_INDEX_PARALLEL_ARRAYS, f"cannot index parallel arrays [{a}] [{b}]")
 
     def key_values(self, doc: Mapping, key: tuple) -> dict:
-        """The field values of ``doc`` that produce ``key`` (for E11000 ``keyValue``)."""
+        """The field values of ``doc`` that produce ``key`` (for E11000 ``keyValue``).
+
+        A missing field is ``None`` (indexed as null); an empty array is the
+        marker ``_EMPTY_ARRAY`` (indexed as ``undefined``, which
+        :func:`format_value` prints as the server does; ``keyValue`` shows it
+        as ``None``, as pymongo decodes BSON undefined).
+        """
         key_fn = self.key_fn
         tuples, _ = self._raw_tuples(doc)
         for t in tuples:
             candidate = tuple(Desc(_value_key(v, key_fn)) if desc else _value_key(v, key_fn)
                               for v, desc in zip(t, self._desc))
             if candidate == key:
-                return {field: (None if v is MISSING or v is _EMPTY_ARRAY else v)
+                return {field: (None if v is MISSING else v)
                         for (field, _), v in zip(self.spec.key, t)}
         return {field: None for field, _ in self.spec.key}
 
@@ -1222,7 +1233,7 @@ class IndexSet:
             f"E11000 duplicate key error collection: {self.namespace} index: {index.name}{where} "
             f"dup key: {{ {shown} }}",
             keyPattern=dict(index.spec.key),
-            keyValue=values,
+            keyValue={field: (None if v is _EMPTY_ARRAY else v) for field, v in values.items()},
         )
 
     def check_add(self, doc: Mapping, rid: int | None = None) -> None:

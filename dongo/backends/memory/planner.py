@@ -113,6 +113,10 @@ _MAX_COMBINATIONS = 4096
 # (low Bound, high Bound) in value order. ``text`` is how explain shows it.
 # --------------------------------------------------------------------------
 
+# The index key of every NaN (float or Decimal128, either sign): one value,
+# below -inf (see bsontypes.sort_key).
+_NAN_KEY = sort_key(float("nan"))
+
 _FULL = ((BOTTOM, True, "MinKey", True), (TOP, True, "MaxKey", True))
 
 # How the server prints the ends of a type bracket: (low, low incl., high, high incl.).
@@ -180,6 +184,10 @@ def _range_interval(op: str, value: Any, key_fn: Any = sort_key) -> list | None:
             or _is_regex(value):
         return None
     key = key_fn(value)
+    if key == _NAN_KEY:
+        # As the server's bounds builder: only NaN is <= or >= NaN, and
+        # nothing is < or > it (NaN sorts below every other number).
+        return [_point(key, "nan.0")] if op in ("$gte", "$lte") else []
     rank = key[0]
     low_text, low_inc, high_text, high_inc = _BRACKET_TEXT.get(rank, ("MinKey", True, "MaxKey", True))
     # Numbers start at -inf: NaN sorts below it and no range matches NaN.
