@@ -21,6 +21,11 @@ Decisions where the documentation is wrong or silent (see the test docstrings):
 * ``+=`` on a plain ``filter()`` QuerySet is a DongoError (use ``|``/``&``).
 * Strings that are not ObjectIds are used as ``_id`` values as they are
   (custom string ``_id`` s are legal MongoDB), so ``by_id('nope')`` is None.
+* ``~Model.filter()`` matches nothing, ``~Model.filter_or()`` everything;
+  ``|``/``&`` of different collections is a DongoError; a sliced QuerySet
+  cannot be combined, re-filtered or re-ordered (DongoError), and
+  ``iter``/``count``/``first`` count ``skip``/``limit`` from the slice's start.
+* ``instance.inc()`` keeps the value the database computed (one more read).
 """
 
 import datetime
