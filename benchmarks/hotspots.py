@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import cProfile
+import gc
 import os
 import pstats
 import sys
@@ -52,6 +53,7 @@ def main(argv=None) -> int:
     engine.open()
     try:
         handle = setup(engine, ds)[workload.collection]
+        gc.freeze()   # as run.py does: the loaded data is not the collector's business
         profiler = cProfile.Profile()
         for _ in range(args.repeat):
             state = workload.prepare(engine, handle, ds, workload.ops) if workload.prepare else None

@@ -48,7 +48,7 @@ def _cell_text(cell: dict | None, runs: int, timeout: float | None = None) -> st
     if cell["status"] != "ok":
         return SHORT_STATUS.get(cell["status"], cell["status"])
     text = format_time(cell["median_s_per_op"])
-    return text + ("*" if cell["runs"] < runs else "")
+    return text + ("*" if cell["runs"] < runs else "")   # fewer runs than asked for
 
 
 def _table(header: list, rows: list, align: str) -> str:
@@ -107,7 +107,7 @@ def engine_tables(results: dict) -> str:
             row.append(format_ratio(d / f, 2) if d and f else "-")
             rows.append(row)
         out.append(f"Engine workloads, N = {n:,}: median time per unit operation "
-                   f"({runs} runs; * = fewer runs, slow engine)")
+                   f"(median of {runs}+ runs; * = fewer runs, slow engine)")
         out.append(_table(header, rows, "<<" + ">" * (len(header) - 2)))
         out.append("")
     reasons = {e["name"]: e["reason"] for e in results["engines"] if not e["available"]}

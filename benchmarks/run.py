@@ -131,7 +131,7 @@ def parse_args(argv=None):
     parser.add_argument("--sizes", help="comma-separated N values (default 10000 quick, 10000,100000 full)")
     parser.add_argument("--budget", type=float,
                         help="seconds one engine may spend on one workload's timed runs "
-                             "(default 0.5 quick, 3 full); slow engines run fewer operations")
+                             "(default 0.5 quick, 2 full); slow engines run fewer operations")
     parser.add_argument("--timeout", type=float,
                         help="seconds after which one verification run is abandoned and "
                              "reported as a timeout (default 20 quick, 60 full)")
@@ -139,7 +139,7 @@ def parse_args(argv=None):
     parser.add_argument("--skip", default="", help="comma-separated parts to skip: scaling,odm,memory")
     args = parser.parse_args(argv)
     args.runs = args.runs or (3 if args.quick else 5)
-    args.budget = args.budget or (0.5 if args.quick else 3.0)
+    args.budget = args.budget or (0.5 if args.quick else 2.0)
     args.timeout = args.timeout or (20.0 if args.quick else 60.0)
     if args.sizes:
         args.sizes = [int(s.replace("_", "")) for s in args.sizes.split(",")]

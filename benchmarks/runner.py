@@ -11,7 +11,8 @@ For one dataset it holds every engine's collections in memory at once and
 2. **times**: ``for run in runs: for workload: for engine`` — interleaved,
    so drift in machine load (two shared cores) spreads over every engine
    instead of landing on one.  A cell whose single run already costs more
-   than the budget keeps fewer runs (at least the verification run).
+   than the budget keeps fewer runs (at least the verification run); a
+   cheap cell gets up to ``EXTRA_RUNS`` times as many, for a steadier median.
 
 A verification run that exceeds ``timeout`` seconds is interrupted (a
 timer signal, where the platform has one) and reported as a timeout; if the
@@ -38,6 +39,7 @@ from typing import Any, Callable
 from .engines import is_unsupported
 
 READ_ONLY_KINDS = ("indexed", "scan", "query", "odm")
+EXTRA_RUNS = 3
 
 
 class RunTimeout(BaseException):
@@ -249,7 +251,9 @@ class Suite:
                 self._expected[workload.name, k] = checked
             expected = self._reference(workload, k)
         except RunTimeout:
-            cell.status, cell.detail = "timeout", f"one run took over {self.timeout:g}s"
+            cell.status = "timeout"
+            cell.detail = (f"one verification run (with its untimed read-back and undo) "
+                           f"took over {self.timeout:g}s")
             if workload.kind not in READ_ONLY_KINDS:
                 self.broken[engine.name] = (f"after the {workload.name} timeout its "
                                             f"collections are in an unknown state")
@@ -263,7 +267,10 @@ class Suite:
                 describe_difference(checked, expected)
             return
         cell.status, cell.k = "ok", k
-        cell.runs_wanted = min(self.runs, int(self.budget / elapsed)) if elapsed > 0 else self.runs
+        # Cheap cells get up to EXTRA_RUNS times the runs, within the budget:
+        # a median over more samples steadies the fast engines' figures.
+        cap = self.runs * EXTRA_RUNS
+        cell.runs_wanted = min(cap, int(self.budget / elapsed)) if elapsed > 0 else cap
         if cell.runs_wanted == 0:   # too slow to repeat: keep the verification run
             cell.samples.append(elapsed / k)
 
@@ -280,7 +287,8 @@ class Suite:
                     if engine.name in self.handles:
                         self._verify(workload, engine)
                 self._log_row(workload, "verified")
-            for run in range(self.runs):
+            total = max((c.runs_wanted for c in self.cells.values()), default=0)
+            for run in range(total):
                 for workload in self.workloads:
                     for engine in self.engines:
                         cell = self.cells[workload.name, engine.name]
@@ -295,7 +303,7 @@ class Suite:
                             cell.samples.clear()
                             continue
                         cell.samples.append(elapsed / cell.k)
-                self.log(f"  run {run + 1}/{self.runs} done")
+                self.log(f"  run {run + 1}/{total} done")
         finally:
             self._close()
         return self.cells
