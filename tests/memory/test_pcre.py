@@ -1,0 +1,286 @@
+"""PCRE2 (as MongoDB 7 compiles it: UTF, no UCP) translated to Python's re.
+
+Rows come from the pcre2pattern manual's examples, MongoDB's $regex page
+examples, and PCRE2's documented rules for each construct.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from dongo.backends.memory import pcre
+from dongo.backends.memory.errors import ServerError
+from dongo.backends.memory.pcre import compile_pcre, translate_pcre
+
+NBSP = "\u00a0"
+KELVIN = "\u212a"
+
+# (pattern, flags, subject, expected group 0 of search(), or None for no match)
+MATCHES = [
+    # --- MongoDB $regex page: the inventory examples --------------------
+    (r"789$", "", "abc789", "789"),
+    (r"789$", "", "abc123", None),
+    (r"^ABC", "i", "Abc789", "Abc"),
+    (r"^ABC", "", "abc123", None),
+    (r"^S", "m", "First line\nSecond line", "S"),
+    (r"^S", "", "First line\nSecond line", None),
+    (r"^S", "", "Single line description.", "S"),
+    (r"m.*line", "si", "Multiple\nline description", "Multiple\nline"),
+    (r"m.*line", "i", "Multiple\nline description", None),
+    (r"m.*line", "i", "Many spaces before     line", "Many spaces before     line"),
+    ("abc #category code\n123 #item number", "x", "abc123", "abc123"),
+    (r"acme.*corp", "i", "ACME Widget Corp", "ACME Widget Corp"),
+    (r"\w", "u", "x", "x"),
+    # --- ASCII-only shorthands (no UCP) -----------------------------------
+    (r"\d+", "", "\u0663\u0664 42", "42"),
+    (r"\w+", "", "\u00e9t\u00e9x", "t"),
+    (r"\s", "", NBSP, None),
+    (r"\s", "", "\x0b", "\x0b"),
+    (r"\W", "", "\u00e9", "\u00e9"),
+    (r"[\w]+", "", "caf\u00e9", "caf"),
+    (r"[^\W\d]+", "", "12ab_3", "ab_"),
+    (r"\w", "i", KELVIN, None),
+    (r"[\w.]", "i", KELVIN, None),
+    (r"k", "i", KELVIN, KELVIN),  # literals fold the Unicode way in UTF mode
+    (r"[a-z]", "i", KELVIN, KELVIN),
+    (r"i", "i", "\u0131", None),  # but not to the Turkish dotless i
+    (r"[h-j]", "i", "\u0130", None),
+    (r"[h-j]+", "i", "HIJ", "HIJ"),
+    # --- \b, \B with ASCII \w ---------------------------------------------
+    (r"\bcat\b", "", "a cat!", "cat"),
+    (r"\bcat\b", "", "concat", None),
+    (r"\bcaf\b", "", "caf\u00e9", "caf"),  # é is not a word character
+    (r"\Bat\b", "", "cat", "at"),
+    (r"[\b]", "", "\x08", "\x08"),
+    # --- anchors -----------------------------------------------------------
+    (r"abc\z", "", "abc\n", None),
+    (r"abc\Z", "", "abc\n", "abc"),
+    (r"abc$", "", "abc\n", "abc"),
+    (r"abc$", "", "abc\nx", None),
+    (r"abc$", "m", "abc\nx", "abc"),
+    (r"\Aabc", "m", "x\nabc", None),
+    (r"^$", "m", "a\n", None),  # multiline ^ never matches after a final newline
+    (r"^$", "m", "a\n\nb", ""),
+    (r"^\s*$", "m", "xabc\n", None),  # filters.py's old translation matched at 5
+    (r"^b", "m", "a\nb", "b"),
+    (r"a.c", "", "a\nc", None),
+    (r"a.c", "s", "a\nc", "a\nc"),
+    (r"a.c", "", "a\rc", "a\rc"),
+    (r"a\Nc", "s", "a\nc", None),
+    # --- POSIX classes (pcre2pattern "POSIX character classes") ------------
+    (r"[[:alpha:]]+", "", "12ab\u00e9", "ab"),
+    (r"[[:digit:]]+", "", "x2024y", "2024"),
+    (r"[[:alnum:]]+", "", "--a1--", "a1"),
+    (r"[[:space:]]+", "", "a \t\x0bb", " \t\x0b"),
+    (r"[[:upper:]]+", "", "abCDe", "CD"),
+    (r"[[:lower:]]+", "", "ABcdE", "cd"),
+    (r"[[:upper:]]+", "i", "abCDe", "abCDe"),  # caseless upper means alpha
+    (r"[[:punct:]]+", "", "ab!?-c", "!?-"),
+    (r"[[:xdigit:]]+", "", "zzBEEFg", "BEEF"),
+    (r"[[:word:]]+", "", "-a_1-", "a_1"),
+    (r"[[:blank:]]+", "", "a \tb", " \t"),
+    (r"[[:cntrl:]]", "", "a\x7fb", "\x7f"),
+    (r"[[:graph:]]+", "", " ab ", "ab"),
+    (r"[[:print:]]+", "", "\x01a b\x02", "a b"),
+    (r"[[:^alpha:]]+", "", "ab12cd", "12"),
+    (r"[12[:^digit:]]+", "", "3412ab5", "12ab"),
+    (r"[^[:alpha:]]", "", "ab3", "3"),
+    # --- PCRE-only escapes -------------------------------------------------
+    (r"\h+", "", "a \t" + NBSP + "\u3000b", " \t" + NBSP + "\u3000"),
+    (r"\H", "", " a", "a"),
+    (r"\v", "", "a\u2028", "\u2028"),
+    (r"\v", "", "\x0b", "\x0b"),
+    (r"a\vb", "", "a\nb", "a\nb"),  # PCRE's \v is a class, not VT only
+    (r"\V+", "", "ab\ncd", "ab"),
+    (r"a\Rb", "", "a\r\nb", "a\r\nb"),
+    (r"a\Rb", "", "a\x85b", "a\x85b"),
+    (r"\x{263a}", "", "smile \u263a", "\u263a"),
+    (r"\x41\x{1F600}", "", "A\U0001f600", "A\U0001f600"),
+    (r"\o{101}", "", "A", "A"),
+    (r"\101", "", "A", "A"),
+    (r"\0101", "", "\x081", "\x081"),
+    (r"\cA", "", "\x01", "\x01"),
+    (r"\e", "", "\x1b", "\x1b"),
+    (r"\N{U+263A}", "", "\u263a", "\u263a"),
+    (r"\Qabc$xyz\E", "", "abc$xyz", "abc$xyz"),
+    (r"\Qabc\$xyz\E", "", "abc\\$xyz", "abc\\$xyz"),
+    (r"\Qa.b", "", "a.b", "a.b"),
+    (r"[\Q]\E]", "", "]", "]"),
+    (r"a{,3}", "", "a{,3}", "a{,3}"),  # PCRE2 10.40: not a quantifier
+    (r"a{1, 2}", "", "a{1, 2}", "a{1, 2}"),
+    (r"a{2}", "", "aaa", "aa"),
+    (r"a{2,}?", "", "aaaa", "aa"),
+    (r"x{", "", "x{", "x{"),
+    # --- \p general categories (case-insensitivity never widens them) -------
+    (r"\p{Lu}+", "", "abC\u00c9d", "C\u00c9"),
+    (r"\p{Lu}", "i", "a", None),
+    (r"\pL+", "", "1\u00e9t\u00e92", "\u00e9t\u00e9"),
+    (r"\P{L}+", "", "ab12c", "12"),
+    (r"\p{^L}+", "", "ab12c", "12"),
+    (r"[\p{Nd}x]+", "", "a\u0663x4b", "\u0663x4"),
+    (r"\p{L&}", "", "\u01c5", "\u01c5"),
+    (r"\p{Xwd}+", "", "-\u00e9_1-", "\u00e9_1"),
+    (r"\p{Any}", "s", "\n", "\n"),
+    # --- groups ----------------------------------------------------------------
+    (r"(?<year>\d{4})-(?'month'\d\d)", "", "on 2024-05", "2024-05"),
+    (r"(?P<n>a)(?P=n)", "", "xaa", "aa"),
+    (r"(sens|respons)e and \1ibility", "", "sense and sensibility", "sense and sensibility"),
+    (r"(sens|respons)e and \1ibility", "", "sense and responsibility", None),
+    (r"((?i)rah)\s+\1", "", "RAH RAH", "RAH RAH"),
+    (r"((?i)rah)\s+\1", "", "RAH rah", None),
+    (r"(?<p1>(?i)rah)\s+\k<p1>", "", "rah rah", "rah rah"),
+    (r"(a)(b)\g{-1}\g1\g{2}", "", "abbab", "abbab"),
+    (r"(?<x>a)\k{x}\k'x'\g{x}", "", "aaaa", "aaaa"),
+    (r"(a)(?(1)b|c)", "", "ab", "ab"),
+    (r"ab(?#comment)c", "", "abc", "abc"),
+    (r"(a(?i)b)c", "", "aBc", "aBc"),
+    (r"(a(?i)b)c", "", "aBC", None),
+    (r"(a(?i)b|c)", "", "C", "C"),
+    (r"(a(?i)b|c)", "", "Ab", None),
+    (r"(?i)abc", "", "ABC", "ABC"),
+    (r"a(?i:b)c", "", "aBc", "aBc"),
+    (r"a(?i:b)c", "", "aBC", None),
+    (r"(?i)a(?-i)b", "", "Ab", "Ab"),
+    (r"(?i)a(?-i)b", "", "AB", None),
+    (r"(?s).", "", "\n", "\n"),
+    (r"(?m)^b", "", "a\nb", "b"),
+    (r"(?^:A)", "i", "a", None),
+    (r"(?^i:A)", "", "a", "a"),
+    (r"a(?x) b c", "", "abc", "abc"),
+    (r"a(*FAIL)|b", "", "ab", "b"),
+    (r"(?=.*\d)\w+", "", "ab1", "ab1"),
+    (r"(?<=cat|dog)s", "", "dogs", "s"),
+    (r"(?<!foo)bar", "", "foobar", None),
+    # --- x option per PCRE2 ------------------------------------------------------
+    (r"a b # comment", "x", "ab", "ab"),
+    (r"a\ b", "x", "a b", "a b"),
+    (r"[ ]", "x", " ", " "),
+    (r"a\#b", "x", "a#b", "a#b"),
+    ("a +", "x", "aaa", "aaa"),
+    ("a\u2028b", "x", "ab", "ab"),
+    (r"a#b", "", "a#b", "a#b"),
+    (r"a b", "", "a b", "a b"),
+]
+
+
+@pytest.mark.parametrize("pattern, flags, subject, expected", MATCHES)
+def test_matches(pattern, flags, subject, expected):
+    m = compile_pcre(pattern, flags).search(subject)
+    assert (None if m is None else m.group(0)) == expected
+
+
+def test_named_and_numbered_captures_survive():
+    m = compile_pcre(r"(?<year>\d{4})-(?'month'\d\d)", "").search("on 2024-05")
+    assert m.group("year", "month") == ("2024", "05")
+    assert m.groups() == ("2024", "05")
+
+
+@pytest.mark.skipif(not pcre._HAS_ATOMIC, reason="atomic groups need Python 3.11")
+@pytest.mark.parametrize("pattern, subject, expected", [
+    (r"a++b", "aaab", "aaab"),
+    (r"a++a", "aaaa", None),
+    (r"(?>a+)a", "aaaa", None),
+    (r"\d{2,}+\d", "123", None),
+    (r"\R\n", "\r\n", None),  # \R is atomic in PCRE2
+])
+def test_atomic_constructs(pattern, subject, expected):
+    m = compile_pcre(pattern, "").search(subject)
+    assert (None if m is None else m.group(0)) == expected
+
+
+@pytest.mark.parametrize("pattern", [r"a++", r"(?>a)", r"a{2}+"])
+def test_atomic_constructs_refused_before_311(monkeypatch, pattern):
+    monkeypatch.setattr(pcre, "_HAS_ATOMIC", False)
+    with pytest.raises(NotImplementedError, match="not supported by the memory engine"):
+        translate_pcre(pattern, "")
+
+
+INVALID = [
+    r"(", r"a)", r"[a", r"a{3,2}", r"a{70000}", r"*a", r"[[:foo:]]", r"[:alpha:]",
+    r"[[.a.]]", r"\u0041", r"\U00000041", r"\l", r"\N{LATIN SMALL LETTER A}", r"\x{d800}",
+    r"\x{110000}", r"(?a)", r"(?L)", r"\2(a)", r"(?<n>a)(?<n>b)", r"\k<nope>", r"a\\",
+    "a\\", r"[z-a]", r"[a-\d]", r"(?#unterminated", r"\i", r"\c", r"(*NOPE",
+]
+
+
+@pytest.mark.parametrize("pattern", INVALID)
+def test_invalid_patterns(pattern):
+    if pattern == r"a\\":
+        compile_pcre(pattern, "")  # an escaped backslash is fine
+        return
+    with pytest.raises(ServerError) as info:
+        compile_pcre(pattern, "")
+    assert info.value.code == 51091
+    assert info.value.errmsg.startswith("Regular expression is invalid: ")
+
+
+def test_null_byte():
+    with pytest.raises(ServerError) as info:
+        compile_pcre("a\x00b", "")
+    assert (info.value.code, info.value.errmsg) == (
+        51091, "Regular expression cannot contain an embedded null byte")
+
+
+@pytest.mark.parametrize("flags, bad", [("g", "g"), ("iz", "z"), ("l", "l")])
+def test_invalid_flag(flags, bad):
+    with pytest.raises(ServerError) as info:
+        compile_pcre("a", flags)
+    assert (info.value.code, info.value.errmsg) == (51108, f"invalid flag in regex options: {bad}")
+
+
+def test_all_documented_flags_accepted():
+    assert compile_pcre("a", "imsxu").search("A")
+
+
+def test_operator_context_codes():
+    with pytest.raises(ServerError) as info:
+        compile_pcre("(", "", "$regexMatch")
+    assert info.value.code == 51111
+    assert info.value.errmsg.startswith("Invalid Regex in $regexMatch: ")
+    with pytest.raises(ServerError) as info:
+        compile_pcre("a", "g", "$regexFind")
+    assert (info.value.code, info.value.errmsg) == (
+        51108, "$regexFind invalid flag in regex options: g")
+
+
+@pytest.mark.parametrize("pattern, feature", [
+    (r"a\Kb", r"\\K"), (r"\Ga", r"\\G"), (r"(?R)", "recursion"), (r"(a)(?1)", "recursion"),
+    (r"(?|(a)|(b))", "branch reset"), (r"\p{Greek}", r"\\p\{Greek\}"), (r"(?U)a+", r"\(\?U\)"),
+    (r"(?J)a", r"\(\?J\)"), (r"(*SKIP)a", "SKIP"), (r"\X", r"\\X"), (r"\g<1>(a)", "subroutine"),
+    (r"(?&n)(?<n>a)", "subroutine"), (r"\1(a)", "not yet closed"), (r"(a\1)", "not yet closed"),
+    (r"(?<=a|bc)d", "lookbehind"), (r"(?<=bullock|donkey)", "lookbehind"),
+    (r"(?(R)a|b)", "conditions"), (r"(?(?=a)a|b)", "conditions"),
+])
+def test_not_implemented(pattern, feature):
+    with pytest.raises(NotImplementedError, match=feature) as info:
+        compile_pcre(pattern, "")
+    assert "not supported by the memory engine" in str(info.value)
+
+
+def test_compile_is_cached():
+    assert compile_pcre(r"\d+x", "i") is compile_pcre(r"\d+x", "i")
+
+
+# Patterns the filters.py translation already handled: both must agree.
+LEGACY = [
+    (r"^abc", ""), (r"abc$", "m"), (r"a.c", "s"), (r"A\d+", "i"), (r"\w+@\w+\.com", ""),
+    (r"[\d\s]+", ""), (r"[^\w]", ""), (r"\S+", ""), (r"(?<first>\w+) (?<last>\w+)", ""),
+    (r"x\z", ""), (r"x\Z", ""), (r"[]a]", ""), (r"[^]a]", ""), (r"a|b|c", "i"),
+    (r"colou?r", ""), (r"\.\*\+", ""), (r"(\d)\1", ""), (r"^\s*$", ""), (r"[A-F0-9]{2}", "i"),
+]
+LEGACY_SUBJECTS = [
+    "", "abc", "ABC", "xabc\n", "a\nc", "a12", "A7", "me@site.com", " 1 2 ", "caf\u00e9",
+    "\u0663\u0664", "x", "x\n", "]", "a", "colour", "color", ".*+", "11", "\n\n", "ff",
+    "John Smith", "\u00a0", "xx\n", "b",
+]
+
+
+@pytest.mark.parametrize("pattern, flags", LEGACY)
+def test_agrees_with_filters_translation(pattern, flags):
+    from dongo.backends.memory.filters import _compile_regex
+
+    old = _compile_regex(pattern, flags)
+    new = compile_pcre(pattern, flags)
+    for subject in LEGACY_SUBJECTS:
+        a, b = old.search(subject), new.search(subject)
+        assert (a and (a.span(), a.groups())) == (b and (b.span(), b.groups())), subject
