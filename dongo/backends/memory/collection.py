@@ -526,10 +526,11 @@ class MemoryCollection:
     def _prepare_query(self, filter: Any, collation: Any, let: Any) -> tuple:
         """Normalize and compile a filter: ``(spec, matcher, collation)``."""
         spec = self._normalize(filter)
-        coll = parse_collation(collation)
+        coll = parse_collation(collation) if collation is not None else None
         if coll is None and len(spec) == 1 and type(spec.get("_id")) in _PLAIN_ID_TYPES:
             return spec, _IdEquals(spec), None  # the commonest query: by _id
-        return spec, compile_filter(spec, coll, self._let_values(let)), coll
+        variables = self._let_values(let) if let is not None else None
+        return spec, compile_filter(spec, coll, variables), coll
 
     # -- reads ------------------------------------------------------------------
 
@@ -544,7 +545,8 @@ class MemoryCollection:
 
     def find_one(self, filter: Any = None, *args: Any, **kwargs: Any) -> Any:
         """The first matching document or None (``find(...).limit(-1)``)."""
-        if filter is not None and not isinstance(filter, abc.Mapping):
+        if filter is not None and type(filter) is not dict \
+                and not isinstance(filter, abc.Mapping):
             filter = {"_id": filter}
         if not args and not kwargs:
             return self._find_one_plain(filter)

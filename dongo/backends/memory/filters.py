@@ -153,9 +153,15 @@ def _is_regex(v: Any) -> bool:
     return isinstance(v, (Regex, re.Pattern))
 
 
+_SCALAR_TYPES = frozenset({int, str, float, bool, type(None), ObjectId, datetime.datetime, list})
+
+
 def _is_expression_doc(value: Any, allow_incomplete_dbref: bool) -> bool:
     """The server's isExpressionDocument: a non-empty object whose first key is $-prefixed."""
-    if not isinstance(value, Mapping) or not value:
+    if type(value) is not dict and (type(value) in _SCALAR_TYPES
+                                    or not isinstance(value, Mapping)):
+        return False  # (scalars skip the abc check: this runs once per filter field)
+    if not value:
         return False
     first = next(iter(value))
     if not isinstance(first, str) or not first.startswith("$"):
