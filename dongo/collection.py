@@ -37,7 +37,10 @@ from typing import (
     Union,
 )
 
+import bson
 from bson import ObjectId
+from bson.binary import UuidRepresentation
+from bson.codec_options import CodecOptions
 from bson.binary import Binary
 from pymongo.errors import BulkWriteError
 
@@ -84,6 +87,19 @@ def _get_path(data: Any, parts: Sequence[str]) -> Any:
         if current is _MISSING:
             return _MISSING
     return current
+
+
+_STANDARD_UUIDS = CodecOptions(uuid_representation=UuidRepresentation.STANDARD)
+
+
+def _as_stored(fields: Dict[str, Any], collection: Any) -> Dict[str, Any]:
+    """``fields`` as the database stored them: a BSON round trip turns tuples
+    into lists and truncates datetimes to milliseconds, so the instance keeps
+    exactly what a later read would return."""
+    codec_options = getattr(collection, "codec_options", None)
+    if not isinstance(codec_options, CodecOptions):  # a pymongo look-alike (mongomock)
+        codec_options = _STANDARD_UUIDS
+    return bson.decode(bson.encode(fields, codec_options=codec_options), codec_options=codec_options)
 
 
 def _set_path(data: Dict[str, Any], parts: Sequence[str], value: Any) -> None:
@@ -294,6 +310,7 @@ class DongoCollection:
         result = None
         if "_id" in self._data:
             result = self._write({"$set": fields})
+            fields = _as_stored(fields, type(self).get_collection())
         self._apply_set(fields)
         return result
 

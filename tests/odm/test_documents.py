@@ -340,3 +340,18 @@ def test_using_a_model_before_connect_says_call_connect(monkeypatch):
     dongo.disconnect()
     with pytest.raises(DongoConnectError, match="connect"):
         Person.filter(name="x").count()
+
+
+def test_set_keeps_what_the_database_stored(conn):
+    """After p['x'] = value the instance holds the stored value: tuples become
+    lists and datetimes are truncated to milliseconds, as a later read shows."""
+    p = Person.new(name="joe")
+    when = datetime.datetime(2020, 1, 2, 3, 4, 5, 678901)
+    p["when"] = when
+    p.set(pair=(1, 2), nested__at=when)
+    expected_when = datetime.datetime(2020, 1, 2, 3, 4, 5, 678000)
+    assert p["when"] == expected_when
+    assert p["pair"] == [1, 2]
+    assert p["nested.at"] == expected_when
+    fresh = Person.by_id(p["_id"])
+    assert (fresh["when"], fresh["pair"], fresh["nested"]) == (p["when"], p["pair"], p["nested"])
