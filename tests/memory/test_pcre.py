@@ -214,18 +214,36 @@ def test_invalid_patterns(pattern):
     assert info.value.errmsg.startswith("Regular expression is invalid: ")
 
 
-def test_null_byte():
+def test_null_byte_is_bad_value():
+    # RegexMatchExpression: uassert(BadValue, "... embedded null byte") after the flags
     with pytest.raises(ServerError) as info:
         compile_pcre("a\x00b", "")
     assert (info.value.code, info.value.errmsg) == (
-        51091, "Regular expression cannot contain an embedded null byte")
+        2, "Regular expression cannot contain an embedded null byte")
+
+
+def test_pattern_length_limit():
+    compile_pcre("a" * 32764, "")
+    with pytest.raises(ServerError) as info:
+        compile_pcre("a" * 32765, "")
+    assert (info.value.code, info.value.errmsg) == (2, "Regular expression is too long")
+    with pytest.raises(ServerError) as info:  # the limit counts UTF-8 bytes
+        compile_pcre("\u00e9" * 16383, "")
+    assert info.value.code == 2
 
 
 @pytest.mark.parametrize("flags, bad", [("g", "g"), ("iz", "z"), ("l", "l")])
 def test_invalid_flag(flags, bad):
+    # the server formats an empty operator name before the message: a leading space
     with pytest.raises(ServerError) as info:
         compile_pcre("a", flags)
-    assert (info.value.code, info.value.errmsg) == (51108, f"invalid flag in regex options: {bad}")
+    assert (info.value.code, info.value.errmsg) == (51108, f" invalid flag in regex options: {bad}")
+
+
+def test_flags_are_checked_before_the_pattern():
+    with pytest.raises(ServerError) as info:
+        compile_pcre("a\x00(", "g")
+    assert info.value.code == 51108
 
 
 def test_all_documented_flags_accepted():
@@ -241,6 +259,10 @@ def test_operator_context_codes():
         compile_pcre("a", "g", "$regexFind")
     assert (info.value.code, info.value.errmsg) == (
         51108, "$regexFind invalid flag in regex options: g")
+    with pytest.raises(ServerError) as info:  # NUL is checked before the flags here
+        compile_pcre("a\x00", "g", "$regexFindAll")
+    assert (info.value.code, info.value.errmsg) == (
+        51109, "$regexFindAll: regular expression cannot contain an embedded null byte")
 
 
 @pytest.mark.parametrize("pattern, feature", [

@@ -43,6 +43,7 @@ _HAS_ATOMIC = sys.version_info >= (3, 11)
 _MAX_CHAR = 0x10FFFF
 _MAX_REPEAT = 65535  # PCRE2: "number too big in {} quantifier"
 _MAX_NAME = 32  # PCRE2's MAX_NAME_SIZE
+_MAX_PATTERN_BYTES = 32764  # the server's limit on a pattern's UTF-8 length
 
 # PCRE2 in extended mode skips these outside classes (Pattern_White_Space).
 _EXTENDED_SPACE = frozenset(" \t\n\x0b\x0c\r\x85\u200e\u200f\u2028\u2029")
@@ -105,25 +106,32 @@ def _unsupported(feature: str) -> NotImplementedError:
 def compile_pcre(pattern: str, flags: str = "", operator: str | None = None) -> re.Pattern:
     """Compile a MongoDB (PCRE2) regular expression with ``$options`` ``flags``.
 
-    Raises ``ServerError`` 51091 for a pattern the server rejects and 51108
-    for an unknown option letter.  ``operator`` names the aggregation
-    operator (``"$regexMatch"`` ...) when the pattern comes from one, which
-    changes the codes to the expression ones (51111 invalid regex, 51109
-    embedded null byte) and prefixes the messages like the server does.
-    Results are cached, so compiling the same pattern again is a dict lookup.
+    Errors follow the server, in the server's order.  For a query ``$regex``
+    (``operator`` None): an unknown option letter is 51108 (the message
+    starts with a space: the server formats an empty operator name into it),
+    a pattern over 32764 bytes or with a NUL byte is BadValue (2), and a
+    pattern PCRE2 rejects is 51091.  For ``$regexMatch`` / ``$regexFind`` /
+    ``$regexFindAll`` (``operator`` names it): a NUL byte is 51109, an
+    unknown letter 51108 and a rejected pattern 51111.  Results are cached,
+    so compiling the same pattern again is a dict lookup.
 
         >>> compile_pcre(r"[[:digit:]]+\\z", "").search("a12").group()
         '12'
     """
-    if "\x00" in pattern:
-        if operator is None:
-            raise ServerError(51091, "Regular expression cannot contain an embedded null byte")
+    if operator is not None and "\x00" in pattern:
         raise ServerError(51109, f"{operator}: regular expression cannot contain an embedded null byte")
     for letter in flags:
         if letter not in VALID_FLAGS:
-            prefix = "" if operator is None else f"{operator} "
-            raise ServerError(51108, f"{prefix}invalid flag in regex options: {letter}")
+            raise ServerError(51108, f"{operator or ''} invalid flag in regex options: {letter}")
+    too_long = _utf8_length(pattern) > _MAX_PATTERN_BYTES
+    if operator is None:
+        if too_long:
+            raise ServerError(2, "Regular expression is too long")
+        if "\x00" in pattern:
+            raise ServerError(2, "Regular expression cannot contain an embedded null byte")
     try:
+        if too_long:
+            raise _Invalid("pattern string is longer than the limit set by the application")
         source, bits = translate_pcre(pattern, flags)
         return re.compile(source, bits)
     except (_Invalid, re.error) as exc:
@@ -134,6 +142,12 @@ def compile_pcre(pattern: str, flags: str = "", operator: str | None = None) -> 
         if operator is None:
             raise ServerError(51091, f"Regular expression is invalid: {reason}") from None
         raise ServerError(51111, f"Invalid Regex in {operator}: {reason}") from None
+
+
+def _utf8_length(text: str) -> int:
+    if len(text) * 4 <= _MAX_PATTERN_BYTES:  # cannot be too long: skip the encode
+        return len(text)
+    return len(text.encode("utf-8", "surrogatepass"))
 
 
 def translate_pcre(pattern: str, flags: str = "") -> tuple[str, int]:
