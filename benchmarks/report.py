@@ -209,3 +209,79 @@ def full_report(results: dict) -> str:
              odm_table(results), "", scaling_table(results), "",
              memory_table(results), "", targets_table(results)]
     return "\n".join(parts)
+
+
+# -- markdown (README and docs/benchmarks.md) ----------------------------------
+def _md_table(header: list, rows: list) -> str:
+    lines = ["| " + " | ".join(header) + " |",
+             "|" + "|".join(" --- " if i == 0 else " ---: " for i in range(len(header))) + "|"]
+    lines += ["| " + " | ".join(str(v) for v in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def markdown_summary(results: dict) -> str:
+    """Markdown tables: engine workloads per N, ODM, scaling, memory, targets."""
+    runs = results["meta"]["runs"]
+    timeout = results["meta"].get("timeout_s")
+    engines = [e["name"] for e in results["engines"] if e["available"]]
+    idx = _index(results["cells"])
+    out = []
+    for n in results["meta"]["sizes"]:
+        rows = []
+        for w in results["workloads"]:
+            row = [f"`{w['name']}` (per {w['unit']})"]
+            row += [_cell_text(idx.get((n, w["name"], e)), runs, timeout) for e in engines]
+            d, m, f = (idx.get((n, w["name"], e)) for e in ("dongo", "mongomock", "floor"))
+            t = [c["median_s_per_op"] if c and c["status"] == "ok" else None for c in (d, m, f)]
+            row.append(format_ratio(t[1] / t[0]) if t[0] and t[1] else "-")
+            row.append(format_ratio(t[0] / t[2], 2) if t[0] and t[2] else "-")
+            rows.append(row)
+        out.append(f"**N = {n:,}** (median time per operation; `*` fewer runs)\n")
+        out.append(_md_table(["workload"] + engines + ["dongo speed-up vs mongomock",
+                                                      "dongo ÷ floor"], rows))
+        out.append("")
+    odm = results.get("odm")
+    if odm:
+        stacks = [s["name"] for s in odm["stacks"] if s["available"]]
+        oidx = _index(odm["cells"])
+        rows = []
+        for w in odm["workloads"]:
+            row = [f"`{w['name']}` (per {w['unit']})"]
+            row += [_cell_text(oidx.get((odm["n"], w["name"], s)), runs, timeout) for s in stacks]
+            t = {}
+            for s in ("dongo", "dongo-raw", "mongoengine"):
+                c = oidx.get((odm["n"], w["name"], s))
+                t[s] = c["median_s_per_op"] if c and c["status"] == "ok" else None
+            row.append(format_ratio(t["dongo"] / t["dongo-raw"], 2)
+                       if t["dongo"] and t["dongo-raw"] else "-")
+            row.append(format_ratio(t["mongoengine"] / t["dongo"])
+                       if t["dongo"] and t["mongoengine"] else "-")
+            rows.append(row)
+        out.append(f"**ODM, N = {odm['n']:,}**\n")
+        out.append(_md_table(["workload"] + stacks + ["ODM overhead", "MongoEngine ÷ dongo"], rows))
+        out.append("")
+    series = (results.get("scaling") or {}).get("series", [])
+    if series:
+        sizes = sorted({p[0] for s in series for p in s["points"]})
+        rows = []
+        for s in series:
+            at = dict((p[0], p[1]) for p in s["points"])
+            rows.append([f"`{s['workload']}`", s["engine"]] + [format_time(at.get(n)) for n in sizes]
+                        + ["-" if s["slope"] is None else f"{s['slope']:+.2f}"])
+        out.append("**Scaling** (time per operation; log-log slope 0 = flat, 1 = O(n))\n")
+        out.append(_md_table(["workload", "engine"] + [f"N={n:,}" for n in sizes] + ["slope"], rows))
+        out.append("")
+    memory = results.get("memory")
+    if memory:
+        rows = [["raw Python dicts", f"{memory['raw_bytes_per_doc']:,.0f}", "1.00x"]]
+        rows += [[r["engine"], f"{r['bytes_per_doc']:,.0f}", f"{r['ratio']:.2f}x"]
+                 for r in memory["engines"] if "error" not in r]
+        out.append(f"**Memory** (bytes kept per stored document, N = {memory['n']:,})\n")
+        out.append(_md_table(["engine", "bytes/doc", "vs raw"], rows))
+        out.append("")
+    if results.get("targets"):
+        rows = [[{True: "✅ pass", False: "❌ miss", None: "n/a"}[t["passed"]], t["target"],
+                 f"`{t['subject']}`", t["shown"]] for t in results["targets"]]
+        out.append("**Targets**\n")
+        out.append(_md_table(["", "target", "workload", "measured"], rows))
+    return "\n".join(out)

@@ -126,6 +126,7 @@ def parse_args(argv=None):
                         help="N = 10,000 only, 3 runs, small time budget (about a minute)")
     parser.add_argument("--json", metavar="PATH", help="write the results document here")
     parser.add_argument("--plot", metavar="PATH.png", help="draw the chart here (needs matplotlib)")
+    parser.add_argument("--markdown", metavar="PATH.md", help="also write markdown tables here")
     parser.add_argument("--from-json", metavar="PATH", help="report (and plot) saved results; run nothing")
     parser.add_argument("--runs", type=int, help="timed runs per cell (default 3 quick, 5 full)")
     parser.add_argument("--sizes", help="comma-separated N values (default 10000 quick, 10000,100000 full)")
@@ -171,6 +172,10 @@ def main(argv=None) -> int:
             json.dump(results, fh, indent=1, default=str)
             fh.write("\n")
         log(f"results written to {args.json}")
+    if args.markdown:
+        with open(args.markdown, "w") as fh:
+            fh.write(report.markdown_summary(results) + "\n")
+        log(f"markdown written to {args.markdown}")
     if args.plot:
         try:
             plot.draw(results, args.plot)
