@@ -458,9 +458,6 @@ def test_icu_letters_case_and_accents(db):
         "a", "A", "b", "e", "E", "é", "z", "Z"]
 
 
-@pytest.mark.xfail(strict=True, reason="engine bug: collation puts '_' (and other ASCII "
-                   "punctuation/symbols) in code-point order instead of ICU's "
-                   "punctuation < symbols < digits < letters")
 def test_icu_punctuation_and_symbols_sort_before_digits(db):
     got = _sorted_values(db, ["a", "1", "_", " ", "$", "€", "-"], {"locale": "en"})
     assert got.index(" ") < got.index("_") < got.index("1") < got.index("a")
@@ -468,23 +465,17 @@ def test_icu_punctuation_and_symbols_sort_before_digits(db):
     assert got.index("$") < got.index("1") and got.index("€") < got.index("1")
 
 
-@pytest.mark.xfail(strict=True, reason="engine bug: numericOrdering sorts digit runs before "
-                   "spaces and punctuation (ICU only changes how digit runs compare)")
 def test_icu_numeric_ordering_keeps_digits_after_punctuation(db):
     got = _sorted_values(db, ["10", "9", "1", " ", "!", "a"],
                          {"locale": "en", "numericOrdering": True})
     assert got == [" ", "!", "1", "9", "10", "a"]
 
 
-@pytest.mark.xfail(strict=True, reason="engine bug: locale tailorings are ignored (Swedish "
-                   "å ä ö sort after z in CLDR 'sv'); the engine silently uses root order")
 def test_icu_swedish_tailoring(db):
     assert _sorted_values(db, ["z", "ä", "a", "ö", "å"], {"locale": "sv"}) == [
         "a", "z", "å", "ä", "ö"]
 
 
-@pytest.mark.xfail(strict=True, reason="engine bug: locale tailorings are ignored (Spanish "
-                   "ñ is a letter after n in CLDR 'es')")
 def test_icu_spanish_tailoring(db):
     assert _sorted_values(db, ["ñu", "nz", "o"], {"locale": "es"}) == ["nz", "ñu", "o"]
 

@@ -1,13 +1,51 @@
-"""Collation specs: validation and an approximation of ICU string order.
+"""Collation specs: validation and a pure-Python approximation of ICU string order.
 
 A collation changes how *strings* compare (inside documents and arrays too);
 every other type keeps the binary BSON order of :mod:`bsontypes`.
 
-The engine implements what it can reproduce faithfully enough for Latin
-text: ``strength`` 1 (base letters: case- and accent-insensitive), 2 (adds
-accents: case-insensitive) and 3+ (adds case, lowercase first like ICU),
-``caseLevel``, ``caseFirst``, ``numericOrdering``. Options it cannot honour
-(``alternate: "shifted"``, ``backwards: true``) raise ``NotImplementedError``.
+MongoDB collations are ICU collations: the CLDR root collation (the Unicode
+Collation Algorithm with the DUCET order) plus per-locale tailorings. This
+module reproduces that order for the common cases:
+
+* **Primary order** (level 1) from a table of the CLDR root order for ASCII,
+  Latin-1, Latin Extended-A/B, general punctuation, currency signs, Greek and
+  Cyrillic (``_ROOT_PRIMARY_GROUPS``, generated with ICU 77 from the characters
+  that do not decompose canonically). The DUCET groups come in this order:
+  whitespace < punctuation < symbols < currency < digits < letters, e.g.
+  ``" " < "_" < "-" < "," < "!" < "." < "@" < "&" < "#" < "`" < "^" < "+" <
+  "<" < "$" < "€" < "0" < "a"``. Accented letters are decomposed (NFD): the
+  base letter gives the primary weight, the accents the secondary ones.
+* **Secondary** (level 2): accents, in ICU's order of combining marks
+  (``_MARK_ORDER``); ``backwards: true`` (French) reverses them.
+* **Tertiary** (level 3): case, lowercase first (``caseFirst: "off"`` and
+  ``"lower"``) or uppercase first (``"upper"``); ``caseLevel: true`` adds the
+  case as a level between secondary and tertiary (so strength 1 + caseLevel
+  compares case but not accents).
+* Levels compare like UCA sort keys: all primary weights of the whole string
+  first, then all secondary weights, then tertiary — never character by
+  character across levels (``"ab" < "Áb"`` but ``"áb" < "Ac"``...).
+* ``numericOrdering``: a run of decimal digits (any script) is one weight
+  that compares by numeric value (leading zeros ignored, ``"01" == "1"``),
+  placed where digits sort (after punctuation and symbols, before letters).
+* ``alternate: "shifted"``: whitespace and punctuation (and with
+  ``maxVariable: "space"`` only whitespace) are ignored at levels 1–3; at
+  strength 4 they are compared on a quaternary level.
+* strength 5 (identical) breaks ties on the NFD code points.
+* Locales: those whose CLDR tailoring leaves this repertoire in root order
+  (``_ROOT_LOCALES``, checked against ICU), and the tailorings ``es``
+  (ñ after n), ``sv`` and ``fi`` (å ä ö after z). Every other locale
+  MongoDB supports (``_TAILORED_LOCALES``: cs "ch", da/nb "aa", pl, hu, tr
+  dotless ı, script reorderings such as ru, ...) and every ``@collation=``
+  variant raise ``NotImplementedError``; an unknown locale is a server error.
+
+Known approximations (documented, not silent bugs of the common cases):
+characters outside the table sort by General Category group (an unknown
+punctuation mark after the known ones, an unknown letter after all known
+letters, ...) and by code point inside it, so scripts other than Latin,
+Greek and Cyrillic sort in code point order after them (DUCET orders most
+scripts' base letters by code point too, but e.g. Hangul before Han);
+tertiary variants other than case (full-width, superscript, ...) and
+contractions/expansions of the root order are not modelled.
 
     >>> c = parse_collation({"locale": "en", "strength": 2})
     >>> c.string_key("Café") == c.string_key("CAFE\\u0301")
@@ -43,7 +81,191 @@ _FIELDS = {
     "version": str,
 }
 
-_DIGITS = re.compile(r"(\d+)")
+# -- CLDR root order ---------------------------------------------------------------
+#
+# Groups of characters sharing one primary weight, in ascending CLDR root order
+# (generated with ICU 77 `Collator(root, strength=primary)`; uppercase letters that
+# lowercase to one character are left out: they weigh as their lowercase form).
+_ROOT_PRIMARY_GROUPS = (
+    "\x09", "\x0a", "\x0b", "\x0c", "\x0d", "\x85", "\u2028", "\u2029",
+    "\x20\xa0\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u202f\u205f",
+    "‾", "_", "‗", "-", "‐‑", "‒", "–", "—", "―", "⁓", ",", ";;", "⁏", ":", "!", "‼", "⁉", "¡",
+    "?", "⁈", "⁇", "¿", "‽", ".․", "‥", "…", "··", "⁕", "⁖", "⁘", "⁙", "⁚", "⁛", "⁜", "⁝", "⁞",
+    "'‘’‚‛", "‹", "›", "\"“”„‟", "«", "»", "(", ")", "[", "]", "{", "}", "⁅", "⁆", "‖", "§",
+    "¶", "⁋", "@", "*", "⁎", "⁑", "/", "\\", "&", "⁊", "#", "%", "‰", "‱", "†", "‡", "•", "‣",
+    "‧", "⁃", "⁌", "⁍", "′", "″", "‴", "⁗", "‵", "‶", "‷", "‸", "※", "‿", "⁔", "⁀", "⁐", "⁁",
+    "⁂", "`", "´΄", "^", "¯", "¨", "¸", "ʹ", "͵", "°", "҂", "©", "®", "϶", "+", "±", "÷", "×",
+    "<", "=", ">", "¬", "|", "¦", "~", "⁒", "⁄", "¤", "¢", "$", "£", "¥", "₠", "₡", "₢", "₣",
+    "₤", "₥", "₦", "₩", "₪", "₫", "€", "₭", "₮", "₯", "₰", "₱", "₲", "₳", "₴", "₵", "₶", "₷",
+    "₸", "₹", "₺", "₻", "₼", "₽", "₾", "₿", "⃀", "0", "1¹", "½", "¼", "2²", "3³", "¾", "4", "5",
+    "6", "7", "8", "9", "aª", "æ", "b", "ƀ", "ƃ", "c", "ȼ", "ƈ", "dðđ", "ȸ", "ǆǳ", "ƌ", "ȡ",
+    "e", "ɇ", "ǝ", "f", "ƒ", "g", "ǥ", "ƣ", "hħ", "ƕ", "i", "ĳ", "ı", "j", "ȷ", "ɉ", "k", "ƙ",
+    "lŀł", "ǉ", "ƚ", "ȴ", "ƛ", "m", "n", "ǌ", "ƞ", "ȵ", "ŋ", "oºø", "œ", "ȣ", "p", "₧", "ƥ",
+    "q", "ȹ", "ɋ", "ĸ", "r", "₨", "ɍ", "sſ", "ß", "ȿ", "ƪ", "t", "ƾ", "ŧ", "ƫ", "ƭ", "ȶ", "u",
+    "v", "w", "x", "y", "ɏ", "ƴ", "ȝ", "z", "ƍ", "ƶ", "ȥ", "ɀ", "ƹ", "ƺ", "þ", "ƿ", "ƻ", "ƨ",
+    "ƽ", "ƅ", "ɂ", "ŉ", "ǀ", "ǁ", "ǂ", "ǃ", "α", "βϐ", "γ", "δ", "εϵ", "ϝ", "ͷ", "ϛ", "ζ", "ͱ",
+    "η", "θϑ", "ͺι", "ϳ", "κϰ", "ϗ", "λ", "µμ", "ν", "ξ", "ο", "πϖ", "ϻ", "ϟ", "ϙ", "ρϱ", "ϼ",
+    "ςσϲ", "ͼ", "ͻ", "ͽ", "τ", "υϒ", "φϕ", "χ", "ψ", "ω", "ϡ", "ͳ", "ϸ", "ϣ", "ϥ", "ϧ", "ϩ",
+    "ϫ", "ϭ", "ϯ", "а", "ә", "ӕ", "б", "в", "гґ", "ғ", "ӻ", "ҕ", "ӷ", "д", "ђ", "ҙ", "е", "є",
+    "ж", "җ", "з", "ѕ", "ӡ", "и", "ҋ", "і", "ј", "к", "қ", "ӄ", "ҡ", "ҟ", "ҝ", "л", "ӆ", "љ",
+    "м", "ӎ", "н", "ӊ", "ң", "ӈ", "ҥ", "њ", "о", "ө", "п", "ҧ", "ҁ", "р", "ҏ", "с", "ҫ", "т",
+    "ҭ", "ћ", "у", "ү", "ұ", "ѹ", "ф", "х", "ӽ", "ӿ", "ҳ", "һ", "ѡ", "ѿ", "ѽ", "ѻ", "ц", "ҵ",
+    "ч", "ҷ", "ӌ", "ҹ", "ҽ", "ҿ", "џ", "ш", "щ", "ъ", "ы", "ь", "ҍ", "ѣ", "э", "ю", "я", "ѥ",
+    "ѧ", "ѫ", "ѩ", "ѭ", "ѯ", "ѱ", "ѳ", "ѵ", "ҩ", "ӏ",
+)
+
+# Combining marks (U+0300..U+036F) in ascending ICU secondary order.
+_MARK_ORDER = (
+    "\u034f\u0332\u0313\u0343\u0314\u0301\u0341\u0300\u0340\u0306\u0302\u030c\u030a\u0342"
+    "\u0308\u0344\u030b\u0303\u0307\u0338\u0327\u0328\u0304\u030d\u030e\u0312\u0315\u031a"
+    "\u033d\u033e\u033f\u0346\u034a\u034b\u034c\u0350\u0351\u0352\u0357\u035b\u035d\u035e"
+    "\u0316\u0317\u0318\u0319\u031c\u031d\u031e\u031f\u0320\u0329\u032a\u032b\u032c\u032f"
+    "\u0333\u033a\u033b\u033c\u0347\u0348\u0349\u034d\u034e\u0353\u0354\u0355\u0356\u0359"
+    "\u035a\u035c\u035f\u0362\u0336\u0337\u0335\u0305\u0309\u030f\u0310\u0311\u031b\u0321"
+    "\u0322\u0323\u0324\u0325\u0326\u032d\u032e\u0330\u0331\u0334\u0339\u0345\u0358\u0360"
+    "\u0361\u0363\u0368\u0369\u0364\u036a\u0365\u036b\u0366\u036c\u036d\u0367\u036e\u036f"
+)
+
+# A primary weight is ``rank << _SHIFT | sub``: ``rank`` indexes _ROOT_PRIMARY_GROUPS,
+# ``sub`` orders characters outside the table (by code point) or locale tailorings
+# after the group they follow.
+_SHIFT = 21
+
+
+def _group_rank(first_char: str) -> int:
+    return next(i for i, g in enumerate(_ROOT_PRIMARY_GROUPS) if first_char in g)
+
+
+# char -> (primary, secondary variant inside its group)
+_ROOT_WEIGHTS: dict[str, tuple[int, int]] = {}
+for _rank, _group in enumerate(_ROOT_PRIMARY_GROUPS):
+    for _variant, _ch in enumerate(_group):
+        _ROOT_WEIGHTS[_ch] = (_rank << _SHIFT, _variant)
+        _up = _ch.upper()
+        if len(_up) == 1 and _up != _ch and _up.lower() == _ch:
+            _ROOT_WEIGHTS.setdefault(_up, (_rank << _SHIFT, _variant))
+
+# Letters the root order expands to two letters' primaries, told apart at level 2.
+_EXPANSIONS = {"\u00df": "ss", "\u00e6": "ae", "\u0153": "oe", "\u0133": "ij"}
+_EXPANSION_VARIANT = 99
+
+_MARK_WEIGHTS = {m: i + 1 for i, m in enumerate(_MARK_ORDER)}
+
+# Group boundaries (ranks of the last group of each DUCET group).
+_LAST_SPACE = _group_rank(" ")
+_FIRST_SYMBOL = _group_rank("`")
+_LAST_PUNCT = _FIRST_SYMBOL - 1
+_FIRST_CURRENCY = _group_rank("\u00a4")
+_LAST_SYMBOL = _FIRST_CURRENCY - 1
+_DIGIT_RANKS = [_group_rank(str(d)) for d in range(10)]
+_LAST_CURRENCY = _DIGIT_RANKS[0] - 1
+_LAST_DIGITISH = _group_rank("a") - 1
+_LAST_GROUP = len(_ROOT_PRIMARY_GROUPS) - 1
+# With numericOrdering a digit run weighs as [_NUMBER, length, digit, digit, ...].
+_NUMBER = _DIGIT_RANKS[0] << _SHIFT
+
+
+def _fallback_primary(ch: str) -> int:
+    """Primary weight of a character outside the table: after its DUCET group's known members."""
+    category = unicodedata.category(ch)
+    digit = unicodedata.digit(ch, None) if category == "Nd" else None
+    if digit is not None:  # DUCET: every script's digit d weighs as ASCII d
+        return _DIGIT_RANKS[digit] << _SHIFT
+    head = category[0]
+    if head == "Z" or category == "Cc":
+        rank = _LAST_SPACE
+    elif head == "P":
+        rank = _LAST_PUNCT
+    elif category == "Sc":
+        rank = _LAST_CURRENCY
+    elif head == "N":
+        rank = _LAST_DIGITISH
+    elif head == "L":
+        rank = _LAST_GROUP
+    else:
+        rank = _LAST_SYMBOL
+    return rank << _SHIFT | ord(ch)
+
+
+# -- Locales ------------------------------------------------------------------------
+#
+# MongoDB's supported locales (manual "Collation Locales and Default Parameters"),
+# split by comparing each ICU locale collator against the root one on the table's
+# repertoire plus two-letter words (contractions): equal -> _ROOT_LOCALES.
+_ROOT_LOCALES = frozenset(
+    "am ar hy as bn my ca chr nl dz en en_US fr ka de gu he hi id ga it ja kn km kok "
+    "ko lo lb ms ml mr ne or ps fa pt pa si sw ta te bo ur ug wae zu".split()
+)
+_TAILORED_LOCALES = frozenset(
+    "af sq az be bs bs_Cyrl bg zh zh_Hant hr cs da en_US_POSIX eo et ee fo fil "
+    "gl el ha haw hu is ig smn kl kk ky lkt lt dsb mk mt mn se nb nn om pl ro ru "
+    "sr sr_Latn sk sl th to tr uk hsb vi cy yo yi".split()
+)
+
+
+def _after(base: str, step: int) -> tuple[int, int]:
+    """A tailored weight: ``step`` positions after ``base``'s primary (CLDR ``&base<x``)."""
+    return (_ROOT_WEIGHTS[base][0] | step, 0)
+
+
+def _before(base: str, step: int) -> tuple[int, int]:
+    """A tailored weight: ``step`` positions before ``base``'s primary (``&[before 1]base<x``)."""
+    return (_ROOT_WEIGHTS[base][0] - step, 0)
+
+
+def _at(base: str, variant: int) -> tuple[int, int]:
+    """A tailored weight: ``base``'s primary, secondary ``variant`` (CLDR ``&base<<x``)."""
+    return (_ROOT_WEIGHTS[base][0], 100 + variant)
+
+
+# Nordic letters go "[before 1]ǀ": after every Latin letter of the table.
+_LAST_LATIN = "\u01c0"
+_NORDIC = {
+    "\u00e5": _before(_LAST_LATIN, 3),  # å
+    "\u00e4": _before(_LAST_LATIN, 2),  # ä
+    "\u00e6": (_before(_LAST_LATIN, 2)[0], 1),  # æ <<ä
+    "\u00f6": _before(_LAST_LATIN, 1),  # ö
+    "\u00f8": (_before(_LAST_LATIN, 1)[0], 1),  # ø <<ö
+    "\u0111": _at("d", 1), "\u00f0": _at("d", 2),  # đ ð <<d
+    "\u00fc": _at("y", 1), "\u0171": _at("y", 2),  # ü ű <<y
+}
+# CLDR sv: ... <ö<<ø<<ő<<œ<<ô ; fi: ... <ö<<ø<<ő<<õ<<œ, &N<<ŋ.
+_TAILORINGS: dict[str, dict[str, tuple[int, int]]] = {
+    "es": {"\u00f1": _after("n", 1)},  # &N<ñ
+    "sv": {**_NORDIC, "\u0119": (_NORDIC["\u00e4"][0], 2), "\u0151": (_NORDIC["\u00f6"][0], 2),
+           "\u0153": (_NORDIC["\u00f6"][0], 3), "\u00f4": (_NORDIC["\u00f6"][0], 4)},
+    "fi": {**_NORDIC, "\u0151": (_NORDIC["\u00f6"][0], 2), "\u00f5": (_NORDIC["\u00f6"][0], 3),
+           "\u0153": (_NORDIC["\u00f6"][0], 4), "\u014b": _at("n", 1)},
+}
+# Locale defaults that differ from the root ones (manual: French Canadian sorts accents backwards).
+_LOCALE_DEFAULTS = {"fr_CA": {"backwards": True}}
+
+
+def _tailoring(locale: str, spec: Mapping) -> dict[str, tuple[int, int]]:
+    """The primary-weight overrides of ``locale``; raises for what is not modelled."""
+    base, _, variant = locale.partition("@")
+    if variant:
+        raise NotImplementedError(
+            f"collation locale variant '{locale}' is not supported by the memory engine")
+    language = base.split("_")[0]
+    if base in _TAILORINGS or language in _TAILORINGS and base not in _TAILORED_LOCALES:
+        return _TAILORINGS.get(base) or _TAILORINGS[language]
+    if base in _TAILORED_LOCALES or language in _TAILORED_LOCALES and base not in _ROOT_LOCALES:
+        raise NotImplementedError(
+            f"collation locale '{locale}' (a CLDR tailoring) is not supported by the memory engine")
+    if base in _ROOT_LOCALES or language in _ROOT_LOCALES:
+        return {}
+    raise ServerError(BAD_VALUE, f"Field 'locale' is invalid in: {dict(spec)}")
+
+
+@lru_cache(maxsize=None)
+def _tailoring_of(locale: str) -> dict[str, tuple[int, int]]:
+    return _tailoring(locale, {"locale": locale})
+
+
+# -- Collation keys -----------------------------------------------------------------
+
+_HIGH = 1 << 62  # quaternary weight of non-variable characters (alternate "shifted")
 
 
 @dataclass(frozen=True)
@@ -55,12 +277,16 @@ class Collation:
     case_level: bool = False
     case_first: str = "off"
     numeric_ordering: bool = False
+    alternate: str = "non-ignorable"
+    max_variable: str = "punct"
+    backwards: bool = False
     _cache: dict = field(default_factory=dict, compare=False, hash=False, repr=False)
 
     def string_key(self, s: str) -> tuple:
         """A comparison key for ``s`` under this collation (cached per string).
 
-        Equal keys mean the strings compare equal under the collation.
+        Equal keys mean the strings compare equal under the collation; keys order
+        like ICU sort keys. O(len(s)) on a cache miss.
         """
         key = self._cache.get(s)
         if key is None:
@@ -69,38 +295,105 @@ class Collation:
                 self._cache[s] = key
         return key
 
-    def _compute(self, s: str) -> tuple:
-        decomposed = unicodedata.normalize("NFD", s)
-        bases = []
-        marks = []
-        cases = []
-        for ch in decomposed:
-            if unicodedata.combining(ch):
-                if marks:
-                    marks[-1] += ch
+    def _elements(self, s: str) -> list[tuple[int, int, tuple, int]]:
+        """``s`` as collation elements ``(primary, variant, accents, is_upper)``."""
+        tailoring = _tailoring_of(self.locale)
+        elements: list[tuple[int, int, tuple, int]] = []
+        for ch in unicodedata.normalize("NFC", s) if tailoring else (s,):
+            lower = ch.lower()
+            weight = tailoring.get(lower) if tailoring else None
+            if weight is not None:  # a tailored letter keeps its accents inside its weight
+                elements.append((weight[0], weight[1], (), int(ch != lower)))
                 continue
-            bases.append(ch.casefold())
-            marks.append("")
-            upper = ch != ch.lower()
-            # ICU tertiary order: lowercase before uppercase unless caseFirst upper.
-            cases.append((0 if upper else 1) if self.case_first == "upper" else (1 if upper else 0))
-        primary_text = "".join(bases)
+            for part in unicodedata.normalize("NFD", ch):
+                mark = _MARK_WEIGHTS.get(part)
+                if mark is None and unicodedata.combining(part):
+                    mark = len(_MARK_WEIGHTS) + ord(part)
+                if mark is not None:
+                    if elements:
+                        primary, variant, accents, upper = elements[-1]
+                        elements[-1] = (primary, variant, accents + (mark,), upper)
+                    continue
+                upper = int(part != part.lower())
+                expansion = _EXPANSIONS.get(part.lower())
+                if expansion is not None:  # ß -> s s, æ -> a e (secondary difference)
+                    for i, letter in enumerate(expansion):
+                        variant = _EXPANSION_VARIANT if i == 0 else 0
+                        elements.append((_ROOT_WEIGHTS[letter][0], variant, (), upper))
+                    continue
+                weight = _ROOT_WEIGHTS.get(part)
+                if weight is None:
+                    weight = (_fallback_primary(part), 0)
+                elements.append((weight[0], weight[1], (), upper))
+        return elements
+
+    def _compute(self, s: str) -> tuple:
+        elements = self._elements(s)
         if self.numeric_ordering:
-            primary: Any = tuple(
-                (0, int(piece), "") if piece.isdigit() else (1, 0, piece)
-                for piece in _DIGITS.split(primary_text)
-                if piece
-            )
-        else:
-            primary = primary_text
-        levels: list[Any] = [primary]
+            elements = _numbers(elements)
+        variable_top = _LAST_SPACE if self.max_variable == "space" else _LAST_PUNCT
+        variable_limit = (variable_top + 1) << _SHIFT
+        shifted = self.alternate == "shifted"
+        primaries: list[int] = []
+        secondaries: list[int] = []
+        cases: list[int] = []
+        quaternaries: list[int] = []
+        upper_first = self.case_first == "upper"
+        for primary, variant, accents, upper in elements:
+            if type(primary) is tuple:  # a number (numericOrdering)
+                primaries.extend(primary)
+                secondaries.append(0)
+                cases.append(0)
+                quaternaries.append(_HIGH)
+                continue
+            if shifted and primary < variable_limit:
+                quaternaries.append(primary)  # ignored at levels 1-3
+                continue
+            primaries.append(primary)
+            secondaries.append(variant)
+            secondaries.extend(accents)
+            cases.append(1 - upper if upper_first else upper)
+            quaternaries.append(_HIGH)
+        if self.backwards:
+            secondaries.reverse()
+        levels: list[Any] = [tuple(primaries)]
         if self.strength >= 2:
-            levels.append(tuple(marks))
-        if self.case_level or self.strength >= 3:
+            levels.append(tuple(secondaries))
+        if self.case_level:
             levels.append(tuple(cases))
+        if self.strength >= 3:
+            levels.append(tuple(cases))
+        if self.strength >= 4 and shifted:
+            levels.append(tuple(quaternaries))
         if self.strength >= 5:
-            levels.append(decomposed)  # identical level: code points break ties
+            levels.append(tuple(map(ord, unicodedata.normalize("NFD", s))))
         return tuple(levels)
+
+
+_DIGIT_VALUES = {rank << _SHIFT: value for value, rank in enumerate(_DIGIT_RANKS)}
+
+
+def _numbers(elements: list) -> list:
+    """Fold each run of digit elements into one number element (numericOrdering).
+
+    A number weighs ``(_NUMBER, count of significant digits, digit, ...)``: it sorts
+    where digits sort and compares by value; leading zeros do not count.
+    """
+    out: list = []
+    digits: list[int] = []
+    for element in elements + [None]:
+        digit = _DIGIT_VALUES.get(element[0]) if element is not None else None
+        if digit is not None:
+            digits.append(digit)
+            continue
+        if digits:
+            while len(digits) > 1 and digits[0] == 0:
+                digits.pop(0)
+            out.append(((_NUMBER, len(digits), *digits), 0, (), 0))
+            digits = []
+        if element is not None:
+            out.append(element)
+    return out
 
 
 def _bad(msg: str, code: int = BAD_VALUE) -> ServerError:
@@ -160,16 +453,17 @@ def parse_collation(spec: Any) -> Collation | None:
     max_variable = spec.get("maxVariable", "punct")
     if max_variable not in ("punct", "space"):
         raise _bad(f"Field 'maxVariable' must be 'punct' or 'space'. Got: {max_variable}")
-    if alternate == "shifted":
-        raise NotImplementedError("collation alternate 'shifted' is not supported by the memory engine")
-    if spec.get("backwards", False):
-        raise NotImplementedError("collation backwards is not supported by the memory engine")
+    _tailoring(locale, spec)  # raises for unknown or unsupported locales
+    defaults = _LOCALE_DEFAULTS.get(locale.partition("@")[0], {})
     return Collation(
         locale=locale,
         strength=int(strength),
         case_level=bool(spec.get("caseLevel", False)),
         case_first=case_first,
         numeric_ordering=bool(spec.get("numericOrdering", False)),
+        alternate=alternate,
+        max_variable=max_variable,
+        backwards=bool(spec.get("backwards", defaults.get("backwards", False))),
     )
 
 
