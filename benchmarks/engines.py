@@ -377,7 +377,7 @@ class DongoEngine(PymongoShapedEngine):
     distribution = "dongo"
 
     def _import(self):
-        from dongo.backends.memory import MemoryClient  # noqa: F401
+        importlib.import_module("dongo.backends.memory").MemoryClient
 
     def make_client(self):
         from dongo.backends.memory import MemoryClient

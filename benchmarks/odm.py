@@ -16,6 +16,7 @@ MongoEngine user would gain.  A stack whose package does not import reports
 
 from __future__ import annotations
 
+import importlib
 import importlib.metadata
 
 from .engines import Unsupported
@@ -197,7 +198,7 @@ class MongomockRawStack(_RawStack):
     label = "mongomock, raw collection"
 
     def _import(self):
-        import mongomock  # noqa: F401
+        importlib.import_module("mongomock")
         return importlib.metadata.version("mongomock")
 
     def open(self):
@@ -215,8 +216,8 @@ class MongoEngineStack(Stack):
     label = "MongoEngine on mongomock"
 
     def _import(self):
-        import mongoengine  # noqa: F401
-        import mongomock  # noqa: F401
+        importlib.import_module("mongoengine")
+        importlib.import_module("mongomock")
         return importlib.metadata.version("mongoengine")
 
     def open(self):
