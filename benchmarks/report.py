@@ -205,6 +205,9 @@ def full_report(results: dict) -> str:
     engines = ", ".join(
         f"{e['name']} {e['version']}".strip() if e["available"] else f"{e['name']} (not installed)"
         for e in results["engines"])
+    if meta.get("loadavg_start") is not None:
+        head += (f"\nmachine load average {meta['loadavg_start']} at start"
+                 + (f", {meta['loadavg_end']} at end" if meta.get("loadavg_end") is not None else ""))
     parts = [head, "engines: " + engines, "", engine_tables(results), "",
              odm_table(results), "", scaling_table(results), "",
              memory_table(results), "", targets_table(results)]

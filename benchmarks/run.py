@@ -52,6 +52,14 @@ def _git_commit() -> str:
         return ""
 
 
+def _loadavg():
+    """The 1-minute load average: how busy the (shared) machine was."""
+    try:
+        return round(os.getloadavg()[0], 2)
+    except (AttributeError, OSError):
+        return None
+
+
 def _describe(items) -> list:
     return [{"name": x.name, "label": x.label, "available": x.available,
              "version": x.version, "reason": x.reason} for x in items]
@@ -76,7 +84,7 @@ def run_all(args) -> dict:
             "date": _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
             "python": platform.python_version(), "platform": platform.platform(),
             "cpus": os.cpu_count(), "runs": args.runs, "budget_s": args.budget,
-            "timeout_s": args.timeout,
+            "timeout_s": args.timeout, "loadavg_start": _loadavg(),
             "sizes": args.sizes, "git_commit": _git_commit(),
         },
         "engines": _describe(engines),
@@ -163,6 +171,7 @@ def main(argv=None) -> int:
     else:
         results = run_all(args)
         results["meta"]["elapsed_s"] = round(time.perf_counter() - start, 1)
+        results["meta"]["loadavg_end"] = _loadavg()
     print(report.full_report(results))
     if "elapsed_s" in results["meta"]:
         print(f"\n(finished in {results['meta']['elapsed_s']}s)")
