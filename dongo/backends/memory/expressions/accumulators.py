@@ -491,14 +491,10 @@ class _PercentileAcc(Accumulator):
         return _percentiles(self.values, self.ps)
 
 
-class _CountAcc(Accumulator):
-    __slots__ = ("n",)
+class _CountAcc(_CountingSumAcc):
+    """``$count``: counts like ``{$sum: 1}`` but gives the plain Python int."""
 
-    def __init__(self):
-        self.n = 0
-
-    def add(self, doc, vars):
-        self.n += 1
+    __slots__ = ()
 
     def result(self):
         return self.n

@@ -13,6 +13,7 @@ are Olson names or ``+hh:mm`` offsets, applied only while computing.
 from __future__ import annotations
 
 import datetime as _dt
+import functools
 import re
 from typing import Any, Callable
 
@@ -194,23 +195,32 @@ def _check_format(fmt: str) -> None:
             i += 1
 
 
-def _format_date(date: _dt.datetime, fmt: str, tz: Any) -> str:
-    """``$dateToString`` formatting of the naive-UTC ``date`` in ``tz``."""
-    local = _to_local(date, tz)
-    out = []
+@functools.lru_cache(maxsize=256)
+def _format_plan(fmt: str) -> tuple:
+    """``fmt`` as literal text runs and %-specifier formatters, parsed once per format string."""
+    plan: list = []
     i = 0
     while i < len(fmt):
         ch = fmt[i]
         if ch != "%":
-            out.append(ch)
+            if plan and type(plan[-1]) is str:
+                plan[-1] += ch
+            else:
+                plan.append(ch)
             i += 1
             continue
         spec = fmt[i + 1]
         i += 2
         formatter = _FORMATTERS.get(spec)
         if formatter is not None:
-            out.append(formatter(local, date, tz))
-    return "".join(out)
+            plan.append(formatter)
+    return tuple(plan)
+
+
+def _format_date(date: _dt.datetime, fmt: str, tz: Any) -> str:
+    """``$dateToString`` formatting of the naive-UTC ``date`` in ``tz``."""
+    local = _to_local(date, tz)
+    return "".join([part if type(part) is str else part(local, date, tz) for part in _format_plan(fmt)])
 
 
 def _optional(spec: dict, key: str, scope: frozenset) -> Evaluator | None:
