@@ -88,7 +88,7 @@ _FIELDS = {
 # lowercase to one character are left out: they weigh as their lowercase form).
 _ROOT_PRIMARY_GROUPS = (
     "\x09", "\x0a", "\x0b", "\x0c", "\x0d", "\x85", "\u2028", "\u2029",
-    "\x20\xa0\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u202f\u205f",
+    "\x20\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2008\u2009\u200a\u205f\xa0\u2007\u202f",
     "‾", "_", "‗", "-", "‐‑", "‒", "–", "—", "―", "⁓", ",", ";;", "⁏", ":", "!", "‼", "⁉", "¡",
     "?", "⁈", "⁇", "¿", "‽", ".․", "‥", "…", "··", "⁕", "⁖", "⁘", "⁙", "⁚", "⁛", "⁜", "⁝", "⁞",
     "'‘’‚‛", "‹", "›", "\"“”„‟", "«", "»", "(", ")", "[", "]", "{", "}", "⁅", "⁆", "‖", "§",
@@ -98,14 +98,14 @@ _ROOT_PRIMARY_GROUPS = (
     "<", "=", ">", "¬", "|", "¦", "~", "⁒", "⁄", "¤", "¢", "$", "£", "¥", "₠", "₡", "₢", "₣",
     "₤", "₥", "₦", "₩", "₪", "₫", "€", "₭", "₮", "₯", "₰", "₱", "₲", "₳", "₴", "₵", "₶", "₷",
     "₸", "₹", "₺", "₻", "₼", "₽", "₾", "₿", "⃀", "0", "1¹", "½", "¼", "2²", "3³", "¾", "4", "5",
-    "6", "7", "8", "9", "aª", "æ", "b", "ƀ", "ƃ", "c", "ȼ", "ƈ", "dðđ", "ȸ", "ǆǳ", "ƌ", "ȡ",
+    "6", "7", "8", "9", "aª", "æ", "b", "ƀ", "ƃ", "c", "ȼ", "ƈ", "dđð", "ȸ", "ǳǆ", "ƌ", "ȡ",
     "e", "ɇ", "ǝ", "f", "ƒ", "g", "ǥ", "ƣ", "hħ", "ƕ", "i", "ĳ", "ı", "j", "ȷ", "ɉ", "k", "ƙ",
-    "lŀł", "ǉ", "ƚ", "ȴ", "ƛ", "m", "n", "ǌ", "ƞ", "ȵ", "ŋ", "oºø", "œ", "ȣ", "p", "₧", "ƥ",
+    "lłŀ", "ǉ", "ƚ", "ȴ", "ƛ", "m", "n", "ǌ", "ƞ", "ȵ", "ŋ", "oºø", "œ", "ȣ", "p", "₧", "ƥ",
     "q", "ȹ", "ɋ", "ĸ", "r", "₨", "ɍ", "sſ", "ß", "ȿ", "ƪ", "t", "ƾ", "ŧ", "ƫ", "ƭ", "ȶ", "u",
     "v", "w", "x", "y", "ɏ", "ƴ", "ȝ", "z", "ƍ", "ƶ", "ȥ", "ɀ", "ƹ", "ƺ", "þ", "ƿ", "ƻ", "ƨ",
     "ƽ", "ƅ", "ɂ", "ŉ", "ǀ", "ǁ", "ǂ", "ǃ", "α", "βϐ", "γ", "δ", "εϵ", "ϝ", "ͷ", "ϛ", "ζ", "ͱ",
-    "η", "θϑ", "ͺι", "ϳ", "κϰ", "ϗ", "λ", "µμ", "ν", "ξ", "ο", "πϖ", "ϻ", "ϟ", "ϙ", "ρϱ", "ϼ",
-    "ςσϲ", "ͼ", "ͻ", "ͽ", "τ", "υϒ", "φϕ", "χ", "ψ", "ω", "ϡ", "ͳ", "ϸ", "ϣ", "ϥ", "ϧ", "ϩ",
+    "η", "θϑ", "ιͺ", "ϳ", "κϰ", "ϗ", "λ", "μµ", "ν", "ξ", "ο", "πϖ", "ϻ", "ϟ", "ϙ", "ρϱ", "ϼ",
+    "σϲς", "ͼ", "ͻ", "ͽ", "τ", "υϒ", "φϕ", "χ", "ψ", "ω", "ϡ", "ͳ", "ϸ", "ϣ", "ϥ", "ϧ", "ϩ",
     "ϫ", "ϭ", "ϯ", "а", "ә", "ӕ", "б", "в", "гґ", "ғ", "ӻ", "ҕ", "ӷ", "д", "ђ", "ҙ", "е", "є",
     "ж", "җ", "з", "ѕ", "ӡ", "и", "ҋ", "і", "ј", "к", "қ", "ӄ", "ҡ", "ҟ", "ҝ", "л", "ӆ", "љ",
     "м", "ӎ", "н", "ӊ", "ң", "ӈ", "ҥ", "њ", "о", "ө", "п", "ҧ", "ҁ", "р", "ҏ", "с", "ҫ", "т",
@@ -136,17 +136,31 @@ def _group_rank(first_char: str) -> int:
     return next(i for i, g in enumerate(_ROOT_PRIMARY_GROUPS) if first_char in g)
 
 
-# char -> (primary, secondary variant inside its group)
-_ROOT_WEIGHTS: dict[str, tuple[int, int]] = {}
+# Members of a group that ICU tells apart at level 2 (the others differ at level 3 only).
+_SECONDARY_VARIANTS = "\u2018\u2019\u201a\u201b\u201c\u201d\u201e\u201f\u00f0\u0111\u0127\u0140\u0142\u00f8\u017f\u0491\u01f3"
+_VARIANT_ACCENT = 1000  # their level-2 weight: after every combining mark
+
+# Table characters ICU weighs as their NFKD expansion (level 3 apart): looked up that way.
+_COMPAT_EXPANSIONS = "\u203c\u2049\u2048\u2047\u2025\u2026\u2033\u2034\u2057\u2036\u2037" \
+    "\u00bd\u00bc\u00be\u01c6\u01f3\u0133\u0140\u01c9\u01cc\u20a8\u0149"
+
+# char -> (primary, level-2 weights after the base, level-3 variant)
+_ROOT_WEIGHTS: dict[str, tuple[int, tuple, int]] = {}
 for _rank, _group in enumerate(_ROOT_PRIMARY_GROUPS):
-    for _variant, _ch in enumerate(_group):
-        _ROOT_WEIGHTS[_ch] = (_rank << _SHIFT, _variant)
+    for _index, _ch in enumerate(_group):
+        if _ch in _COMPAT_EXPANSIONS:
+            continue
+        if _ch in _SECONDARY_VARIANTS:
+            _weight = (_rank << _SHIFT, (_VARIANT_ACCENT + _index,), 0)
+        else:
+            _weight = (_rank << _SHIFT, (), _index)
+        _ROOT_WEIGHTS[_ch] = _weight
         _up = _ch.upper()
         if len(_up) == 1 and _up != _ch and _up.lower() == _ch:
-            _ROOT_WEIGHTS.setdefault(_up, (_rank << _SHIFT, _variant))
+            _ROOT_WEIGHTS.setdefault(_up, _weight)
 
 # Letters the root order expands to two letters' primaries, told apart at level 2.
-_EXPANSIONS = {"\u00df": "ss", "\u00e6": "ae", "\u0153": "oe", "\u0133": "ij"}
+_EXPANSIONS = {"\u00df": "ss", "\u00e6": "ae", "\u0153": "oe"}
 _EXPANSION_VARIANT = 99
 
 _MARK_WEIGHTS = {m: i + 1 for i, m in enumerate(_MARK_ORDER)}
@@ -203,45 +217,54 @@ _TAILORED_LOCALES = frozenset(
 )
 
 
-def _after(base: str, step: int) -> tuple[int, int]:
+def _after(base: str, step: int) -> tuple[int, tuple, int]:
     """A tailored weight: ``step`` positions after ``base``'s primary (CLDR ``&base<x``)."""
-    return (_ROOT_WEIGHTS[base][0] | step, 0)
+    return (_ROOT_WEIGHTS[base][0] | step, (), 0)
 
 
-def _before(base: str, step: int) -> tuple[int, int]:
+def _before(base: str, step: int) -> tuple[int, tuple, int]:
     """A tailored weight: ``step`` positions before ``base``'s primary (``&[before 1]base<x``)."""
-    return (_ROOT_WEIGHTS[base][0] - step, 0)
+    return (_ROOT_WEIGHTS[base][0] - step, (), 0)
 
 
-def _at(base: str, variant: int) -> tuple[int, int]:
-    """A tailored weight: ``base``'s primary, secondary ``variant`` (CLDR ``&base<<x``)."""
-    return (_ROOT_WEIGHTS[base][0], 100 + variant)
+def _at(base: str, variant: int) -> tuple[int, tuple, int]:
+    """A tailored weight: ``base``'s primary, level-2 ``variant`` (CLDR ``&base<<x``)."""
+    return (_ROOT_WEIGHTS[base][0], (_VARIANT_ACCENT + variant,), 0)
 
 
-# Nordic letters go "[before 1]ǀ": after every Latin letter of the table.
+def _like(weight: tuple[int, tuple, int], variant: int) -> tuple[int, tuple, int]:
+    """A tailored letter sorting as ``weight``'s letter at level 1, after it at level 2."""
+    return (weight[0], (_VARIANT_ACCENT + variant,), 0)
+
+
+# CLDR (ICU 77) rules. Nordic letters go "&[before 1]ǀ": after every Latin letter of the
+# table. A string value is an expansion told apart at level 3 ("&t<<<þ/h": þ as "th").
 _LAST_LATIN = "\u01c0"
 _NORDIC = {
     "\u00e5": _before(_LAST_LATIN, 3),  # å
     "\u00e4": _before(_LAST_LATIN, 2),  # ä
-    "\u00e6": (_before(_LAST_LATIN, 2)[0], 1),  # æ <<ä
+    "\u00e6": _like(_before(_LAST_LATIN, 2), 1),  # æ <<ä
     "\u00f6": _before(_LAST_LATIN, 1),  # ö
-    "\u00f8": (_before(_LAST_LATIN, 1)[0], 1),  # ø <<ö
-    "\u0111": _at("d", 1), "\u00f0": _at("d", 2),  # đ ð <<d
-    "\u00fc": _at("y", 1), "\u0171": _at("y", 2),  # ü ű <<y
+    "\u00f8": _like(_before(_LAST_LATIN, 1), 1),  # ø <<ö
+    "\u00fc": _at("y", 1),  # ü <<y
 }
-# CLDR sv: ... <ö<<ø<<ő<<œ<<ô ; fi: ... <ö<<ø<<ő<<õ<<œ, &N<<ŋ.
-_TAILORINGS: dict[str, dict[str, tuple[int, int]]] = {
-    "es": {"\u00f1": _after("n", 1)},  # &N<ñ
-    "sv": {**_NORDIC, "\u0119": (_NORDIC["\u00e4"][0], 2), "\u0151": (_NORDIC["\u00f6"][0], 2),
-           "\u0153": (_NORDIC["\u00f6"][0], 3), "\u00f4": (_NORDIC["\u00f6"][0], 4)},
-    "fi": {**_NORDIC, "\u0151": (_NORDIC["\u00f6"][0], 2), "\u00f5": (_NORDIC["\u00f6"][0], 3),
-           "\u0153": (_NORDIC["\u00f6"][0], 4), "\u014b": _at("n", 1)},
+_TAILORINGS: dict[str, dict[str, Any]] = {
+    # es: &N<ñ
+    "es": {"\u00f1": _after("n", 1)},
+    # sv: &D<<đ<<ð &t<<<þ/h &Y<<ü<<ű &[before 1]ǀ<å<ä<<æ<<ę<ö<<ø<<ő<<œ<<ô
+    "sv": {**_NORDIC, "\u0111": _at("d", 1), "\u00f0": _at("d", 2), "\u00fe": "th",
+           "\u0171": _at("y", 2), "\u0119": _like(_NORDIC["\u00e4"], 2),
+           "\u0151": _like(_NORDIC["\u00f6"], 2), "\u0153": _like(_NORDIC["\u00f6"], 3),
+           "\u00f4": _like(_NORDIC["\u00f6"], 4)},
+    # fi: &D̵<<đ &G̵<<ǥ &N̵<<ŋ &T̵<<ŧ &Y<<ü &Z̵<<ʒ &[before 1]ǀ<å<ä<<æ<ö<<ø
+    "fi": {**_NORDIC, "\u0111": _at("d", 1), "\u01e5": _at("g", 1), "\u014b": _at("n", 1),
+           "\u0167": _at("t", 1), "\u0292": _at("z", 1)},
 }
 # Locale defaults that differ from the root ones (manual: French Canadian sorts accents backwards).
 _LOCALE_DEFAULTS = {"fr_CA": {"backwards": True}}
 
 
-def _tailoring(locale: str, spec: Mapping) -> dict[str, tuple[int, int]]:
+def _tailoring(locale: str, spec: Mapping) -> dict[str, Any]:
     """The primary-weight overrides of ``locale``; raises for what is not modelled."""
     base, _, variant = locale.partition("@")
     if variant:
@@ -259,7 +282,7 @@ def _tailoring(locale: str, spec: Mapping) -> dict[str, tuple[int, int]]:
 
 
 @lru_cache(maxsize=None)
-def _tailoring_of(locale: str) -> dict[str, tuple[int, int]]:
+def _tailoring_of(locale: str) -> dict[str, Any]:
     return _tailoring(locale, {"locale": locale})
 
 
@@ -295,15 +318,24 @@ class Collation:
                 self._cache[s] = key
         return key
 
-    def _elements(self, s: str) -> list[tuple[int, int, tuple, int]]:
-        """``s`` as collation elements ``(primary, variant, accents, is_upper)``."""
+    def _elements(self, s: str) -> list[tuple[int, tuple, int, int]]:
+        """``s`` as collation elements ``(primary, level-2 weights, level-3 variant, is_upper)``.
+
+        The level-2 weights of an element are its own (0 for a plain letter, a variant
+        weight for e.g. "ø") followed by those of the accents that follow it.
+        """
         tailoring = _tailoring_of(self.locale)
-        elements: list[tuple[int, int, tuple, int]] = []
+        elements: list[tuple[int, tuple, int, int]] = []
+        # A tailored letter is looked up precomposed (sv "å" is a letter, not a + ring).
         for ch in unicodedata.normalize("NFC", s) if tailoring else (s,):
             lower = ch.lower()
             weight = tailoring.get(lower) if tailoring else None
-            if weight is not None:  # a tailored letter keeps its accents inside its weight
-                elements.append((weight[0], weight[1], (), int(ch != lower)))
+            if type(weight) is str:  # a tailored expansion: its letters, level 3 apart
+                for sub in self._elements(weight):
+                    elements.append((sub[0], sub[1], sub[2] + 1, int(ch != lower)))
+                continue
+            if weight is not None:
+                elements.append((weight[0], (0,) + weight[1], weight[2], int(ch != lower)))
                 continue
             for part in unicodedata.normalize("NFD", ch):
                 mark = _MARK_WEIGHTS.get(part)
@@ -311,20 +343,25 @@ class Collation:
                     mark = len(_MARK_WEIGHTS) + ord(part)
                 if mark is not None:
                     if elements:
-                        primary, variant, accents, upper = elements[-1]
-                        elements[-1] = (primary, variant, accents + (mark,), upper)
+                        primary, seconds, third, upper = elements[-1]
+                        elements[-1] = (primary, seconds + (mark,), third, upper)
                     continue
                 upper = int(part != part.lower())
                 expansion = _EXPANSIONS.get(part.lower())
-                if expansion is not None:  # ß -> s s, æ -> a e (secondary difference)
-                    for i, letter in enumerate(expansion):
-                        variant = _EXPANSION_VARIANT if i == 0 else 0
-                        elements.append((_ROOT_WEIGHTS[letter][0], variant, (), upper))
+                if expansion is not None:  # ß -> s s, æ -> a e, told apart at level 2
+                    first, *rest = expansion
+                    elements.append((_ROOT_WEIGHTS[first][0], (0, _EXPANSION_VARIANT), 0, upper))
+                    elements.extend((_ROOT_WEIGHTS[c][0], (0,), 0, upper) for c in rest)
                     continue
                 weight = _ROOT_WEIGHTS.get(part)
                 if weight is None:
-                    weight = (_fallback_primary(part), 0)
-                elements.append((weight[0], weight[1], (), upper))
+                    compat = unicodedata.normalize("NFKD", part)
+                    if compat != part:  # "ﬁ", "²", full-width...: DUCET weighs them as
+                        for sub in self._elements(compat):  # their NFKD form, level 3 apart
+                            elements.append((sub[0], sub[1], sub[2] + 1, sub[3]))
+                        continue
+                    weight = (_fallback_primary(part), (), 0)
+                elements.append((weight[0], (0,) + weight[1], weight[2], upper))
         return elements
 
     def _compute(self, s: str) -> tuple:
@@ -337,24 +374,27 @@ class Collation:
         primaries: list[int] = []
         secondaries: list[int] = []
         cases: list[int] = []
+        tertiaries: list[int] = []
         quaternaries: list[int] = []
         upper_first = self.case_first == "upper"
-        for primary, variant, accents, upper in elements:
-            if type(primary) is tuple:  # a number (numericOrdering)
+        for primary, seconds, third, upper in elements:
+            if type(primary) is tuple:  # a number (numericOrdering): one weight per level
                 primaries.extend(primary)
                 secondaries.append(0)
                 cases.append(0)
+                tertiaries.append(0)
                 quaternaries.append(_HIGH)
                 continue
             if shifted and primary < variable_limit:
                 quaternaries.append(primary)  # ignored at levels 1-3
                 continue
+            case = 1 - upper if upper_first else upper
             primaries.append(primary)
-            secondaries.append(variant)
-            secondaries.extend(accents)
-            cases.append(1 - upper if upper_first else upper)
+            secondaries.extend(seconds)
+            cases.append(case)
+            tertiaries.append(case + 2 * third)
             quaternaries.append(_HIGH)
-        if self.backwards:
+        if self.backwards:  # French: accents compare from the end of the string
             secondaries.reverse()
         levels: list[Any] = [tuple(primaries)]
         if self.strength >= 2:
@@ -362,7 +402,7 @@ class Collation:
         if self.case_level:
             levels.append(tuple(cases))
         if self.strength >= 3:
-            levels.append(tuple(cases))
+            levels.append(tuple(tertiaries))
         if self.strength >= 4 and shifted:
             levels.append(tuple(quaternaries))
         if self.strength >= 5:
@@ -389,7 +429,7 @@ def _numbers(elements: list) -> list:
         if digits:
             while len(digits) > 1 and digits[0] == 0:
                 digits.pop(0)
-            out.append(((_NUMBER, len(digits), *digits), 0, (), 0))
+            out.append(((_NUMBER, len(digits), *digits), (0,), 0, 0))
             digits = []
         if element is not None:
             out.append(element)
