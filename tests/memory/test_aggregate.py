@@ -715,3 +715,19 @@ def test_collation_reaches_expr_project_graph_lookup_and_bucket():
     assert len(agg([stage], people[:1], collections={"g": people}, collation=ci)[0]["f"]) == 2
     assert agg([{"$bucket": {"groupBy": "$s", "boundaries": ["a", "c"]}}], [{"s": "B"}, {"s": "a"}],
                collation=ci) == [{"_id": "a", "count": 2}]
+
+
+# Stage argument checks: the server's order and exact wording.
+@pytest.mark.parametrize("stage, code, message", [
+    ({"$fill": {"x": 1}}, 40415, "BSON field '$fill.x' is an unknown field."),
+    ({"$densify": {"field": "a"}}, 40414, "BSON field '$densify.range' is missing but a required field"),
+    ({"$merge": 5}, 51182, "$merge only supports a string or object argument, not int"),
+    ({"$bucket": 5}, 40201, "Argument to $bucket stage must be an object, but found type: int."),
+    ({"$bucket": {"groupBy": "$a"}}, 40198, "$bucket requires 'groupBy' and 'boundaries' to be specified."),
+    ({"$graphLookup": {"from": "c"}}, 40105, "$graphLookup requires 'startWith' to be specified"),
+    ({"$sample": {}}, 28749, "$sample stage must specify a size"),
+])
+def test_stage_argument_errors(stage, code, message):
+    with pytest.raises(ServerError) as info:
+        compile_pipeline([stage])
+    assert (info.value.code, info.value.args[0]) == (code, message)

@@ -1334,3 +1334,26 @@ def test_date_from_parts_server_cases(parts, expected):
 ])
 def test_date_from_parts_server_errors(parts, code):
     assert error_code({"$dateFromParts": parts}) == code
+
+
+# Named-argument checks: the server's order (object, unknown field, missing
+# field in its order) and its exact wording, one case per message shape.
+@pytest.mark.parametrize("expr, code, message", [
+    ({"$reduce": 5}, 40075, "$reduce only supports an object as its argument, found: int"),
+    ({"$reduce": {"input": [], "in": 1, "x": 1}}, 40076, "$reduce found an unknown argument: x"),
+    ({"$reduce": {"input": [], "in": 1}}, 40078, "$reduce requires 'initialValue' to be specified"),
+    ({"$cond": {"if": 1, "else": 1}}, 17081, "Missing 'then' parameter to $cond"),
+    ({"$year": {"timezone": "UTC"}}, 40539, "missing 'date' argument to $year, provided: { timezone: \"UTC\" }"),
+    ({"$year": {"date": 1, "x": 1}}, 40535, 'unrecognized option to $year: "x"'),
+    ({"$dateToString": {"date": 1, "x": 1}}, 18534,
+     "Unrecognized argument to $dateToString: x. Expected arguments are date, format, timezone, onNull"),
+    ({"$dateToString": {"format": "%Y"}}, 18628, "Missing 'date' parameter to $dateToString"),
+    ({"$firstN": {"n": 1}}, 5787907, "Missing value for 'input'"),
+    ({"$percentile": {"input": 1, "method": "approximate"}}, 40414,
+     "BSON field '$percentile.p' is missing but a required field"),
+    ({"$setField": {"field": "a", "input": {}}}, 4161102, "$setField requires 'value' to be specified"),
+])
+def test_named_argument_errors(expr, code, message):
+    with pytest.raises(ServerError) as info:
+        compile_expression(expr)
+    assert (info.value.code, info.value.args[0]) == (code, message)
