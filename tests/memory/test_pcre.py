@@ -248,6 +248,7 @@ def test_flags_are_checked_before_the_pattern():
 
 def test_all_documented_flags_accepted():
     assert compile_pcre("a", "imsxu").search("A")
+    assert compile_pcre("a b", "iixx").search("AB")  # repeated letters are harmless
 
 
 def test_operator_context_codes():
@@ -266,7 +267,7 @@ def test_operator_context_codes():
 
 
 @pytest.mark.parametrize("pattern, feature", [
-    (r"a\Kb", r"\\K"), (r"\Ga", r"\\G"), (r"(?R)", "recursion"), (r"(a)(?1)", "recursion"),
+    (r"a\Kb", r"\\K"), (r"\g{+1}(a)", "not yet closed"), (r"\Ga", r"\\G"), (r"(?R)", "recursion"), (r"(a)(?1)", "recursion"),
     (r"(?|(a)|(b))", "branch reset"), (r"\p{Greek}", r"\\p\{Greek\}"), (r"(?U)a+", r"\(\?U\)"),
     (r"(?J)a", r"\(\?J\)"), (r"(*SKIP)a", "SKIP"), (r"\X", r"\\X"), (r"\g<1>(a)", "subroutine"),
     (r"(?&n)(?<n>a)", "subroutine"), (r"\1(a)", "not yet closed"), (r"(a\1)", "not yet closed"),
@@ -306,3 +307,121 @@ def test_agrees_with_filters_translation(pattern, flags):
     for subject in LEGACY_SUBJECTS:
         a, b = old.search(subject), new.search(subject)
         assert (a and (a.span(), a.groups())) == (b and (b.span(), b.groups())), subject
+
+
+# --------------------------------------------------------------------------
+# Differential check against the real PCRE2 library, when the system has it
+# (libpcre2-8, called through ctypes with the server's options: UTF plus the
+# $options letters).  Random patterns from PCRE2 tokens; every pattern must be
+# accepted or rejected by both, and find the same first match and groups.
+# --------------------------------------------------------------------------
+
+_PCRE2_OPTIONS = {"i": 0x8, "m": 0x400, "s": 0x20, "x": 0x80, "u": 0}
+_PCRE2_UTF = 0x80000
+
+
+def _load_pcre2():
+    import ctypes
+    import ctypes.util
+
+    name = ctypes.util.find_library("pcre2-8")
+    if name is None:
+        return None
+    lib = ctypes.CDLL(name)
+    size_p = ctypes.POINTER(ctypes.c_size_t)
+    lib.pcre2_compile_8.restype = ctypes.c_void_p
+    lib.pcre2_compile_8.argtypes = [ctypes.c_char_p, ctypes.c_size_t, ctypes.c_uint32,
+                                    ctypes.POINTER(ctypes.c_int), size_p, ctypes.c_void_p]
+    lib.pcre2_match_data_create_from_pattern_8.restype = ctypes.c_void_p
+    lib.pcre2_match_data_create_from_pattern_8.argtypes = [ctypes.c_void_p, ctypes.c_void_p]
+    lib.pcre2_match_8.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_size_t, ctypes.c_size_t,
+                                  ctypes.c_uint32, ctypes.c_void_p, ctypes.c_void_p]
+    lib.pcre2_get_ovector_pointer_8.restype = size_p
+    lib.pcre2_get_ovector_pointer_8.argtypes = [ctypes.c_void_p]
+    lib.pcre2_get_ovector_count_8.restype = ctypes.c_uint32
+    lib.pcre2_get_ovector_count_8.argtypes = [ctypes.c_void_p]
+    lib.pcre2_code_free_8.argtypes = [ctypes.c_void_p]
+    lib.pcre2_match_data_free_8.argtypes = [ctypes.c_void_p]
+
+    def search(pattern: str, flags: str, subjects: list):
+        """None if PCRE2 rejects the pattern, else one result per subject."""
+        options = _PCRE2_UTF
+        for letter in flags:
+            options |= _PCRE2_OPTIONS[letter]
+        raw = pattern.encode()
+        err, offset = ctypes.c_int(), ctypes.c_size_t()
+        code = lib.pcre2_compile_8(raw, len(raw), options, ctypes.byref(err), ctypes.byref(offset), None)
+        if not code:
+            return None
+        data = lib.pcre2_match_data_create_from_pattern_8(code, None)
+        unset = ctypes.c_size_t(-1).value
+        results = []
+        try:
+            for subject in subjects:
+                encoded = subject.encode()
+                rc = lib.pcre2_match_8(code, encoded, len(encoded), 0, 0, data, None)
+                if rc < 0:
+                    results.append(None)
+                    continue
+                vector = lib.pcre2_get_ovector_pointer_8(data)
+
+                def chars(byte_offset):
+                    return len(encoded[:byte_offset].decode())
+
+                spans = []
+                for k in range(lib.pcre2_get_ovector_count_8(data)):
+                    lo, hi = vector[2 * k], vector[2 * k + 1]
+                    spans.append(None if lo == unset else (chars(lo), chars(hi)))
+                results.append(tuple(spans))
+        finally:
+            lib.pcre2_match_data_free_8(data)
+            lib.pcre2_code_free_8(code)
+        return results
+
+    return search
+
+
+_ORACLE = _load_pcre2()
+_TOKENS = [
+    "a", "b", "B", "k", "s", "i", "I", KELVIN, "\u017f", "\u0131", "\u00e9", "1", " ", "#", "\n",
+    ".", "^", "$", "\\w", "\\W", "\\d", "\\D", "\\s", "\\S", "\\h", "\\H", "\\b", "\\B", "\\R",
+    "\\z", "\\Z", "\\A", "\\N", "\\x{e9}", "\\x41", "\\101", "\\Q.\\E", "\\p{L}", "\\P{Lu}", "\\pN",
+    "[a-z]", "[^a-z]", "[\\w-]", "[^\\W\\d]", "[[:alpha:]]", "[[:^digit:]x]", "[[:upper:]]",
+    "[[:punct:]]", "[\\p{Ll}1]", "[i]", "[^i]", "[]a]", "[^]]", "[\\d-z]", "[z-a]", "*", "+", "?",
+    "{2}", "{1,}", "{,2}", "*?", "++", "(", ")", "(?:", "(?i)", "(?-i)", "(?m)", "(?s)", "(?x)",
+    "(?i:", "(?<n>a)", "\\k<n>", "(?(1)a|b)", "(?=", "(?!", "(?<=a)", "(?>", "|", "\\1",
+    "\\g{-1}", "(?#c)", "# c\n", "\\#", "}", "]", "{", "\\cA", "\\o{101}", "(*F)", "[\\b]",
+]
+_SUBJECTS = [
+    "", "abc", "ABC aB", "a\nb\n", "a b\tc\n", KELVIN + "\u017f\u0131\u0130iIkKsS", "caf\u00e9 12",
+    "x\r\ny", NBSP + "\u2028", "aaaa", "AbC789", "_x_", "\u00e9\u00c9", "A1 b2\n", "{,2}#",
+]
+
+
+@pytest.mark.skipif(_ORACLE is None, reason="libpcre2-8 is not installed on this machine")
+@pytest.mark.parametrize("seed", range(4))
+def test_agrees_with_libpcre2(seed):
+    import random
+
+    rng = random.Random(seed)
+    compared = 0
+    for _ in range(250):
+        pattern = "".join(rng.choice(_TOKENS) for _ in range(rng.randint(1, 7)))
+        flags = "".join(f for f in "imsx" if rng.random() < 0.3)
+        try:
+            compiled = compile_pcre(pattern, flags)
+        except NotImplementedError:
+            continue
+        except ServerError:
+            compiled = None
+        expected = _ORACLE(pattern, flags, _SUBJECTS)
+        assert (compiled is None) == (expected is None), (pattern, flags)
+        if compiled is None:
+            continue
+        compared += 1
+        for subject, want in zip(_SUBJECTS, expected):
+            m = compiled.search(subject)
+            got = None if m is None else tuple(
+                [m.span()] + [None if m.span(k) == (-1, -1) else m.span(k) for k in range(1, compiled.groups + 1)])
+            assert got == want, (pattern, flags, subject)
+    assert compared > 100

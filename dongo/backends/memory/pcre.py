@@ -79,6 +79,10 @@ _POSIX = {
     "ascii": [(0x00, 0x7F)],
 }
 
+# Zero-width escapes: they take no quantifier.  \z is Python's \Z; PCRE's \Z
+# also matches before a final newline.
+_ASSERTIONS = {"A": r"\A", "z": r"\Z", "Z": r"(?=\n?\Z)", "b": None, "B": None}
+_UNSUPPORTED_ESCAPES = frozenset("GKXC")  # \G start of match, \K reset, \X grapheme, \C code unit
 _SIMPLE_ESCAPES = {"a": 0x07, "e": 0x1B, "f": 0x0C, "n": 0x0A, "r": 0x0D, "t": 0x09}
 _QUANTIFIER = re.compile(r"\{(\d+)(?:(,)(\d*))?\}")  # PCRE2 10.40: no {,n}, no spaces
 _GROUP_NAME = re.compile(r"[A-Za-z_]\w*", re.ASCII)
@@ -291,13 +295,19 @@ class _Translator:
         self.out: list = []
         self.flags = frozenset(f for f in flags if f in _FLAG_LETTERS)
         # Python sees i, m and s through re flags; x is applied here.
-        self.bits = sum(b for f, b in (("i", re.I), ("m", re.M), ("s", re.S)) if f in flags)
+        self.bits = 0
+        for letter, bit in (("i", re.I), ("m", re.M), ("s", re.S)):
+            if letter in flags:
+                self.bits |= bit
         self.stack = [_Frame(self.flags, self.flags, None)]
         self.opened = 0  # capture groups opened so far
         self.closed: set = set()
         self.names: dict = {}  # name -> group number
         self.closed_names: set = set()
         self.later_refs: list = []  # (number or name) referenced before it closed
+        self.later_conditions: list = []  # group numbers tested before they opened
+        # whether the last item can take a quantifier (PCRE2 rejects "\\b*", "^+", "(?i)?")
+        self.repeatable = False
 
     # -- helpers -------------------------------------------------------------
 
@@ -353,14 +363,6 @@ class _Translator:
         else:
             self.out.append(re.escape(chr(cp)))
 
-    def word_class(self) -> str:
-        saved = self.out
-        self.out = []
-        self.emit_set(_WORD)
-        text = "".join(self.out)
-        self.out = saved
-        return text
-
     # -- main loop -----------------------------------------------------------
 
     def run(self) -> tuple[str, int]:
@@ -374,45 +376,58 @@ class _Translator:
                 self.escape_outside()
             elif ch == "[":
                 self.char_class()
+                self.repeatable = True
             elif ch == "(":
                 self.open_group()
             elif ch == ")":
                 self.close_group()
+                self.repeatable = True  # PCRE2 accepts quantified assertions too
             elif ch == "|":
                 self.i += 1
                 self.alternative()
+                self.repeatable = False
             elif ch in "*+?":
                 self.i += 1
-                self.out.append(ch)
-                self.quantifier_suffix()
+                self.quantifier(ch)
             elif ch == "{":
                 self.brace()
             elif ch == "^":
                 self.i += 1
                 # PCRE2's multiline ^ does not match after a newline that ends the subject
                 self.out.append(r"(?:\A|(?<=\n)(?!\Z))" if "m" in self.flags else "^")
+                self.repeatable = False
             elif ch == "$":
                 self.i += 1
                 self.out.append("$")  # same as Python under both m and not m
+                self.repeatable = False
             elif ch == ".":
                 self.i += 1
                 self.out.append(".")  # newline is LF in both; s handled by re.S
+                self.repeatable = True
             else:
                 self.i += 1
                 self.emit_char(ord(ch))
+                self.repeatable = True
         if len(self.stack) > 1:
             raise _Invalid("missing closing parenthesis")
         self.out.append(")" * self.stack[0].wraps)
+        if any(number > self.opened for number in self.later_conditions):
+            raise _Invalid("reference to non-existent subpattern")
         for ref in self.later_refs:
             known = ref in self.names if isinstance(ref, str) else ref <= self.opened
             if not known:
                 raise _Invalid("reference to non-existent subpattern")
-            raise _unsupported("a backreference to a group that is not yet closed")
+            raise _unsupported("a reference to a group that is not yet closed")
         return "".join(self.out), self.bits
 
     # -- quantifiers ---------------------------------------------------------
 
-    def quantifier_suffix(self) -> None:
+    def quantifier(self, text: str) -> None:
+        """Emit a quantifier and its lazy ``?`` or possessive ``+`` suffix."""
+        if not self.repeatable:
+            raise _Invalid("quantifier does not follow a repeatable item")
+        self.out.append(text)
+        self.repeatable = False
         self.skip_ignored()
         nxt = self.peek()
         if nxt == "?":
@@ -429,6 +444,7 @@ class _Translator:
         if m is None:  # not a quantifier: a literal brace in PCRE2
             self.i += 1
             self.out.append(r"\{")
+            self.repeatable = True
             return
         low = int(m.group(1))
         high = None if m.group(2) is None else (int(m.group(3)) if m.group(3) else None)
@@ -437,8 +453,7 @@ class _Translator:
         if high is not None and high < low:
             raise _Invalid("numbers out of order in {} quantifier")
         self.i = m.end()
-        self.out.append(m.group(0))
-        self.quantifier_suffix()
+        self.quantifier(m.group(0))
 
     # -- groups and flags ----------------------------------------------------
 
@@ -469,6 +484,7 @@ class _Translator:
             self.out.append(_scoped(self.flags, new))
             self.stack[-1].wraps += 1
         self.flags = new
+        self.repeatable = False
 
     def open_group(self) -> None:
         p = self.p
@@ -515,6 +531,7 @@ class _Translator:
 
     def push_group(self, text: str, number: int | None, flags: frozenset | None = None) -> None:
         inner = self.flags if flags is None else flags
+        self.repeatable = False
         self.out.append(text)
         self.stack.append(_Frame(inner, self.flags, number))
         self.flags = inner
@@ -553,6 +570,10 @@ class _Translator:
             if m is None or cond in ("DEFINE",) or cond.startswith("R"):
                 raise _unsupported("conditions other than a group number or name in (?(...)")
             ref = next(g for g in m.groups() if g)
+            if ref not in self.names:  # Python needs the name defined first
+                self.later_refs.append(ref)
+        if ref.isdigit() and int(ref) > self.opened:  # Python allows these; check existence
+            self.later_conditions.append(int(ref))
         self.i = end + 1
         self.push_group(f"(?({ref})", None)
 
@@ -589,6 +610,7 @@ class _Translator:
         if m and m.group(1) in ("F", "FAIL"):
             self.i = m.end()
             self.out.append("(?!)")
+            self.repeatable = False
             return
         if m is None:
             raise _Invalid("(*VERB) not recognized or malformed")
@@ -602,35 +624,27 @@ class _Translator:
             raise _Invalid("\\ at end of pattern")
         c = p[self.i + 1]
         self.i += 2
-        if c in "bB":
-            w = self.word_class()
-            if c == "b":
-                self.out.append(f"(?:(?<={w})(?!{w})|(?<!{w})(?={w}))")
-            else:
-                self.out.append(f"(?:(?<={w})(?={w})|(?<!{w})(?!{w}))")
-        elif c == "A":
-            self.out.append(r"\A")
-        elif c == "z":
-            self.out.append(r"\Z")
-        elif c == "Z":
-            self.out.append(r"(?=\n?\Z)")
-        elif c == "R":
+        if c in _UNSUPPORTED_ESCAPES:
+            raise _unsupported(f"\\{c}")
+        if c in _ASSERTIONS:
+            self.out.append(self.word_boundary(c == "b") if c in "bB" else _ASSERTIONS[c])
+            self.repeatable = False
+            return
+        if c == "E":  # a stray \E is ignored
+            return
+        if c == "Q":
+            quoted: list = []
+            self.quoted(quoted.append)
+            for cp in quoted:
+                self.emit_char(cp)
+            self.repeatable = self.repeatable or bool(quoted)
+            return
+        self.repeatable = True
+        if c == "R":
             body = "\\r\\n|[\\n\\x0b\\x0c\\r\\x85\\u2028\\u2029]"
             self.out.append(f"(?>{body})" if _HAS_ATOMIC else f"(?:{body})")
-        elif c == "N" and self.peek() != "{":
-            self.out.append("[^\\n]")
-        elif c == "G":
-            raise _unsupported("\\G")
-        elif c == "K":
-            raise _unsupported("\\K")
-        elif c == "X":
-            raise _unsupported("\\X")
-        elif c == "C":
-            raise _unsupported("\\C")
-        elif c == "Q":
-            self.quoted(lambda cp: self.emit_char(cp))
-        elif c == "E":
-            pass
+        elif c == "N" and (not p.startswith("{", self.i) or _QUANTIFIER.match(p, self.i)):
+            self.out.append("[^\\n]")  # any character but newline; \N{2} is \N repeated
         elif c == "g" or c == "k":
             self.backref_escape(c)
         elif c.isdigit() and c != "0":
@@ -643,6 +657,16 @@ class _Translator:
                 self.emit_set(ranges, negated)
             else:
                 self.emit_char(value)
+
+    def word_boundary(self, boundary: bool) -> str:
+        """``\\b`` / ``\\B`` as lookarounds on the ASCII word class."""
+        saved, self.out = self.out, []
+        self.emit_set(_WORD)
+        w = "".join(self.out)
+        self.out = saved
+        if boundary:
+            return f"(?:(?<={w})(?!{w})|(?<!{w})(?={w}))"
+        return f"(?:(?<={w})(?={w})|(?<!{w})(?!{w}))"
 
     def quoted(self, each) -> None:
         end = self.p.find("\\E", self.i)
@@ -679,8 +703,8 @@ class _Translator:
             number = int(text)
             if text[0] == "-":
                 number = self.opened + 1 + number
-            elif text[0] == "+":
-                raise _Invalid("\\g is not followed by a braced, angle-bracketed, or quoted name/number")
+            elif text[0] == "+":  # a forward reference to a later group
+                number = self.opened + number
             if number <= 0:
                 raise _Invalid("a numbered reference must not be zero")
             self.backref_number(number)
@@ -727,7 +751,7 @@ class _Translator:
             self.i = m.end()
             if m.group(1) is not None:
                 return "char", _code_point(int(m.group(1), 16))
-            if p[self.i:self.i + 1] == "{":
+            if not m.group() and p[self.i:self.i + 1] == "{":
                 raise _Invalid("non-hex character in \\x{} (closing brace missing?)")
             return "char", int(m.group() or "0", 16)
         if c == "o":
@@ -805,6 +829,8 @@ class _Translator:
                 continue
             kind, value = item
             if kind == "set":
+                if p[self.i:self.i + 1] == "-" and p[self.i + 1:self.i + 2] not in ("]", ""):
+                    raise _Invalid("invalid range in character class")  # [\d-z]
                 nofold.extend(value)
                 continue
             if kind == "chars":
