@@ -42,6 +42,7 @@ in ``core._OPERATORS`` when imported, which this ``__init__`` does:
 ``objects``        ``$mergeObjects``, ``$getField``/``$setField`` ...
 ``conversion``     ``$type``, ``$convert`` and the ``$toX`` shorthands
 ``dates``          date operators and time zones
+``date_strings``   ``$dateToString`` and ``$dateFromString``
 ``accumulators``   ``$group`` accumulators and their expression forms
 =================  ====================================================
 """
@@ -50,8 +51,8 @@ from __future__ import annotations
 
 # Importing a family module registers its operators.  No operator is
 # registered by two families, so the order does not matter.
-from . import (accumulators, arithmetic, arrays, comparison, conditionals, conversion, dates,  # noqa: F401
-               literals, objects, sets, strings)
+from . import (accumulators, arithmetic, arrays, comparison, conditionals, conversion, date_strings,  # noqa: F401
+               dates, literals, objects, sets, strings)
 from .accumulators import ACCUMULATORS, Accumulator, compile_accumulator
 from .core import Evaluator, compile_expression, is_operator_object, now_datetime, truthy, validate_variable_name
 from .dates import date_add, date_diff, date_trunc

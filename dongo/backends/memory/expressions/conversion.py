@@ -25,7 +25,7 @@ from .core import (Evaluator, INT32_MAX, INT32_MIN, INT64_MAX, INT64_MIN, _args,
                    _compile, _date_to_ms, _dec, _DEC_CTX, _fail, _is_constant, _ms_to_date, _nullish, _num_kind,
                    _operator, _OPERATORS, _show, _simple, _to_datetime, _to_decimal, _to_float, truthy, _type_name)
 from .strings import _number_to_string
-from .dates import _format_date, _parse_date_string
+from .date_strings import _format_date, _parse_date_string
 
 
 _simple("$type", 1, _type_name, nulls=False)

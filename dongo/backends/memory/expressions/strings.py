@@ -22,7 +22,7 @@ from bson.timestamp import Timestamp
 from ..bsontypes import MISSING
 from .core import (_args, _as_int, _as_int32, _check_arguments, _compile, _fail, _nullish, _num_kind, _operator,
                    _OPERATORS, _show, _simple, _to_datetime, _to_float, _type_name)
-from .dates import _format_date
+from .date_strings import _format_date
 
 
 def _coerce_to_string(v: Any, name: str) -> str:
