@@ -213,7 +213,7 @@ _ROOT_LOCALES = frozenset(
 _TAILORED_LOCALES = frozenset(
     "af sq az be bs bs_Cyrl bg zh zh_Hant hr cs da en_US_POSIX eo et ee fo fil "
     "gl el ha haw hu is ig smn kl kk ky lkt lt dsb mk mt mn se nb nn om pl ro ru "
-    "sr sr_Latn sk sl th to tr uk hsb vi cy yo yi".split()
+    "sr sr_Latn sk sl th to tr uk hsb vi cy yo yi lv ln tk de_AT fa_AF vo cu".split()
 )
 
 
@@ -278,7 +278,13 @@ def _tailoring(locale: str, spec: Mapping) -> dict[str, Any]:
             f"collation locale '{locale}' (a CLDR tailoring) is not supported by the memory engine")
     if base in _ROOT_LOCALES or language in _ROOT_LOCALES:
         return {}
-    raise ServerError(BAD_VALUE, f"Field 'locale' is invalid in: {dict(spec)}")
+    raise _invalid_locale(spec)
+
+
+def _invalid_locale(spec: Mapping) -> ServerError:
+    from .indexes import format_value  # the server's rendering of the spec (lazy: no cycle)
+
+    return ServerError(BAD_VALUE, f"Field 'locale' is invalid in: {format_value(dict(spec))}")
 
 
 @lru_cache(maxsize=None)
@@ -480,7 +486,7 @@ def parse_collation(spec: Any) -> Collation | None:
             raise _bad("Collation with locale 'simple' cannot have other options set")
         return None
     if not re.fullmatch(r"[A-Za-z]{2,3}([_@][A-Za-z0-9_=@;-]+)?", locale):
-        raise _bad(f"Field 'locale' is invalid in: {dict(spec)}")
+        raise _invalid_locale(spec)
     strength = spec.get("strength", 3)
     if strength != int(strength) or not 1 <= int(strength) <= 5:
         raise _bad(f"Field 'strength' must be an integer 1 through 5. Got: {strength}")
