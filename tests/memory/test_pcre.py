@@ -200,6 +200,8 @@ INVALID = [
     r"[[.a.]]", r"\u0041", r"\U00000041", r"\l", r"\N{LATIN SMALL LETTER A}", r"\x{d800}",
     r"\x{110000}", r"(?a)", r"(?L)", r"\2(a)", r"(?<n>a)(?<n>b)", r"\k<nope>", r"a\\",
     "a\\", r"[z-a]", r"[a-\d]", r"(?#unterminated", r"\i", r"\c", r"(*NOPE",
+    r"[\d-z]", r"a**", r"\b+", r"^*", r"(?i)?", r"a|*b", r"\x{}", r"\N{2,x}",
+    r"(?<=a+)b", r"(?<=a|b+)c", r"(?(n)a)", r"(?(2)a)(b)",
 ]
 
 

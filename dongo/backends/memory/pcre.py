@@ -279,13 +279,16 @@ class _Frame:
     are closed at every ``|`` and at the group's ``)``.
     """
 
-    __slots__ = ("flags", "outer", "wraps", "number")
+    __slots__ = ("flags", "outer", "wraps", "number", "start", "bars", "lookbehind")
 
-    def __init__(self, flags: frozenset, outer: frozenset, number: int | None) -> None:
+    def __init__(self, flags: frozenset, outer: frozenset, number: int | None, start: int = 0) -> None:
         self.flags = flags  # what Python has in force right inside the group
         self.outer = outer  # restored at the group's ")"
         self.wraps = 0
         self.number = number  # capture group number, None if not capturing
+        self.start = start  # index in the output where the group's body begins
+        self.bars: list = []  # output indices of this group's top-level "|"
+        self.lookbehind = False
 
 
 class _Translator:
@@ -462,6 +465,8 @@ class _Translator:
         if len(self.stack) == 1:
             raise _Invalid("unmatched closing parenthesis")
         frame = self.stack.pop()
+        if frame.lookbehind:
+            self.check_lookbehind(frame)
         self.out.append(")" * frame.wraps + ")")
         self.flags = frame.outer
         if frame.number is not None:
@@ -472,11 +477,31 @@ class _Translator:
 
     def alternative(self) -> None:
         frame = self.stack[-1]
-        self.out.append(")" * frame.wraps + "|")
+        self.out.append(")" * frame.wraps)
+        frame.bars.append(len(self.out))
+        self.out.append("|")
         frame.wraps = 0
         if self.flags != frame.flags:  # a mid-branch (?i) carries into later branches
             self.out.append(_scoped(frame.flags, self.flags))
             frame.wraps = 1
+
+    def check_lookbehind(self, frame: _Frame) -> None:
+        """Reject a lookbehind branch of variable length, as PCRE2 (10.42) does.
+
+        PCRE2 wants each top-level branch fixed-length, Python the whole
+        assertion; a pattern whose branches merely differ in length passes
+        here and is refused (NotImplementedError) when Python compiles it.
+        """
+        edges = [frame.start] + [b + 1 for b in frame.bars]
+        ends = frame.bars + [len(self.out)]
+        for lo, hi in zip(edges, ends):
+            branch = "".join(self.out[lo:hi]) + (")" * frame.wraps if hi == len(self.out) else "")
+            try:
+                re.compile(f"(?<={branch})", self.bits)
+            except re.error as exc:
+                if "look-behind requires fixed-width" in str(exc):
+                    raise _Invalid("lookbehind assertion is not fixed length") from None
+                # other errors (a group reference out of context) are left to the full compile
 
     def set_flags(self, new: frozenset) -> None:
         """``(?i)`` and friends: wrap the rest of the group in a scoped group."""
@@ -503,6 +528,7 @@ class _Translator:
             width = 1 if c in (":", "=", "!") else 2
             self.i = j + width
             self.push_group(p[self.i - width - 2:self.i], None)
+            self.stack[-1].lookbehind = two in ("<=", "<!")
         elif c == ">":
             if not _HAS_ATOMIC:
                 raise _unsupported("atomic groups (?>...) before Python 3.11")
@@ -533,7 +559,7 @@ class _Translator:
         inner = self.flags if flags is None else flags
         self.repeatable = False
         self.out.append(text)
-        self.stack.append(_Frame(inner, self.flags, number))
+        self.stack.append(_Frame(inner, self.flags, number, len(self.out)))
         self.flags = inner
 
     def named_group(self, start: int, terminator: str) -> None:
