@@ -16,6 +16,7 @@ from bson import Binary, Code, Decimal128, Int64, MaxKey, MinKey, ObjectId, Rege
 from bson.son import SON
 
 from dongo.backends.memory.errors import ServerError
+from dongo.backends.memory.bsontypes import sort_key
 from dongo.backends.memory.indexes import IndexSet, format_value, parse_index_spec
 
 
@@ -749,3 +750,67 @@ def test_surface_explain_shows_the_index_scan():
     assert [d["_id"] for d in coll.find({"a": 2})] == [2, 5, 8]
     # a backward index scan: ties come in descending record order, as on a server
     assert [d["_id"] for d in coll.find({}).sort("a", -1).limit(3)] == [8, 5, 2]
+
+
+@pytest.mark.parametrize("doc, multikey_paths", [
+    ({"a": [1]}, {"a": ["a"], "b": []}),  # one element is enough (btree_key_generator.cpp)
+    ({"a": []}, {"a": ["a"], "b": []}),
+    ({"a": 1, "b": {"c": [2]}}, {"a": [], "b": ["b.c"]}),
+    ({"a": 1, "b": {"c": 2}}, {"a": [], "b": []}),
+])
+def test_explain_reports_multikey_for_any_array(doc, multikey_paths):
+    # Server facts: jstests/core/index/index_multikey.js (isMultiKey/multiKeyPaths in explain);
+    # the key generator records a multikey component for every array it expands, whatever
+    # its length, and the index is marked multikey when any path component is.
+    from dongo.backends.memory import MemoryClient
+
+    coll = MemoryClient()["db"]["c"]
+    coll.create_index([("a", 1), ("b.c", 1)])
+    coll.insert_one(doc)
+    ixscan = coll.find().hint([("a", 1), ("b.c", 1)]).explain()["queryPlanner"]["winningPlan"]["inputStage"]
+    assert ixscan["isMultiKey"] is any(multikey_paths.values())
+    assert ixscan["multiKeyPaths"] == {"a": multikey_paths["a"], "b.c": multikey_paths["b"]}
+
+
+@pytest.mark.parametrize("pattern, doc, shown", [
+    ("a.0", {"a": [5, {"0": 7}]}, "field: '0' for array: { 0: 5, 1: { 0: 7 } }"),
+    ("a.0", {"a": [{"0": 7}]}, "field: '0' for array: { 0: { 0: 7 } }"),
+    ("a.1.b", {"a": [{"1": 1}, {"b": 2}]}, "field: '1' for array: { 0: { 1: 1 }, 1: { b: 2 } }"),
+])
+def test_positional_path_naming_an_element_and_a_field_is_16746(pattern, doc, shown):
+    # btree_key_generator.cpp: the positionally indexed element and a numeric field of an
+    # embedded document would both answer the path; the server refuses the document.
+    owner, indexes = make()
+    indexes.create(pattern)
+    err = error(insert, owner, indexes, doc)
+    assert err.code == 16746
+    assert err.errmsg == ("Ambiguous field name found in array (do not use numeric field names in "
+                          "embedded elements in an array), " + shown)
+    assert owner.records == {}
+
+
+@pytest.mark.parametrize("doc, keys", [
+    ({"a": [1, 2]}, [(1,)]),  # the element at position 0 only
+    ({"a": [[1, 2], 3]}, [(1,), (2,)]),  # (the server keys [1, 2] whole; see _walk_doc)
+    ({"a": [{"1": 1}]}, [({"1": 1},), (None,)]),  # (+ null: {"a.0": null} matches it)
+    ({"a": [7, {"1": 2}]}, [(7,), (None,)]),
+    ({"a": {"0": 3}}, [(3,)]),
+    ({"a": []}, [(None,)]),
+    ({"a": [{"0": 4}, 5][1:]}, [(5,)]),
+])
+def test_positional_paths_without_ambiguity_are_indexed(doc, keys):
+    found, _ = generated("a.0", doc)
+    assert found == expected_keys(*keys)
+
+
+def test_positionally_selected_element_is_not_multikey():
+    # btree_key_generator.cpp: "Indexing an array element by its position selects a particular
+    # element ... It therefore cannot cause the index to be multikey."
+    owner, indexes = make({"_id": 1, "a": [1, 2, 3]}, {"_id": 2, "a": [9, 8]})
+    index = indexes.get(indexes.create("a.0"))
+    assert index.multikey is False
+    assert sorted(k[0] for k in index.entries) == [sort_key(1), sort_key(9)]
+    insert(owner, indexes, {"_id": 3, "a": [[5, 6]]})  # expanded here: multikey
+    assert index.multikey_paths == [{"a.0"}]
+    b = indexes.get(indexes.create("a.5"))  # position 5 exists nowhere: each element is expanded
+    assert b.multikey_paths == [{"a"}]

@@ -625,7 +625,11 @@ def test_candidates_superset_with_collations(seed):
         for field in ("a", "b", "c"):
             if rng.random() < 0.85:
                 doc[field] = rng.choice(strings + [1, None, ["a", "B"], {"x": "A"}])
-        indexes.add(rid, doc)
+        try:
+            indexes.add(rid, doc)
+        except ServerError as err:
+            assert err.code == 171  # arrays in both a and c
+            continue
         owner.records[rid] = (doc, b"")
     collations = [None, {"locale": "en", "strength": 1}, {"locale": "en", "strength": 2}]
     for _ in range(150):

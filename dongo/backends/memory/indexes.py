@@ -702,14 +702,26 @@ def _validate_hashed(pairs: list, options: dict) -> None:
 # --------------------------------------------------------------------------
 
 
-def _walk_doc(obj: Any, parts: tuple, i: int, out: list, arrays: set) -> None:
+def _walk_doc(obj: Any, parts: tuple, i: int, out: list, arrays: set, met: set) -> None:
     """Collect the values at ``parts[i:]`` below document ``obj`` (one field's fan-out).
 
-    Mirrors ``paths.iter_path_values`` (the query's traversal, including
-    numeric components) except that a terminal array contributes its
-    elements (or ``_EMPTY_ARRAY``) but not itself; ``arrays`` receives the
-    depths at which arrays were met. Used for positional index paths only;
-    other paths follow the server's key generator (``Index._expand``).
+    For index paths with numeric (positional) components; other paths use
+    ``Index._expand``. As the server's key generator: a numeric component
+    that names an existing element of an array selects that element only
+    (the array does not make the index multikey there); otherwise every
+    element is expanded, a document element continuing the path and any
+    other element giving a missing value (null). ``arrays`` receives the
+    depths of the arrays that were expanded (multikey), ``met`` the depths
+    of every array met (for the parallel-arrays check).
+
+    One deviation, to keep the index a superset of what the matcher
+    matches: where the selected element is itself an array ending the
+    path, the server indexes that array whole (``{a: [[1, 2]]}`` under
+    ``a.0`` has the one key ``[1, 2]``, so an index scan for ``{"a.0": 1}``
+    would miss it), while here it is expanded (keys ``1`` and ``2``) and the
+    path counts as multikey; and where the array holds documents, a null
+    key is added (the query ``{"a.0": null}`` also reads their missing field
+    ``0``), the array then counting as multikey.
     """
     n = len(parts)
     cur = obj
@@ -719,8 +731,7 @@ def _walk_doc(obj: Any, parts: tuple, i: int, out: list, arrays: set) -> None:
             out.append(MISSING)
             return
         if _is_array(value):
-            arrays.add(i + 1)
-            _walk_array(value, parts, i + 1, out, arrays)
+            _walk_array(value, parts, i + 1, out, arrays, met)
             return
         if i == n - 1:
             out.append(value)
@@ -732,9 +743,12 @@ def _walk_doc(obj: Any, parts: tuple, i: int, out: list, arrays: set) -> None:
         i += 1
 
 
-def _walk_array(arr: Any, parts: tuple, rest: int, out: list, arrays: set) -> None:
+def _walk_array(arr: Any, parts: tuple, rest: int, out: list, arrays: set, met: set) -> None:
+    """The values at ``parts[rest:]`` below array ``arr`` (met at depth ``rest``)."""
     n = len(parts)
-    if rest == n:
+    met.add(rest)
+    if rest == n:  # a terminal array is expanded: one key per element
+        arrays.add(rest)
         if arr:
             out.extend(arr)
         else:
@@ -742,27 +756,45 @@ def _walk_array(arr: Any, parts: tuple, rest: int, out: list, arrays: set) -> No
         return
     nxt = parts[rest]
     offset = int(nxt) if nxt.isdigit() and nxt.isascii() and str(int(nxt)) == nxt else -1
-    before = len(out)
-    for index, element in enumerate(arr):
+    if 0 <= offset < len(arr):
+        # The path selects one element by position.
+        if any(_is_doc(e) and nxt in e for e in arr):
+            _ambiguous_field(nxt, arr)
+        element = arr[offset]
+        if any(_is_doc(e) for e in arr):
+            # The matcher also reads field ``nxt`` of each document element
+            # (missing there, so ``{"a.0": null}`` matches): a null key too.
+            arrays.add(rest)
+            out.append(MISSING)
+        if _is_array(element):
+            _walk_array(element, parts, rest + 1, out, arrays, met)
+        elif rest + 1 == n:
+            out.append(element)
+        elif _is_doc(element):
+            _walk_doc(element, parts, rest + 1, out, arrays, met)
+        else:
+            out.append(MISSING)
+        return
+    arrays.add(rest)
+    if not arr:
+        out.append(MISSING)  # the path goes on below an empty array: null
+        return
+    for element in arr:
         if _is_doc(element):
-            _walk_doc(element, parts, rest, out, arrays)
-            if index == offset:
-                if rest + 1 == n:
-                    out.append(element)
-                else:
-                    _walk_doc(element, parts, rest + 1, out, arrays)
-        elif index == offset:
-            if rest + 1 == n:
-                if _is_array(element):
-                    arrays.add(rest + 1)
-                    _walk_array(element, parts, rest + 1, out, arrays)
-                else:
-                    out.append(element)
-            elif _is_array(element):
-                arrays.add(rest + 1)
-                _walk_array(element, parts, rest + 1, out, arrays)
-    if len(out) == before:
-        out.append(MISSING)  # nothing found below this array: the field is missing
+            _walk_doc(element, parts, rest, out, arrays, met)
+        else:
+            out.append(MISSING)  # a non-document element where the path goes on
+
+
+def _ambiguous_field(field: str, arr: Any) -> None:
+    """16746: a positional path component names both an array element and a
+    field of one of its embedded documents (the server's key generator
+    refuses to choose; the array prints as a document, ``{ 0: ..., 1: ... }``)."""
+    shown = format_value({str(i): v for i, v in enumerate(arr)})
+    if len(shown) >= 1024:
+        shown = shown[:341] + " .......... " + shown[-341:]
+    raise ServerError(16746, "Ambiguous field name found in array (do not use numeric field names in "
+                      f"embedded elements in an array), field: '{field}' for array: {shown}")
 
 
 def _value_key(v: Any, key: Any = sort_key) -> Any:
@@ -892,14 +924,18 @@ class Index:
         return (tuple(components),), None
 
     def _field_values(self, doc: Mapping) -> tuple[list[list], list[set]]:
-        """Per field, every value the path reaches (independent fan-out)."""
-        values, depths = [], []
+        """Per field, every value the path reaches, and its multikey depths
+        (positional paths; 171 when fields meet different arrays)."""
+        values, depths, met = [], [], []
         for parts, _ in self.fields:
             out: list = []
             arrays: set = set()
-            _walk_doc(doc, parts, 0, out, arrays)
+            seen: set = set()
+            _walk_doc(doc, parts, 0, out, arrays, seen)
             values.append(out)
             depths.append(arrays)
+            met.append(seen)
+        self._check_parallel(met)
         return values, depths
 
     def _raw_tuples(self, doc: Mapping) -> tuple[list[tuple], list[set]]:
@@ -916,7 +952,6 @@ class Index:
         depths: list[set] = [set() for _ in self.fields]
         if self._positional:
             values, depths = self._field_values(doc)
-            self._check_parallel(depths)
             return list(itertools.product(*values)), depths
         out: list[tuple] = []
         self._expand(doc, [parts for parts, _ in self.fields], [0] * len(self.fields),
