@@ -205,11 +205,16 @@ class _IdEquals:
 
     def __init__(self, spec: dict) -> None:
         self.spec = spec
-        self._key = bsontypes.sort_key(spec["_id"])
-        self.fn = self.__call__
+        self._key = key = bsontypes.sort_key(spec["_id"])
+        sort_key, missing = bsontypes.sort_key, bsontypes.MISSING
+
+        def fn(doc: Mapping[str, Any]) -> bool:  # no reference back to self: no cycle
+            return sort_key(doc.get("_id", missing)) == key
+
+        self.fn = fn
 
     def __call__(self, doc: Mapping[str, Any]) -> bool:
-        return bsontypes.sort_key(doc.get("_id", bsontypes.MISSING)) == self._key
+        return self.fn(doc)
 
     def match_position(self, doc: Mapping[str, Any]) -> tuple:
         return self(doc), None
