@@ -466,8 +466,9 @@ class _Translator:
             raise _Invalid("unmatched closing parenthesis")
         frame = self.stack.pop()
         if frame.lookbehind:
-            self.check_lookbehind(frame)
-        self.out.append(")" * frame.wraps + ")")
+            self.close_lookbehind(frame)
+        else:
+            self.out.append(")" * frame.wraps + ")")
         self.flags = frame.outer
         if frame.number is not None:
             self.closed.add(frame.number)
@@ -485,23 +486,30 @@ class _Translator:
             self.out.append(_scoped(frame.flags, self.flags))
             frame.wraps = 1
 
-    def check_lookbehind(self, frame: _Frame) -> None:
-        """Reject a lookbehind branch of variable length, as PCRE2 (10.42) does.
+    def close_lookbehind(self, frame: _Frame) -> None:
+        """Close ``(?<=...)`` / ``(?<!...)`` the way PCRE2 (10.42) reads it.
 
-        PCRE2 wants each top-level branch fixed-length, Python the whole
-        assertion; a pattern whose branches merely differ in length passes
-        here and is refused (NotImplementedError) when Python compiles it.
+        PCRE2 wants each top-level branch of a lookbehind fixed-length, Python
+        the whole assertion.  A variable-length branch is PCRE2's error; when
+        the branches only differ in length, each gets its own lookbehind:
+        ``(?<=a|bc)`` → ``(?:(?<=a)|(?<=bc))``, ``(?<!a|bc)`` → ``(?:(?<!a)(?<!bc))``.
         """
         edges = [frame.start] + [b + 1 for b in frame.bars]
         ends = frame.bars + [len(self.out)]
+        branches = []
         for lo, hi in zip(edges, ends):
             branch = "".join(self.out[lo:hi]) + (")" * frame.wraps if hi == len(self.out) else "")
-            try:
-                re.compile(f"(?<={branch})", self.bits)
-            except re.error as exc:
-                if "look-behind requires fixed-width" in str(exc):
-                    raise _Invalid("lookbehind assertion is not fixed length") from None
-                # other errors (a group reference out of context) are left to the full compile
+            if _fixed_width_error(f"(?<={branch})", self.bits):
+                raise _Invalid("lookbehind assertion is not fixed length")
+            branches.append(branch)
+        opener = self.out[frame.start - 1]
+        whole = "".join(self.out[frame.start:]) + ")" * frame.wraps
+        if len(branches) == 1 or not _fixed_width_error(f"{opener}{whole})", self.bits):
+            self.out.append(")" * frame.wraps + ")")
+            return
+        del self.out[frame.start - 1:]
+        joiner = "|" if opener == "(?<=" else ""
+        self.out.append("(?:" + joiner.join(f"{opener}{b})" for b in branches) + ")")
 
     def set_flags(self, new: frozenset) -> None:
         """``(?i)`` and friends: wrap the rest of the group in a scoped group."""
@@ -917,6 +925,15 @@ class _Translator:
             ranges, negated = value
             return "set", (_complement(ranges) if negated else list(ranges))
         return "char", value
+
+
+def _fixed_width_error(source: str, bits: int) -> bool:
+    """Whether Python refuses ``source`` for a lookbehind of variable width."""
+    try:
+        re.compile(source, bits)
+    except re.error as exc:  # other errors (a group reference out of context) are not ours
+        return "look-behind requires fixed-width" in str(exc)
+    return False
 
 
 def _subtract(ranges: list, remove: list) -> list:
