@@ -274,7 +274,8 @@ def test_operator_context_codes():
 
 
 @pytest.mark.parametrize("pattern, feature", [
-    (r"a\Kb", r"\\K"), (r"\g{+1}(a)", "not yet closed"), (r"\Ga", r"\\G"), (r"(?R)", "recursion"), (r"(a)(?1)", "recursion"),
+    (r"a\Kb", r"\\K"), (r"\g{+1}(a)", "not yet closed"), (r"\Ga", r"\\G"),
+    (r"(?R)", "recursion"), (r"(a)(?1)", "recursion"),
     (r"(?|(a)|(b))", "branch reset"), (r"\p{Greek}", r"\\p\{Greek\}"), (r"(?U)a+", r"\(\?U\)"),
     (r"(?J)a", r"\(\?J\)"), (r"(*SKIP)a", "SKIP"), (r"\X", r"\\X"), (r"\g<1>(a)", "subroutine"),
     (r"(?&n)(?<n>a)", "subroutine"), (r"\1(a)", "not yet closed"), (r"(a\1)", "not yet closed"),
@@ -395,7 +396,8 @@ _TOKENS = [
     "[a-z]", "[^a-z]", "[\\w-]", "[^\\W\\d]", "[[:alpha:]]", "[[:^digit:]x]", "[[:upper:]]",
     "[[:punct:]]", "[\\p{Ll}1]", "[i]", "[^i]", "[]a]", "[^]]", "[\\d-z]", "[z-a]", "*", "+", "?",
     "{2}", "{1,}", "{,2}", "*?", "++", "(", ")", "(?:", "(?i)", "(?-i)", "(?m)", "(?s)", "(?x)",
-    "(?i:", "(?<n>a)", "\\k<n>", "(?(1)a|b)", "(?=", "(?!", "(?<=a)", "(?<=a|bc)", "(?<!a|b(c)d)", "(?>", "|", "\\1",
+    "(?i:", "(?<n>a)", "\\k<n>", "(?(1)a|b)", "(?=", "(?!", "(?<=a)", "(?<=a|bc)", "(?<!a|b(c)d)",
+    "(?>", "|", "\\1",
     "\\g{-1}", "(?#c)", "# c\n", "\\#", "}", "]", "{", "\\cA", "\\o{101}", "(*F)", "[\\b]",
 ]
 _SUBJECTS = [
@@ -428,6 +430,7 @@ def test_agrees_with_libpcre2(seed):
         for subject, want in zip(_SUBJECTS, expected):
             m = compiled.search(subject)
             got = None if m is None else tuple(
-                [m.span()] + [None if m.span(k) == (-1, -1) else m.span(k) for k in range(1, compiled.groups + 1)])
+                [m.span()] + [None if m.span(k) == (-1, -1) else m.span(k)
+                              for k in range(1, compiled.groups + 1)])
             assert got == want, (pattern, flags, subject)
     assert compared > 100
