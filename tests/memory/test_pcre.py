@@ -271,6 +271,10 @@ def test_operator_context_codes():
         compile_pcre("a\x00", "g", "$regexFindAll")
     assert (info.value.code, info.value.errmsg) == (
         51109, "$regexFindAll: regular expression cannot contain an embedded null byte")
+    with pytest.raises(ServerError) as info:
+        compile_pcre("a", "i\x00", "$regexMatch")
+    assert (info.value.code, info.value.errmsg) == (
+        51110, "$regexMatch: regular expression options cannot contain an embedded null byte")
 
 
 @pytest.mark.parametrize("pattern, feature", [

@@ -116,15 +116,19 @@ def compile_pcre(pattern: str, flags: str = "", operator: str | None = None) -> 
     starts with a space: the server formats an empty operator name into it),
     a pattern over 32764 bytes or with a NUL byte is BadValue (2), and a
     pattern PCRE2 rejects is 51091.  For ``$regexMatch`` / ``$regexFind`` /
-    ``$regexFindAll`` (``operator`` names it): a NUL byte is 51109, an
-    unknown letter 51108 and a rejected pattern 51111.  Results are cached,
+    ``$regexFindAll`` (``operator`` names it): a NUL byte is 51109 (51110 in
+    the options), an unknown letter 51108 and a rejected pattern 51111.  Results are cached,
     so compiling the same pattern again is a dict lookup.
 
         >>> compile_pcre(r"[[:digit:]]+\\z", "").search("a12").group()
         '12'
     """
-    if operator is not None and "\x00" in pattern:
-        raise ServerError(51109, f"{operator}: regular expression cannot contain an embedded null byte")
+    if operator is not None:
+        if "\x00" in pattern:
+            raise ServerError(51109, f"{operator}: regular expression cannot contain an embedded null byte")
+        if "\x00" in flags:
+            raise ServerError(
+                51110, f"{operator}: regular expression options cannot contain an embedded null byte")
     for letter in flags:
         if letter not in VALID_FLAGS:
             raise ServerError(51108, f"{operator or ''} invalid flag in regex options: {letter}")
