@@ -8,7 +8,7 @@ Collation Algorithm with the DUCET order) plus per-locale tailorings. This
 module reproduces that order for the common cases:
 
 * **Primary order** (level 1) from a table of the CLDR root order for ASCII,
-  Latin-1, Latin Extended-A/B, general punctuation, currency signs, Greek and
+  Latin-1, Latin Extended-A/B, spacing modifier letters, general punctuation, currency signs, Greek and
   Cyrillic (``_ROOT_PRIMARY_GROUPS``, generated with ICU 77 from the characters
   that do not decompose canonically). The DUCET groups come in this order:
   whitespace < punctuation < symbols < currency < digits < letters, e.g.
@@ -94,24 +94,33 @@ _ROOT_PRIMARY_GROUPS = (
     "'‘’‚‛", "‹", "›", "\"“”„‟", "«", "»", "(", ")", "[", "]", "{", "}", "⁅", "⁆", "‖", "§",
     "¶", "⁋", "@", "*", "⁎", "⁑", "/", "\\", "&", "⁊", "#", "%", "‰", "‱", "†", "‡", "•", "‣",
     "‧", "⁃", "⁌", "⁍", "′", "″", "‴", "⁗", "‵", "‶", "‷", "‸", "※", "‿", "⁔", "⁀", "⁐", "⁁",
-    "⁂", "`", "´΄", "^", "¯", "¨", "¸", "ʹ", "͵", "°", "҂", "©", "®", "϶", "+", "±", "÷", "×",
-    "<", "=", ">", "¬", "|", "¦", "~", "⁒", "⁄", "¤", "¢", "$", "£", "¥", "₠", "₡", "₢", "₣",
-    "₤", "₥", "₦", "₩", "₪", "₫", "€", "₭", "₮", "₯", "₰", "₱", "₲", "₳", "₴", "₵", "₶", "₷",
-    "₸", "₹", "₺", "₻", "₼", "₽", "₾", "₿", "⃀", "0", "1¹", "½", "¼", "2²", "3³", "¾", "4", "5",
-    "6", "7", "8", "9", "aª", "æ", "b", "ƀ", "ƃ", "c", "ȼ", "ƈ", "dđð", "ȸ", "ǳǆ", "ƌ", "ȡ",
-    "e", "ɇ", "ǝ", "f", "ƒ", "g", "ǥ", "ƣ", "hħ", "ƕ", "i", "ĳ", "ı", "j", "ȷ", "ɉ", "k", "ƙ",
-    "lłŀ", "ǉ", "ƚ", "ȴ", "ƛ", "m", "n", "ǌ", "ƞ", "ȵ", "ŋ", "oºø", "œ", "ȣ", "p", "₧", "ƥ",
-    "q", "ȹ", "ɋ", "ĸ", "r", "₨", "ɍ", "sſ", "ß", "ȿ", "ƪ", "t", "ƾ", "ŧ", "ƫ", "ƭ", "ȶ", "u",
-    "v", "w", "x", "y", "ɏ", "ƴ", "ȝ", "z", "ƍ", "ƶ", "ȥ", "ɀ", "ƹ", "ƺ", "þ", "ƿ", "ƻ", "ƨ",
-    "ƽ", "ƅ", "ɂ", "ŉ", "ǀ", "ǁ", "ǂ", "ǃ", "α", "βϐ", "γ", "δ", "εϵ", "ϝ", "ͷ", "ϛ", "ζ", "ͱ",
-    "η", "θϑ", "ιͺ", "ϳ", "κϰ", "ϗ", "λ", "μµ", "ν", "ξ", "ο", "πϖ", "ϻ", "ϟ", "ϙ", "ρϱ", "ϼ",
-    "σϲς", "ͼ", "ͻ", "ͽ", "τ", "υϒ", "φϕ", "χ", "ψ", "ω", "ϡ", "ͳ", "ϸ", "ϣ", "ϥ", "ϧ", "ϩ",
-    "ϫ", "ϭ", "ϯ", "а", "ә", "ӕ", "б", "в", "гґ", "ғ", "ӻ", "ҕ", "ӷ", "д", "ђ", "ҙ", "е", "є",
-    "ж", "җ", "з", "ѕ", "ӡ", "и", "ҋ", "і", "ј", "к", "қ", "ӄ", "ҡ", "ҟ", "ҝ", "л", "ӆ", "љ",
-    "м", "ӎ", "н", "ӊ", "ң", "ӈ", "ҥ", "њ", "о", "ө", "п", "ҧ", "ҁ", "р", "ҏ", "с", "ҫ", "т",
-    "ҭ", "ћ", "у", "ү", "ұ", "ѹ", "ф", "х", "ӽ", "ӿ", "ҳ", "һ", "ѡ", "ѿ", "ѽ", "ѻ", "ц", "ҵ",
-    "ч", "ҷ", "ӌ", "ҹ", "ҽ", "ҿ", "џ", "ш", "щ", "ъ", "ы", "ь", "ҍ", "ѣ", "э", "ю", "я", "ѥ",
-    "ѧ", "ѫ", "ѩ", "ѭ", "ѯ", "ѱ", "ѳ", "ѵ", "ҩ", "ӏ",
+    "⁂", "`", "´΄", "˜", "^", "¯", "˘", "˙", "¨", "˚", "˝", "¸", "˛", "ʹʹ", "͵", "ʺ", "˂", "˃",
+    "˄", "˅", "ˆ", "ˇ", "ˈ", "ˉ", "ˊ", "ˋ", "ˌ", "ˍ", "ˎ", "ˏ", "˒", "˓", "˔", "˕", "˖", "˗",
+    "˞", "˟", "˥", "˦", "˧", "˨", "˩", "˪", "˫", "ˬ", "˭", "˯", "˰", "˱", "˲", "˳", "˴", "˵",
+    "˶", "˷", "˸", "˹", "˺", "˻", "˼", "˽", "˾", "˿", "°", "҂", "©", "®", "϶", "+", "±", "÷",
+    "×", "<", "=", ">", "¬", "|", "¦", "~", "⁒", "⁄", "ː", "ˑ", "¤", "¢", "$", "£", "¥", "₠",
+    "₡", "₢", "₣", "₤", "₥", "₦", "₩", "₪", "₫", "€", "₭", "₮", "₯", "₰", "₱", "₲", "₳", "₴",
+    "₵", "₶", "₷", "₸", "₹", "₺", "₻", "₼", "₽", "₾", "₿", "⃀", "0", "1¹", "½", "¼", "2²", "3³",
+    "¾", "4", "5", "6", "7", "8", "9", "aª", "æ", "ɐ", "ɑ", "ɒ", "b", "ʙ", "ƀ", "ɓ", "ƃ", "c",
+    "ȼ", "ƈ", "ɕ", "dđð", "ȸ", "ǳʣǆ", "ʥ", "ʤ", "ɖ", "ɗ", "ƌ", "ȡ", "e", "ɇ", "ǝ", "ə", "ɛ",
+    "ɘ", "ɚ", "ɜ", "ɝ", "ɞ", "ʚ", "ɤ", "f", "ʩ", "ƒ", "g", "ɡ", "ɢ", "ǥ", "ɠ", "ʛ", "ɣˠ", "ƣ",
+    "hʰħ", "ʜ", "ƕ", "ɦʱ", "ɧ", "ʻ", "ʽ", "i", "ĳ", "ı", "ɪ", "ɨ", "ɩ", "jʲ", "ȷ", "ɉ", "ʝ",
+    "ɟ", "ʄ", "k", "ƙ", "ʞ", "lˡłŀ", "ǉ", "ʪ", "ʫ", "ʟ", "ƚ", "ɫ", "ɬ", "ɭ", "ȴ", "ɮ", "ƛ", "ʎ",
+    "m", "ɱ", "n", "ǌ", "ɴ", "ɲ", "ƞ", "ɳ", "ȵ", "ŋ", "oºø", "œ", "ɶ", "ɔ", "ɵ", "ɷ", "ȣ", "p",
+    "₧", "ƥ", "ɸ", "q", "ȹ", "ʠ", "ɋ", "ĸ", "rʳ", "₨", "ʀ", "ɍ", "ɹʴ", "ɺ", "ɻʵ", "ɼ", "ɽ", "ɾ",
+    "ɿ", "ʁʶ", "sˢſ", "ß", "ʂ", "ȿ", "ʃ", "ƪ", "ʅ", "ʆ", "t", "ʨ", "ƾʦ", "ʧ", "ŧ", "ƫ", "ƭ",
+    "ʈ", "ȶ", "ʇ", "u", "ʉ", "ɥ", "ʮ", "ʯ", "ɯ", "ɰ", "ʊ", "v", "ʋ", "ʌ", "wʷ", "ʍ", "xˣ", "yʸ",
+    "ʏ", "ɏ", "ƴ", "ȝ", "z", "ƍ", "ƶ", "ȥ", "ʐ", "ʑ", "ɀ", "ʒ", "ƹ", "ƺ", "ʓ", "þ", "ƿ", "ƻ",
+    "ƨ", "ƽ", "ƅ", "ʔ", "ɂ", "ˀ", "ʼ", "ŉ", "ˮ", "ʾ", "ʕˤ", "ʿ", "ˁ", "ʡ", "ʢ", "ʖ", "ǀ", "ǁ",
+    "ǂ", "ǃ", "ʗ", "ʘ", "ʬ", "ʭ", "α", "βϐ", "γ", "δ", "εϵ", "ϝ", "ͷ", "ϛ", "ζ", "ͱ", "η", "θϑ",
+    "ιͺ", "ϳ", "κϰ", "ϗ", "λ", "μµ", "ν", "ξ", "ο", "πϖ", "ϻ", "ϟ", "ϙ", "ρϱ", "ϼ", "σϲς", "ͼ",
+    "ͻ", "ͽ", "τ", "υϒ", "φϕ", "χ", "ψ", "ω", "ϡ", "ͳ", "ϸ", "ϣ", "ϥ", "ϧ", "ϩ", "ϫ", "ϭ", "ϯ",
+    "а", "ә", "ӕ", "б", "в", "гґ", "ғ", "ӻ", "ҕ", "ӷ", "д", "ђ", "ҙ", "е", "є", "ж", "җ", "з",
+    "ѕ", "ӡ", "и", "ҋ", "і", "ј", "к", "қ", "ӄ", "ҡ", "ҟ", "ҝ", "л", "ӆ", "љ", "м", "ӎ", "н",
+    "ӊ", "ң", "ӈ", "ҥ", "њ", "о", "ө", "п", "ҧ", "ҁ", "р", "ҏ", "с", "ҫ", "т", "ҭ", "ћ", "у",
+    "ү", "ұ", "ѹ", "ф", "х", "ӽ", "ӿ", "ҳ", "һ", "ѡ", "ѿ", "ѽ", "ѻ", "ц", "ҵ", "ч", "ҷ", "ӌ",
+    "ҹ", "ҽ", "ҿ", "џ", "ш", "щ", "ъ", "ы", "ь", "ҍ", "ѣ", "э", "ю", "я", "ѥ", "ѧ", "ѫ", "ѩ",
+    "ѭ", "ѯ", "ѱ", "ѳ", "ѵ", "ҩ", "ӏ",
 )
 
 # Combining marks (U+0300..U+036F) in ascending ICU secondary order.
@@ -136,24 +145,31 @@ def _group_rank(first_char: str) -> int:
     return next(i for i, g in enumerate(_ROOT_PRIMARY_GROUPS) if first_char in g)
 
 
-# Members of a group that ICU tells apart at level 2 (the others differ at level 3 only).
-_SECONDARY_VARIANTS = "\u2018\u2019\u201a\u201b\u201c\u201d\u201e\u201f\u00f0\u0111\u0127\u0140\u0142\u00f8\u017f\u0491\u01f3"
-_VARIANT_ACCENT = 1000  # their level-2 weight: after every combining mark
+# Members of a group that ICU tells apart at level 2 by one level-2 weight below every
+# accent's (the others differ at level 3 only), with that weight.
+_LEVEL2_VARIANTS = {
+    "\u2018": 1, "\u2019": 4, "\u201a": 7, "\u201b": 10,  # ‘ ’ ‚ ‛ (after ')
+    "\u201c": 1, "\u201d": 3, "\u201e": 5, "\u201f": 7,  # “ ” „ ‟ (after ")
+    "\u00f0": 1, "\u017f": 5, "\u0491": 1,  # ð (d), ſ (s), ґ (г)
+}
+# Letters ICU weighs exactly as a base letter plus an overlay mark (ø = o + U+0338).
+_STROKED = {"\u00f8": "o\u0338", "\u0111": "d\u0335", "\u0127": "h\u0335", "\u0142": "l\u0335"}
+_VARIANT_ACCENT = 1000  # level-2 weight of tailored variants: after every combining mark
 
 # Table characters ICU weighs as their NFKD expansion (level 3 apart): looked up that way.
 _COMPAT_EXPANSIONS = "\u203c\u2049\u2048\u2047\u2025\u2026\u2033\u2034\u2057\u2036\u2037" \
     "\u00bd\u00bc\u00be\u01c6\u01f3\u0133\u0140\u01c9\u01cc\u20a8\u0149"
 
-# char -> (primary, level-2 weights after the base, level-3 variant)
+# char -> (primary, level-2 weights, level-3 variant)
 _ROOT_WEIGHTS: dict[str, tuple[int, tuple, int]] = {}
 for _rank, _group in enumerate(_ROOT_PRIMARY_GROUPS):
     for _index, _ch in enumerate(_group):
         if _ch in _COMPAT_EXPANSIONS:
             continue
-        if _ch in _SECONDARY_VARIANTS:
-            _weight = (_rank << _SHIFT, (_VARIANT_ACCENT + _index,), 0)
+        if _ch in _LEVEL2_VARIANTS:
+            _weight = (_rank << _SHIFT, (_LEVEL2_VARIANTS[_ch],), 0)
         else:
-            _weight = (_rank << _SHIFT, (), _index)
+            _weight = (_rank << _SHIFT, (0,), _index)
         _ROOT_WEIGHTS[_ch] = _weight
         _up = _ch.upper()
         if len(_up) == 1 and _up != _ch and _up.lower() == _ch:
@@ -163,7 +179,7 @@ for _rank, _group in enumerate(_ROOT_PRIMARY_GROUPS):
 _EXPANSIONS = {"\u00df": "ss", "\u00e6": "ae", "\u0153": "oe"}
 _EXPANSION_VARIANT = 99
 
-_MARK_WEIGHTS = {m: i + 1 for i, m in enumerate(_MARK_ORDER)}
+_MARK_WEIGHTS = {m: 20 + i for i, m in enumerate(_MARK_ORDER)}  # above _LEVEL2_VARIANTS
 
 # Group boundaries (ranks of the last group of each DUCET group).
 _LAST_SPACE = _group_rank(" ")
@@ -195,7 +211,8 @@ def _fallback_primary(ch: str) -> int:
     elif head == "N":
         rank = _LAST_DIGITISH
     elif head == "L":
-        rank = _LAST_GROUP
+        # DUCET: Han ideographs (implicit weights) after every script's letters
+        rank = _LAST_GROUP + 1 if unicodedata.name(ch, "").startswith("CJK") else _LAST_GROUP
     else:
         rank = _LAST_SYMBOL
     return rank << _SHIFT | ord(ch)
@@ -219,22 +236,22 @@ _TAILORED_LOCALES = frozenset(
 
 def _after(base: str, step: int) -> tuple[int, tuple, int]:
     """A tailored weight: ``step`` positions after ``base``'s primary (CLDR ``&base<x``)."""
-    return (_ROOT_WEIGHTS[base][0] | step, (), 0)
+    return (_ROOT_WEIGHTS[base][0] | step, (0,), 0)
 
 
 def _before(base: str, step: int) -> tuple[int, tuple, int]:
     """A tailored weight: ``step`` positions before ``base``'s primary (``&[before 1]base<x``)."""
-    return (_ROOT_WEIGHTS[base][0] - step, (), 0)
+    return (_ROOT_WEIGHTS[base][0] - step, (0,), 0)
 
 
 def _at(base: str, variant: int) -> tuple[int, tuple, int]:
     """A tailored weight: ``base``'s primary, level-2 ``variant`` (CLDR ``&base<<x``)."""
-    return (_ROOT_WEIGHTS[base][0], (_VARIANT_ACCENT + variant,), 0)
+    return (_ROOT_WEIGHTS[base][0], (0, _VARIANT_ACCENT + variant), 0)
 
 
 def _like(weight: tuple[int, tuple, int], variant: int) -> tuple[int, tuple, int]:
     """A tailored letter sorting as ``weight``'s letter at level 1, after it at level 2."""
-    return (weight[0], (_VARIANT_ACCENT + variant,), 0)
+    return (weight[0], (0, _VARIANT_ACCENT + variant), 0)
 
 
 # CLDR (ICU 77) rules. Nordic letters go "&[before 1]ǀ": after every Latin letter of the
@@ -295,6 +312,7 @@ def _tailoring_of(locale: str) -> dict[str, Any]:
 # -- Collation keys -----------------------------------------------------------------
 
 _HIGH = 1 << 62  # quaternary weight of non-variable characters (alternate "shifted")
+_NO_PRIMARY = -1  # primary of an accent with no letter before it
 
 
 @dataclass(frozen=True)
@@ -331,43 +349,27 @@ class Collation:
         weight for e.g. "ø") followed by those of the accents that follow it.
         """
         tailoring = _tailoring_of(self.locale)
+        if not tailoring:
+            return _root_elements(unicodedata.normalize("NFD", s))
         elements: list[tuple[int, tuple, int, int]] = []
         # A tailored letter is looked up precomposed (sv "å" is a letter, not a + ring).
-        for ch in unicodedata.normalize("NFC", s) if tailoring else (s,):
+        for ch in unicodedata.normalize("NFC", s):
             lower = ch.lower()
-            weight = tailoring.get(lower) if tailoring else None
-            if type(weight) is str:  # a tailored expansion: its letters, level 3 apart
-                for sub in self._elements(weight):
-                    elements.append((sub[0], sub[1], sub[2] + 1, int(ch != lower)))
-                continue
-            if weight is not None:
-                elements.append((weight[0], (0,) + weight[1], weight[2], int(ch != lower)))
-                continue
-            for part in unicodedata.normalize("NFD", ch):
-                mark = _MARK_WEIGHTS.get(part)
-                if mark is None and unicodedata.combining(part):
-                    mark = len(_MARK_WEIGHTS) + ord(part)
-                if mark is not None:
-                    if elements:
-                        primary, seconds, third, upper = elements[-1]
-                        elements[-1] = (primary, seconds + (mark,), third, upper)
+            weight = tailoring.get(lower)
+            if weight is None:
+                parts = unicodedata.normalize("NFD", ch)
+                weight = tailoring.get(parts[0].lower())  # sv "ǽ": tailored æ + acute
+                if weight is None or type(weight) is str:
+                    _append_root(elements, parts)
                     continue
-                upper = int(part != part.lower())
-                expansion = _EXPANSIONS.get(part.lower())
-                if expansion is not None:  # ß -> s s, æ -> a e, told apart at level 2
-                    first, *rest = expansion
-                    elements.append((_ROOT_WEIGHTS[first][0], (0, _EXPANSION_VARIANT), 0, upper))
-                    elements.extend((_ROOT_WEIGHTS[c][0], (0,), 0, upper) for c in rest)
-                    continue
-                weight = _ROOT_WEIGHTS.get(part)
-                if weight is None:
-                    compat = unicodedata.normalize("NFKD", part)
-                    if compat != part:  # "ﬁ", "²", full-width...: DUCET weighs them as
-                        for sub in self._elements(compat):  # their NFKD form, level 3 apart
-                            elements.append((sub[0], sub[1], sub[2] + 1, sub[3]))
-                        continue
-                    weight = (_fallback_primary(part), (), 0)
-                elements.append((weight[0], (0,) + weight[1], weight[2], upper))
+                upper = int(parts[0] != parts[0].lower())
+                elements.append((weight[0], weight[1], weight[2], upper))
+                _append_root(elements, parts[1:])
+            elif type(weight) is str:  # a tailored expansion: its letters, level 3 apart
+                upper = int(ch != lower)
+                elements.extend((e[0], e[1], e[2] + 1, upper) for e in self._elements(weight))
+            else:
+                elements.append((weight[0], weight[1], weight[2], int(ch != lower)))
         return elements
 
     def _compute(self, s: str) -> tuple:
@@ -390,6 +392,9 @@ class Collation:
                 cases.append(0)
                 tertiaries.append(0)
                 quaternaries.append(_HIGH)
+                continue
+            if primary == _NO_PRIMARY:
+                secondaries.extend(seconds)
                 continue
             if shifted and primary < variable_limit:
                 quaternaries.append(primary)  # ignored at levels 1-3
@@ -416,6 +421,59 @@ class Collation:
         return tuple(levels)
 
 
+
+# char -> its root collation elements (a tuple), or its level-2 weight (an int) for a mark.
+_CHAR_ELEMENTS: dict[str, Any] = {}
+
+
+def _root_elements(text: str) -> list[tuple[int, tuple, int, int]]:
+    """The root collation elements of ``text`` (already NFD). O(len(text))."""
+    elements: list[tuple[int, tuple, int, int]] = []
+    _append_root(elements, text)
+    return elements
+
+
+def _append_root(elements: list, text: str) -> None:
+    for ch in text:
+        info = _CHAR_ELEMENTS.get(ch)
+        if info is None:
+            info = _CHAR_ELEMENTS[ch] = _char_elements(ch)
+        if type(info) is int:  # an accent: a level-2 weight of the preceding element
+            if elements:
+                primary, seconds, third, upper = elements[-1]
+                elements[-1] = (primary, seconds + (info,), third, upper)
+            else:  # a leading accent weighs at level 2 only
+                elements.append((_NO_PRIMARY, (info,), 0, 0))
+        else:
+            elements.extend(info)
+
+
+def _char_elements(ch: str) -> Any:
+    """The root collation elements of one NFD character (see ``_CHAR_ELEMENTS``)."""
+    mark = _MARK_WEIGHTS.get(ch)
+    if mark is None and unicodedata.combining(ch):
+        mark = len(_MARK_WEIGHTS) + ord(ch)
+    if mark is not None:
+        return mark
+    upper = int(ch != ch.lower())
+    expansion = _EXPANSIONS.get(ch.lower())
+    if expansion is not None:  # ß -> s s, æ -> a e, told apart at level 2
+        first, *rest = expansion
+        return ((_ROOT_WEIGHTS[first][0], (0, _EXPANSION_VARIANT), 0, upper),
+                *((_ROOT_WEIGHTS[c][0], (0,), 0, upper) for c in rest))
+    stroked = _STROKED.get(ch.lower())
+    if stroked is not None:
+        return ((_ROOT_WEIGHTS[stroked[0]][0], (0, _MARK_WEIGHTS[stroked[1]]), 0, upper),)
+    weight = _ROOT_WEIGHTS.get(ch)
+    if weight is None and "\u30a1" <= ch <= "\u30f6":  # katakana: its hiragana, level 3 apart
+        return tuple((e[0], e[1], e[2] + 1, e[3]) for e in _char_elements(chr(ord(ch) - 0x60)))
+    if weight is None:
+        compat = unicodedata.normalize("NFKD", ch)
+        if compat != ch:  # "ﬁ", "²", full-width...: DUCET weighs them as their NFKD form,
+            return tuple((e[0], e[1], e[2] + 1, e[3]) for e in _root_elements(compat))  # level 3 apart
+        weight = (_fallback_primary(ch), (0,), 0)
+    return ((weight[0], weight[1], weight[2], upper),)
+
 _DIGIT_VALUES = {rank << _SHIFT: value for value, rank in enumerate(_DIGIT_RANKS)}
 
 
@@ -428,7 +486,8 @@ def _numbers(elements: list) -> list:
     out: list = []
     digits: list[int] = []
     for element in elements + [None]:
-        digit = _DIGIT_VALUES.get(element[0]) if element is not None else None
+        # decimal digits only: not "²" or "½" (compatibility forms, level-3 variants)
+        digit = _DIGIT_VALUES.get(element[0]) if element is not None and not element[2] else None
         if digit is not None:
             digits.append(digit)
             continue
