@@ -548,8 +548,10 @@ def test_candidates_are_a_superset_of_the_matches(seed, layout):
             # MinKey/MaxKey edge cases, which no index bound relies on).
             expected |= {rid for rid, (doc, _) in owner.records.items() if engine(doc)}
         for hint in hints:
+            counted = indexes.plan(spec, hint=hint).count()
             plan = indexes.plan(spec, hint=hint)
             candidates = plan.record_ids
+            assert counted == len(candidates), (spec, hint, plan.explain())
             assert len(candidates) == len(set(candidates)), (spec, hint)
             missing = expected - set(candidates)
             assert not missing, (spec, hint, plan.explain(), [owner.records[r][0] for r in missing])
@@ -874,6 +876,38 @@ def test_nan_inside_elem_match_uses_the_nan_point():
     owner, indexes = make([{"_id": 1, "a": [float("nan"), 1]}, {"_id": 2, "a": [1, 2]}], ix("a"))
     plan = indexes.plan({"a": {"$elemMatch": {"$lte": float("nan")}}})
     assert ids(owner, plan.record_ids) == [1]
+
+
+def test_count_of_an_exact_plan_touches_no_document():
+    owner, indexes = make(DOCS + [{"_id": 100 + i, "a": [i]} for i in range(3)],
+                          ix([("c", 1), ("b", -1)]), ix("b"))
+    cases = [({"c": {"$gte": 3, "$lt": 9}}, 6), ({"c": {"$in": [1, 5, 7, 99]}}, 3),
+             ({"c": 4, "b": "s1"}, 1), ({"c": 4, "b": {"$gt": "s1"}}, 0), ({"b": "s2"}, 4),
+             ({"_id": 7}, 1), ({"_id": 700}, 0), ({}, 15)]
+    expected = {}
+    for spec, n in cases:
+        plan = indexes.plan(spec)
+        assert plan.exact, spec
+        expected[repr(spec)] = n
+    records = owner.records
+    owner.records = {rid: None for rid in records}  # a document read would now fail
+    for spec, n in cases:
+        plan = indexes.plan(spec)
+        assert plan.count() == n, spec
+        assert plan._record_ids is None  # the candidates were not listed
+    owner.records = records
+    for spec, n in cases:
+        assert len(indexes.plan(spec).record_ids) == n
+
+
+def test_count_of_inexact_plans_counts_distinct_candidates():
+    owner, indexes = make([{"_id": 1, "a": [1, 2, 3]}, {"_id": 2, "a": 2}, {"_id": 3, "a": 9}], ix("a"))
+    plan = indexes.plan({"a": {"$gte": 1, "$lte": 3}})
+    assert not plan.exact  # multikey: one predicate's bounds ([1, inf.0]) are used
+    assert plan.count() == 3 == len(plan.record_ids)  # record 1 once, though it has 3 keys
+    assert indexes.plan({"$or": [{"a": 2}, {"a": 3}]}).count() == 2
+    assert indexes.plan({"b": 1}).count() == 3  # a collection scan: every record is a candidate
+    assert indexes.plan({"b": 1}).exact is False
 
 
 def test_a_large_in_list_still_uses_point_lookups():

@@ -9,10 +9,13 @@
   materialise it (``plan.record_ids``) before writing to the collection.
 * ``plan.provides_sort`` — the candidates already come in the requested sort
   order, so the caller can stop after ``skip + limit`` matches.
-* ``plan.exact`` — every candidate matches (a conjunction of equality,
-  ``$in`` and range predicates on plain scalars, all bounded by a
-  non-multikey index), so the caller may skip the matcher, and
-  ``count_documents`` may just count the candidates.
+* ``plan.exact`` — the candidates are exactly the matches (a conjunction
+  of equality, ``$in`` and range predicates on plain scalars, all bounded
+  by a non-multikey index; ``_id`` equality; an empty filter), so the
+  caller may skip the matcher;
+* ``plan.count()`` — how many candidates, without touching a document
+  (O(log n) for a scan of a non-multikey index): with ``exact``, what
+  ``count_documents`` returns.
 * ``plan.explain()`` — the ``queryPlanner`` document (``winningPlan`` with
   ``IDHACK``, ``FETCH``/``IXSCAN`` with ``indexBounds``,
   ``SUBPLAN``/``FETCH``/``OR``, or ``COLLSCAN``; ``SORT`` on top when the
@@ -809,14 +812,29 @@ class Plan:
 
     @property
     def exact(self) -> bool:
-        """Whether every candidate matches the filter (the caller may skip the
-        matcher, or count candidates): the filter is a conjunction of
-        equality / ``$in`` / range predicates on plain scalars, all on fields
-        whose bounds the scan applies, over an index that is not multikey.
-        Evaluated against the index's current state.
+        """Whether the candidates are exactly the matching documents.
+
+        When True the caller may skip the matcher, and ``count()`` is the
+        number of matches. True for: ``IDHACK`` on a plain scalar ``_id``;
+        a ``COLLSCAN`` with an empty filter; an ``IXSCAN`` when the filter is
+        a conjunction of equality / ``$in`` / ``$gt``-family predicates on
+        plain scalars (not null, NaN, arrays, documents or regexes), every
+        one of them turned into bounds on a field the scan restricts, over
+        an index that is not multikey, hashed or partial (so each record has
+        one key, and a key inside the bounds is a match). False is always
+        safe: the caller then applies the matcher. Evaluated against the
+        index's current state, so evaluate it (and count) under the same
+        lock as the read.
+
+            >>> from dongo.backends.memory.indexes import IndexSet
+            >>> s = IndexSet("db.c"); _ = s.create("a")
+            >>> plan(s, {"a": {"$in": [1, 2]}}).exact, plan(s, {"a": {"$ne": 1}}).exact
+            (True, False)
         """
         if self.stage == "IDHACK":
             return _exact_conjuncts(self.filter_spec) is not None
+        if self.stage == "COLLSCAN":
+            return not self.filter_spec
         if self.stage != "IXSCAN":
             return False
         index = self.index
@@ -832,6 +850,31 @@ class Plan:
                 return False
         # every predicate became bounds (a collation mismatch drops some)
         return sum(len(preds) for preds in self._scan.constraints) == len(conjuncts)
+
+    def count(self) -> int:
+        """How many distinct record ids :meth:`candidates` yields, touching no
+        document; when :attr:`exact`, the number of matching documents.
+
+            >>> from dongo.backends.memory.indexes import IndexSet
+            >>> s = IndexSet("db.c"); _ = s.create("a")
+            >>> plan(s, {"a": {"$gte": 5}}).count()
+            0
+
+        Complexity: O(1) for ``IDHACK`` and ``COLLSCAN`` (the record count);
+        for an ``IXSCAN`` of an index that is not multikey (one entry per
+        record), O(1) per point key (hash buckets) plus O(log n) per
+        interval (bisection); otherwise (multikey, ``OR``) O(k) over the k
+        candidates.
+        """
+        if self._record_ids is not None:
+            return len(self._record_ids)
+        if self.stage == "IDHACK":
+            return self.index.count(self._id_key)
+        if self.stage == "COLLSCAN":
+            return len(self._index_set._records())
+        if self.stage == "IXSCAN" and not self.index.multikey:
+            return self._scan.estimate()
+        return len(self.record_ids)
 
     @property
     def index_name(self) -> str | None:
@@ -1115,6 +1158,16 @@ def plan(index_set: Any, filter_spec: Mapping, *, sort: Any = None, hint: Any = 
         >>> s = IndexSet("db.c"); _ = s.create("a")
         >>> plan(s, {"a": 5}).explain()["winningPlan"]["inputStage"]["indexBounds"]
         {'a': ['[5, 5]']}
+
+    ``collation`` is the collation the query's string comparisons use,
+    exactly as the matcher gets it: the operation's ``collation`` option,
+    or, when the operation has none, **the collection's default
+    collation** (the caller passes it; ``None`` here means the simple,
+    binary collation, not "the collection default"). It decides which
+    indexes may bound strings: an index keys strings under its own
+    collation, so string bounds (and ``IDHACK`` on a string ``_id``) are
+    used only when the index's collation is this one; other bounds are
+    used either way. ``sort``/``hint``/``limit`` are as for ``find``.
 
     Raises ``ServerError(2)`` for a hint naming no index (or a partial
     index the query does not imply).
