@@ -52,6 +52,9 @@ MATCHES = [
     (r"\bcaf\b", "", "caf\u00e9", "caf"),  # é is not a word character
     (r"\Bat\b", "", "cat", "at"),
     (r"[\b]", "", "\x08", "\x08"),
+    (r"\B", "", "", ""),  # no boundary in an empty subject (Python's own \B fails here)
+    (r"\b", "i", KELVIN, None),
+    (r"x\b", "i", "x" + KELVIN, "x"),
     # --- anchors -----------------------------------------------------------
     (r"abc\z", "", "abc\n", None),
     (r"abc\Z", "", "abc\n", "abc"),

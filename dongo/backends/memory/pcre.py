@@ -82,7 +82,9 @@ _POSIX = {
 
 # Zero-width escapes: they take no quantifier.  \z is Python's \Z; PCRE's \Z
 # also matches before a final newline.
-_ASSERTIONS = {"A": r"\A", "z": r"\Z", "Z": r"(?=\n?\Z)", "b": None, "B": None}
+# \b and \B use ASCII word characters (Python's scoped ASCII mode gives exactly
+# that, whatever the i flag); Python's own \B never matches in an empty string.
+_ASSERTIONS = {"A": r"\A", "z": r"\Z", "Z": r"(?=\n?\Z)", "b": r"(?a:\b)", "B": r"(?!(?a:\b))"}
 _UNSUPPORTED_ESCAPES = frozenset("GKXC")  # \G start of match, \K reset, \X grapheme, \C code unit
 _SIMPLE_ESCAPES = {"a": 0x07, "e": 0x1B, "f": 0x0C, "n": 0x0A, "r": 0x0D, "t": 0x09}
 _QUANTIFIER = re.compile(r"\{(\d+)(?:(,)(\d*))?\}")  # PCRE2 10.40: no {,n}, no spaces
@@ -667,7 +669,7 @@ class _Translator:
         if c in _UNSUPPORTED_ESCAPES:
             raise _unsupported(f"\\{c}")
         if c in _ASSERTIONS:
-            self.out.append(self.word_boundary(c == "b") if c in "bB" else _ASSERTIONS[c])
+            self.out.append(_ASSERTIONS[c])
             self.repeatable = False
             return
         if c == "E":  # a stray \E is ignored
@@ -697,16 +699,6 @@ class _Translator:
                 self.emit_set(ranges, negated)
             else:
                 self.emit_char(value)
-
-    def word_boundary(self, boundary: bool) -> str:
-        """``\\b`` / ``\\B`` as lookarounds on the ASCII word class."""
-        saved, self.out = self.out, []
-        self.emit_set(_WORD)
-        w = "".join(self.out)
-        self.out = saved
-        if boundary:
-            return f"(?:(?<={w})(?!{w})|(?<!{w})(?={w}))"
-        return f"(?:(?<={w})(?={w})|(?<!{w})(?!{w}))"
 
     def quoted(self, each) -> None:
         end = self.p.find("\\E", self.i)
