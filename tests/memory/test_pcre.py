@@ -135,6 +135,8 @@ MATCHES = [
     (r"(a)(b)\g{-1}\g1\g{2}", "", "abbab", "abbab"),
     (r"(?<x>a)\k{x}\k'x'\g{x}", "", "aaaa", "aaaa"),
     (r"(a)(?(1)b|c)", "", "ab", "ab"),
+    (r"(?<Rx>a)?(?(Rx)b|c)", "", "c", "c"),  # a name, not a recursion test
+    (r"(?<Rx>a)?(?(<Rx>)b|c)", "", "ab", "ab"),
     (r"ab(?#comment)c", "", "abc", "abc"),
     (r"(a(?i)b)c", "", "aBc", "aBc"),
     (r"(a(?i)b)c", "", "aBC", None),
@@ -286,7 +288,7 @@ def test_operator_context_codes():
     (r"(?|(a)|(b))", "branch reset"), (r"\p{Greek}", r"\\p\{Greek\}"), (r"(?U)a+", r"\(\?U\)"),
     (r"(?J)a", r"\(\?J\)"), (r"(*SKIP)a", "SKIP"), (r"\X", r"\\X"), (r"\g<1>(a)", "subroutine"),
     (r"(?&n)(?<n>a)", "subroutine"), (r"\1(a)", "not yet closed"), (r"(a\1)", "not yet closed"),
-    (r"(?(R)a|b)", "conditions"), (r"(?(?=a)a|b)", "conditions"),
+    (r"(?(R)a|b)", "conditions"), (r"(a)(?(R1)a|b)", "conditions"), (r"(?(?=a)a|b)", "conditions"),
 ])
 def test_not_implemented(pattern, feature):
     with pytest.raises(NotImplementedError, match=feature) as info:

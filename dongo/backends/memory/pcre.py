@@ -609,7 +609,7 @@ class _Translator:
                 raise PcreError("reference to non-existent subpattern")
         else:
             m = re.fullmatch(r"<(\w+)>|'(\w+)'|([A-Za-z_]\w*)", cond)
-            if m is None or cond in ("DEFINE",) or cond.startswith("R"):
+            if m is None or cond == "DEFINE" or re.fullmatch(r"R(\d*|&\w+)", cond):
                 raise _unsupported("conditions other than a group number or name in (?(...)")
             ref = next(g for g in m.groups() if g)
             if ref not in self.names:  # Python needs the name defined first
