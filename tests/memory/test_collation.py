@@ -120,6 +120,23 @@ def test_other_script_digits_are_digits():
     assert ordered(["b", "\u0663", "!"]) == ["!", "\u0663", "b"]
 
 
+def test_stroked_letters_are_base_letters_with_an_accent():
+    assert same("Ø", "o", strength=1) and not same("ø", "o", strength=2)
+    assert same("ø", "o\u0338", strength=3)  # ICU: o + COMBINING LONG SOLIDUS OVERLAY
+    assert ordered(["ø", "ö", "o", "p"]) == ["o", "ö", "ø", "p"]
+
+
+def test_kana_han_and_hangul():
+    assert same("\u30a2", "\u3042", strength=2)  # katakana A = hiragana A at levels 1-2
+    assert ordered(["\u30a2", "\u3042"]) == ["\u3042", "\u30a2"]
+    assert ordered(["\u6f22", "\ud55c", "z"]) == ["z", "\ud55c", "\u6f22"]  # Hangul before Han
+
+
+def test_leading_accent_counts_at_level_2():
+    assert same("\u0301", "", strength=1)
+    assert not same("\u0301", "", strength=2)
+
+
 # -- strength, caseLevel, caseFirst ---------------------------------------------------
 
 @pytest.mark.parametrize("spec, equal_pairs, different_pairs", [
@@ -160,6 +177,12 @@ def test_numeric_ordering_compares_values_and_ignores_leading_zeros():
     assert ordered(["100", "99", "1000", "0"], numericOrdering=True) == ["0", "99", "100", "1000"]
 
 
+def test_numeric_ordering_only_folds_decimal_digits():
+    # "½" is a compatibility form of "1⁄2": ICU does not read its digits as a number
+    assert ordered(["1B", "\u00bd"]) == ["\u00bd", "1B"]
+    assert ordered(["\u00bd", "1B"], numericOrdering=True) == ["1B", "\u00bd"]
+
+
 # -- alternate / maxVariable / backwards ----------------------------------------------
 
 def test_alternate_shifted_ignores_whitespace_and_punctuation():
@@ -193,6 +216,8 @@ def test_swedish_letters_after_z():
     assert ordered(words, locale="sv") == ["Arm", "Ofen", "Yxa", "Zebra", "Åsa", "ära", "Ärger", "Öl"]
     assert ordered(words[:7], locale="en") == ["Ärger", "Arm", "Åsa", "Ofen", "Öl", "Yxa", "Zebra"]
     assert ordered(["a\u030asa", "zz"], locale="sv") == ["zz", "a\u030asa"]  # decomposed å too
+    assert ordered(["\u01fd", "z", "\u00e4"], locale="sv") == ["z", "\u00e4", "\u01fd"]  # ǽ = æ + acute
+    assert same("\u00fe", "th", locale="sv", strength=2)  # &t<<<þ/h
 
 
 def test_finnish_letters_after_z():

@@ -8,22 +8,27 @@ Collation Algorithm with the DUCET order) plus per-locale tailorings. This
 module reproduces that order for the common cases:
 
 * **Primary order** (level 1) from a table of the CLDR root order for ASCII,
-  Latin-1, Latin Extended-A/B, spacing modifier letters, general punctuation, currency signs, Greek and
-  Cyrillic (``_ROOT_PRIMARY_GROUPS``, generated with ICU 77 from the characters
-  that do not decompose canonically). The DUCET groups come in this order:
-  whitespace < punctuation < symbols < currency < digits < letters, e.g.
-  ``" " < "_" < "-" < "," < "!" < "." < "@" < "&" < "#" < "`" < "^" < "+" <
-  "<" < "$" < "€" < "0" < "a"``. Accented letters are decomposed (NFD): the
-  base letter gives the primary weight, the accents the secondary ones.
+  Latin-1, Latin Extended-A/B, spacing modifier letters, general punctuation,
+  currency signs, Greek and Cyrillic (``_ROOT_PRIMARY_GROUPS``, generated with
+  ICU 77 from the characters that do not decompose canonically). The DUCET
+  groups come in this order: whitespace < punctuation < symbols < currency <
+  digits < letters, e.g. ``" " < "_" < "-" < "," < "!" < "." < "@" < "&" <
+  "#" < "`" < "^" < "+" < "<" < "$" < "€" < "0" < "a"``. Accented letters are
+  decomposed (NFD): the base letter gives the primary weight, the accents the
+  secondary ones; "ß", "æ", "œ" expand to "ss", "ae", "oe" (level-2
+  difference), compatibility characters ("ﬁ", "½", full-width) to their NFKD
+  form (level-3 difference), katakana to hiragana (level 3); digits of every
+  script weigh as ASCII digits; Han ideographs sort after all other letters.
 * **Secondary** (level 2): accents, in ICU's order of combining marks
-  (``_MARK_ORDER``); ``backwards: true`` (French) reverses them.
+  (``_MARK_ORDER``); ``backwards: true`` (French, the ``fr_CA`` default)
+  reverses them.
 * **Tertiary** (level 3): case, lowercase first (``caseFirst: "off"`` and
   ``"lower"``) or uppercase first (``"upper"``); ``caseLevel: true`` adds the
   case as a level between secondary and tertiary (so strength 1 + caseLevel
   compares case but not accents).
 * Levels compare like UCA sort keys: all primary weights of the whole string
   first, then all secondary weights, then tertiary — never character by
-  character across levels (``"ab" < "Áb"`` but ``"áb" < "Ac"``...).
+  character across levels (``"ab" < "Áb"`` but ``"áb" < "Ac"``).
 * ``numericOrdering``: a run of decimal digits (any script) is one weight
   that compares by numeric value (leading zeros ignored, ``"01" == "1"``),
   placed where digits sort (after punctuation and symbols, before letters).
@@ -33,19 +38,27 @@ module reproduces that order for the common cases:
 * strength 5 (identical) breaks ties on the NFD code points.
 * Locales: those whose CLDR tailoring leaves this repertoire in root order
   (``_ROOT_LOCALES``, checked against ICU), and the tailorings ``es``
-  (ñ after n), ``sv`` and ``fi`` (å ä ö after z). Every other locale
-  MongoDB supports (``_TAILORED_LOCALES``: cs "ch", da/nb "aa", pl, hu, tr
-  dotless ı, script reorderings such as ru, ...) and every ``@collation=``
-  variant raise ``NotImplementedError``; an unknown locale is a server error.
+  (ñ after n), ``sv`` and ``fi`` (å ä ö after z, ü as y, ...). Every other
+  locale MongoDB supports (``_TAILORED_LOCALES``: cs "ch", da/nb "aa", pl,
+  hu, tr dotless ı, script reorderings such as ru, ...) and every
+  ``@collation=`` variant raise ``NotImplementedError``; an unknown locale is
+  the server's BadValue error.
 
-Known approximations (documented, not silent bugs of the common cases):
+Checked against ICU 77 on random strings over ASCII, Latin-1, Latin
+Extended-A, Greek, Cyrillic, kana, Hangul, Han and compatibility characters,
+for every option above: the orders agree except where noted below.
+
+Known approximations (not modelled, so answers may differ from a server):
 characters outside the table sort by General Category group (an unknown
 punctuation mark after the known ones, an unknown letter after all known
-letters, ...) and by code point inside it, so scripts other than Latin,
+letters, ...) and by code point inside it — so scripts other than Latin,
 Greek and Cyrillic sort in code point order after them (DUCET orders most
-scripts' base letters by code point too, but e.g. Hangul before Han);
-tertiary variants other than case (full-width, superscript, ...) and
-contractions/expansions of the root order are not modelled.
+scripts' common letters by code point too, except e.g. Hangul before Han);
+root contractions (e.g. in Indic scripts) are ignored; the relative order of
+level-3 variants other than case (full-width vs uppercase, superscripts) is
+approximate; and the tailorings of ``ja``/``ko``/``zh``-like locales for
+their own scripts are accepted with root order only when they leave Latin
+text alone (``_ROOT_LOCALES``) — their own script follows the root order.
 
     >>> c = parse_collation({"locale": "en", "strength": 2})
     >>> c.string_key("Café") == c.string_key("CAFE\\u0301")
@@ -469,8 +482,8 @@ def _char_elements(ch: str) -> Any:
         return tuple((e[0], e[1], e[2] + 1, e[3]) for e in _char_elements(chr(ord(ch) - 0x60)))
     if weight is None:
         compat = unicodedata.normalize("NFKD", ch)
-        if compat != ch:  # "ﬁ", "²", full-width...: DUCET weighs them as their NFKD form,
-            return tuple((e[0], e[1], e[2] + 1, e[3]) for e in _root_elements(compat))  # level 3 apart
+        if compat != ch:  # "ﬁ", "²", full-width...: weighed as their NFKD form, level 3 apart
+            return tuple((e[0], e[1], e[2] + 1, e[3]) for e in _root_elements(compat))
         weight = (_fallback_primary(ch), (0,), 0)
     return ((weight[0], weight[1], weight[2], upper),)
 
