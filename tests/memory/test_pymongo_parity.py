@@ -122,22 +122,6 @@ UNSUPPORTED: dict[tuple[str, str], tuple[str, Callable[[Any], Any], str]] = {
 # Known gaps of the memory engine for the installed pymongo, one per member:
 # (class, member) -> what is wrong.  See docs/pymongo-parity.md.
 MEMBER_GAPS: dict[tuple[str, str], str] = {
-    ("Collection", "create_search_index"): "missing (should raise NotImplementedError)",
-    ("Collection", "create_search_indexes"): "missing (should raise NotImplementedError)",
-    ("Collection", "drop_search_index"): "missing (should raise NotImplementedError)",
-    ("Collection", "list_search_indexes"): "missing (should raise NotImplementedError)",
-    ("Collection", "update_search_index"): "missing (should raise NotImplementedError)",
-    ("Cursor", "max_await_time_ms"): "missing",
-    ("Cursor", "max_scan"): "missing",
-    ("Cursor", "remove_option"): "missing",
-    ("MongoClient", "append_metadata"): "missing",
-    ("MongoClient", "arbiters"): "missing",
-    ("MongoClient", "secondaries"): "missing",
-    ("MongoClient", "options"): "missing",
-    ("MongoClient", "eq_props"): "missing",
-    ("MongoClient", "next"): "missing",
-    ("MongoClient", "__next__"): "missing: next(client) should raise TypeError",
-    ("MongoClient", "__iter__"): "missing: pymongo sets __iter__ = None (not iterable)",
 }
 
 
@@ -531,29 +515,6 @@ VALIDATION_CASES: list[tuple[str, str, Callable[[Any], Any]]] = [
 
 # Validation gaps: case id -> what the memory engine does instead.
 VALIDATION_GAPS: dict[str, str] = {
-    "aggregate([], batchSize='x')": "TypeError, pymongo ValueError 'The value of batchSize "
-                                    "must be an integer'",
-    "aggregate([], batchSize=-1)": "accepted; pymongo ValueError",
-    "coll.with_options(codec_options=1)": "option types not validated",
-    "coll.with_options(read_preference=1)": "option types not validated",
-    "coll.with_options(write_concern=1)": "option types not validated",
-    "coll.with_options(read_concern=1)": "option types not validated",
-    "db.get_collection('c', codec_options=1)": "option types not validated",
-    "db.get_collection('c', write_concern=1)": "option types not validated",
-    "db.get_collection('c', read_concern=1)": "option types not validated",
-    "db.with_options(codec_options=1)": "option types not validated",
-    "client.get_database('d', write_concern=1)": "option types not validated",
-    "client.get_database('d', read_preference=1)": "option types not validated",
-    "client.drop_database('')": "accepted; pymongo InvalidName",
-    "iter(client)": "iter() falls back to __getitem__; pymongo TypeError not iterable",
-    "next(client)": "'not an iterator'; pymongo \"'MongoClient' object is not iterable\"",
-    "client.start_session(causal_consistency=True, snapshot=True)":
-        "accepted; pymongo ConfigurationError",
-    "MongoClient(journal='x')": "TypeError from WriteConcern; pymongo ValueError",
-    "MongoClient(wTimeoutMS=-1)": "message from WriteConcern differs",
-    "MongoClient(readPreference='x')": "accepted; pymongo ValueError",
-    "MongoClient(port='x')": "accepted; pymongo TypeError",
-    "MongoClient(bogus=1)": "unknown options accepted; pymongo ConfigurationError",
 }
 
 # pymongo's class names where the memory engine's differ by design.
@@ -635,8 +596,6 @@ def test_client_side_validation_matches_pymongo(target, call, pymongo_targets,
                                                           normalized_message(expected))
 
 
-@pytest.mark.xfail(strict=True, reason="parity gap: a negative skip is accepted; the "
-                   "server rejects the find command with 51024")
 def test_negative_skip_is_rejected_by_the_server(memory_targets):
     """pymongo's ``find(skip=-1)`` sends ``skip: -1`` (no client-side check, see the
     table above: it is not there); a 7.x server answers with the IDL validator's

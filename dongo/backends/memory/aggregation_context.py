@@ -242,9 +242,9 @@ def _parse_options(kwargs: dict) -> tuple:
     allow_disk_use = kwargs.pop("allowDiskUse", None)
     if allow_disk_use is not None:
         common.validate_boolean("allowDiskUse", allow_disk_use)
-    batch_size = kwargs.pop("batchSize", kwargs.pop("batch_size", None))
-    if batch_size is not None and not isinstance(batch_size, int):
-        raise TypeError(f"batchSize must be an integer, not {type(batch_size)}")
+    # pymongo's own check (ValueError for "x" and for -1), before anything is sent
+    common.validate_non_negative_integer_or_none(
+        "batchSize", kwargs.pop("batchSize", kwargs.pop("batch_size", None)))
     for ignored in ("comment", "cursor", "explain", "bypassDocumentValidation",
                     "maxAwaitTimeMS"):
         if ignored == "explain" and kwargs.get("explain"):

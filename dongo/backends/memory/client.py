@@ -34,34 +34,47 @@ import threading
 import time
 from typing import Any, Mapping, Optional
 
-from bson.binary import UuidRepresentation
 from bson.timestamp import Timestamp
-from bson.codec_options import CodecOptions, DatetimeConversion
-from pymongo import common
+from bson.codec_options import CodecOptions
+from pymongo import common, uri_parser
+from pymongo.client_options import ClientOptions
+from pymongo.client_session import SessionOptions
+from pymongo.driver_info import DriverInfo
 from pymongo.errors import ConfigurationError
 from pymongo.read_concern import ReadConcern
-from pymongo.read_preferences import ReadPreference
 from pymongo.write_concern import WriteConcern
 
-from .database import MemoryDatabase
+try:  # pymongo >= 4.9 keeps its URI option helpers here
+    from pymongo.uri_parser_shared import (
+        _check_options,
+        _handle_option_deprecations,
+        _handle_security_options,
+        _normalize_options,
+        _validate_uri,
+    )
+
+    def _parse_uri(uri: str, port: int) -> dict:
+        """pymongo's parse of a ``mongodb://`` URI, as ``MongoClient`` does it."""
+        return _validate_uri(uri, port, validate=True, warn=True, normalize=False)
+except ImportError:  # pragma: no cover - pymongo 4.6 - 4.8
+    from pymongo.uri_parser import (  # type: ignore[no-redef]
+        _check_options,
+        _handle_option_deprecations,
+        _handle_security_options,
+        _normalize_options,
+    )
+
+    def _parse_uri(uri: str, port: int) -> dict:
+        """pymongo's parse of a ``mongodb://`` URI, as ``MongoClient`` does it."""
+        return uri_parser.parse_uri(uri, port, validate=True, warn=True, normalize=False)
+
+from .database import MemoryDatabase, check_database_name
 from .storage import STORE_OPTIONS
 
 SERVER_VERSION = "7.0.0"  # the default emulated version
 
 # Emulated versions → (version string, maxWireVersion the server reports).
 _VERSIONS = {"7.0": ("7.0.0", 21), "8.0": ("8.0.0", 25)}
-
-# Codec option names as pymongo spells them (lowercased) → CodecOptions field.
-_CODEC_KEYS = {
-    "document_class": "document_class",
-    "tz_aware": "tz_aware",
-    "tzinfo": "tzinfo",
-    "uuidrepresentation": "uuid_representation",
-    "type_registry": "type_registry",
-    "unicode_decode_error_handler": "unicode_decode_error_handler",
-    "datetime_conversion": "datetime_conversion",
-}
-
 
 class MemorySession:
     """A stand-in for ``ClientSession``: a context manager the engine ignores."""
@@ -120,21 +133,14 @@ class MemoryClient:
             raise ValueError(f"server_version must be one of {sorted(_VERSIONS)}, "
                              f"not {server_version!r}")
         self._server_version, self._max_wire_version = version
-        given = {k.lower(): v for k, v in kwargs.items()}
-        for key, value in _uri_options(host).items():  # keyword arguments win, as in pymongo
-            given.setdefault(key, value)
-        if document_class is not None:
-            given["document_class"] = document_class
-        if tz_aware is not None:
-            given["tz_aware"] = tz_aware
-        if type_registry is not None:
-            given["type_registry"] = type_registry
-        self._codec_options = _codec_options(given)
+        self._options, self._default_database_name, self._seeds = _client_options(
+            host, port, document_class, tz_aware, connect, type_registry, kwargs)
+        self._codec_options = self._options.codec_options
         self._store_options = STORE_OPTIONS.with_options(
             uuid_representation=self._codec_options.uuid_representation)
-        self._read_preference = ReadPreference.PRIMARY
-        self._write_concern = WriteConcern(**_write_concern_options(given))
-        self._read_concern = ReadConcern()
+        self._read_preference = self._options.read_preference
+        self._write_concern = self._options.write_concern
+        self._read_concern = self._options.read_concern
         self._lock = threading.RLock()
         self._last_timestamp = (0, 0)
         # db name → collection name → storage.Namespace
@@ -180,6 +186,33 @@ class MemoryClient:
         return frozenset({self.address})
 
     @property
+    def options(self) -> ClientOptions:
+        """pymongo's ``ClientOptions`` resolved from the URI and keyword arguments."""
+        return self._options
+
+    @property
+    def arbiters(self) -> set:
+        """A standalone server has no arbiters."""
+        return set()
+
+    @property
+    def secondaries(self) -> set:
+        """A standalone server has no secondaries."""
+        return set()
+
+    def eq_props(self) -> tuple:
+        """pymongo's identity tuple (seeds, replica set, SRV host, SRV service).
+        Two memory clients are two servers, so ``==`` stays identity."""
+        return (tuple(sorted(self._seeds)), self._options.replica_set_name, None,
+                common.SRV_SERVICE_NAME)
+
+    def append_metadata(self, driver_info: DriverInfo) -> None:
+        """Checked like pymongo; there is no handshake to carry the metadata."""
+        if not isinstance(driver_info, DriverInfo):
+            raise TypeError(
+                f"driver_info must be an instance of DriverInfo, not {type(driver_info)}")
+
+    @property
     def topology_description(self) -> Any:
         raise NotImplementedError("topology_description is not supported by the memory engine")
 
@@ -193,6 +226,13 @@ class MemoryClient:
         return id(self)
 
     # -- databases ------------------------------------------------------------------------
+
+    __iter__ = None  # type: ignore[assignment]  # as pymongo: not iterable
+
+    def __next__(self) -> Any:
+        raise TypeError("'MemoryClient' object is not iterable")
+
+    next = __next__
 
     def __getattr__(self, name: str) -> MemoryDatabase:
         if name.startswith("_"):
@@ -216,11 +256,11 @@ class MemoryClient:
     def get_default_database(self, default: Optional[str] = None, codec_options: Any = None,
                              read_preference: Any = None, write_concern: Any = None,
                              read_concern: Any = None) -> MemoryDatabase:
-        """The database ``default`` (a memory client has no URI default database)."""
-        if default is None:
+        """The URI's database (``memory:///shop``), else ``default``."""
+        if self._default_database_name is None and default is None:
             raise ConfigurationError("No default database name defined or provided.")
-        return self.get_database(default, codec_options, read_preference, write_concern,
-                                 read_concern)
+        return self.get_database(self._default_database_name or default, codec_options,
+                                 read_preference, write_concern, read_concern)
 
     def list_database_names(self, session: Any = None, comment: Any = None) -> list[str]:
         """Databases that hold at least one collection."""
@@ -242,6 +282,7 @@ class MemoryClient:
         if not isinstance(name, str):
             raise TypeError(
                 f"name_or_database must be an instance of str or a Database, not {type(name)}")
+        check_database_name(name)
         self._drop_database_store(name)
 
     def _database_store(self, name: str, create: bool = False) -> Optional[dict]:
@@ -268,7 +309,9 @@ class MemoryClient:
     def start_session(self, causal_consistency: Optional[bool] = None,
                       default_transaction_options: Any = None,
                       snapshot: Optional[bool] = False) -> MemorySession:
-        """A session object; accepted everywhere and ignored by the engine."""
+        """A session object; accepted everywhere and ignored by the engine (its
+        options are checked by pymongo's ``SessionOptions``)."""
+        SessionOptions(causal_consistency, default_transaction_options, snapshot)
         return MemorySession(self, {"causal_consistency": causal_consistency,
                                     "snapshot": snapshot})
 
@@ -309,38 +352,60 @@ class MemoryClient:
                                   "engine")
 
 
-def _uri_options(host: Any) -> dict:
-    """Options in a URI's query string (``memory://?uuidRepresentation=standard``)."""
-    if not isinstance(host, str) or "?" not in host:
-        return {}
-    from urllib.parse import parse_qsl
+def _client_options(host: Any, port: Any, document_class: Any, tz_aware: Any, connect: Any,
+                    type_registry: Any,
+                    kwargs: Mapping[str, Any]) -> tuple[ClientOptions, Optional[str], set]:
+    """The options ``MongoClient(host, port, ..., **kwargs)`` would resolve (with the
+    URI's default database and the seed addresses), checked
+    by pymongo's own validators in pymongo's order (so every bad value raises
+    pymongo's exception and message; an unknown keyword is a ConfigurationError,
+    an unknown URI option a UserWarning).  A ``memory://`` URI is read as a
+    ``mongodb://`` one.  Nothing is resolved over the network: an SRV URI is
+    parsed as a plain host.
 
-    return {k.lower(): v for k, v in parse_qsl(host.split("?", 1)[1])}
-
-
-def _codec_options(given: Mapping[str, Any]) -> CodecOptions:
-    """CodecOptions from MongoClient-style keyword arguments, validated by pymongo."""
-    fields: dict[str, Any] = {}
-    for key, field in _CODEC_KEYS.items():
-        if key in given:
-            _name, value = common.validate(key, given[key])
-            fields[field] = value
-    fields.setdefault("uuid_representation", UuidRepresentation.UNSPECIFIED)
-    if fields.get("tzinfo") is not None and "tz_aware" not in fields:
-        fields["tz_aware"] = True
-    if fields.get("datetime_conversion") is None:
-        fields.pop("datetime_conversion", None)
-        fields["datetime_conversion"] = DatetimeConversion.DATETIME
-    return CodecOptions(**fields)
-
-
-def _write_concern_options(given: Mapping[str, Any]) -> dict:
-    """``w``/``journal``/``wtimeoutms`` for the client's WriteConcern (w=0: unacknowledged)."""
-    opts: dict[str, Any] = {}
-    if "w" in given:
-        opts["w"] = given["w"]
-    if "journal" in given:
-        opts["j"] = given["journal"]
-    if "wtimeoutms" in given:
-        opts["wtimeout"] = given["wtimeoutms"]
-    return opts
+        >>> options, _db, _seeds = _client_options("memory://?w=0", None, None, None, None, None, {})
+        >>> options.write_concern
+        WriteConcern(w=0)
+    """
+    if port is None:
+        port = MemoryClient.PORT
+    if not isinstance(port, int):
+        raise TypeError(f"port must be an instance of int, not {type(port)}")
+    keyword_opts = common._CaseInsensitiveDictionary(dict(kwargs))
+    keyword_opts["document_class"] = document_class or dict
+    hosts = [MemoryClient.HOST if host is None else host]
+    if not isinstance(host, (str, type(None))):
+        hosts = list(host)
+    if len([h for h in hosts if "/" in h]) > 1:
+        raise ConfigurationError("host must not contain multiple MongoDB URIs")
+    seeds: set = set()
+    username = password = dbase = None
+    opts = common._CaseInsensitiveDictionary()
+    for entity in hosts:
+        if "/" not in entity:
+            seeds.update(uri_parser.split_hosts(entity, port))
+            continue
+        scheme, sep, rest = entity.partition("://")
+        if sep and scheme in ("memory", "mongodb+srv"):
+            entity = "mongodb://" + (rest if rest[:1] not in ("", "/", "?")
+                                     else MemoryClient.HOST + rest)
+        parsed = _parse_uri(entity, port)
+        seeds.update(parsed["nodelist"])
+        username = parsed["username"] or username
+        password = parsed["password"] or password
+        dbase = parsed["database"] or dbase
+        opts = common._CaseInsensitiveDictionary(parsed["options"])
+    if not seeds:
+        raise ConfigurationError("need to specify at least one host")
+    if type_registry is not None:
+        keyword_opts["type_registry"] = type_registry
+    keyword_opts["tz_aware"] = opts.get("tz_aware", False) if tz_aware is None else tz_aware
+    keyword_opts["connect"] = opts.get("connect", True) if connect is None else connect
+    keyword_opts = _handle_option_deprecations(keyword_opts)
+    opts.update(common._CaseInsensitiveDictionary(dict(
+        common.validate(keyword_opts.cased_key(k), v) for k, v in keyword_opts.items())))
+    opts = _normalize_options(_handle_security_options(opts))
+    _check_options(seeds, opts)
+    options = ClientOptions(opts.get("username", username), opts.get("password", password),
+                            dbase, opts)
+    return options, dbase, seeds

@@ -285,6 +285,25 @@ def _first_dollar_field(doc: dict) -> Optional[str]:
     return None
 
 
+def _no_search_indexes(method: str) -> NotImplementedError:
+    return NotImplementedError(f"Atlas Search indexes ({method}) are not supported by the "
+                               "memory engine")
+
+
+def check_option_objects(owner: Any) -> None:
+    """pymongo's type checks on a handle's four option objects (its own
+    ``BaseObject`` raises its exact ``TypeError`` messages).
+
+        >>> class H: codec_options, read_preference, write_concern, read_concern = 1, 2, 3, 4
+        >>> check_option_objects(H())
+        Traceback (most recent call last):
+        TypeError: codec_options must be an instance of bson.codec_options.CodecOptions
+    """
+    common.BaseObject(owner.codec_options, owner.read_preference, owner.write_concern,
+                      owner.read_concern)
+
+
+
 class MemoryCollection:
     """A collection of a :class:`~.database.MemoryDatabase` (pymongo ``Collection`` shape)."""
 
@@ -300,6 +319,8 @@ class MemoryCollection:
         self._write_concern = write_concern or database.write_concern
         self._read_concern = read_concern or database.read_concern
         self._dict_options: Optional[CodecOptions] = None  # codec options with dict documents
+        if codec_options or read_preference or write_concern or read_concern:
+            check_option_objects(self)
 
     # -- attributes ---------------------------------------------------------------
 
@@ -579,6 +600,24 @@ class MemoryCollection:
 
     def aggregate_raw_batches(self, *args: Any, **kwargs: Any) -> Any:
         raise NotImplementedError("aggregate_raw_batches is not supported by the memory engine")
+
+    # Atlas Search indexes live in mongot, next to Atlas clusters, not in a mongod.
+    # Without these stubs ``coll.create_search_index`` would be a sub-collection.
+
+    def create_search_index(self, *args: Any, **kwargs: Any) -> Any:
+        raise _no_search_indexes("create_search_index")
+
+    def create_search_indexes(self, *args: Any, **kwargs: Any) -> Any:
+        raise _no_search_indexes("create_search_indexes")
+
+    def drop_search_index(self, *args: Any, **kwargs: Any) -> Any:
+        raise _no_search_indexes("drop_search_index")
+
+    def list_search_indexes(self, *args: Any, **kwargs: Any) -> Any:
+        raise _no_search_indexes("list_search_indexes")
+
+    def update_search_index(self, *args: Any, **kwargs: Any) -> Any:
+        raise _no_search_indexes("update_search_index")
 
     def count_documents(self, filter: Mapping[str, Any], session: Any = None,
                         comment: Any = None, **kwargs: Any) -> int:

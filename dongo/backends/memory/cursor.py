@@ -44,7 +44,7 @@ except ImportError:  # pragma: no cover
     from pymongo import helpers as _helpers  # type: ignore[no-redef]
 
 _CLONED = ("spec", "projection", "skip", "limit", "max_time_ms", "comment", "ordering",
-           "hint", "batch_size", "collation", "empty", "allow_disk_use", "let")
+           "hint", "batch_size", "collation", "empty", "allow_disk_use", "let", "max_scan")
 
 
 class MemoryCursor:
@@ -89,8 +89,8 @@ class MemoryCursor:
         if return_key or show_record_id:
             raise NotImplementedError("return_key/show_record_id are not supported by the "
                                       "memory engine")
-        if max is not None or min is not None or max_scan is not None:
-            raise NotImplementedError("min/max/max_scan are not supported by the memory engine")
+        if max is not None or min is not None:
+            raise NotImplementedError("min/max are not supported by the memory engine")
         self._spec = spec
         self._projection = normalize_projection(projection)
         self._skip = skip
@@ -100,6 +100,7 @@ class MemoryCursor:
         self._hint = normalize_hint(hint)
         self._collation = validate_collation_or_none(collation)
         self._max_time_ms = max_time_ms
+        self._max_scan = max_scan  # sent as maxScan, which 4.2+ servers reject (see _documents)
         self._comment = comment
         self._allow_disk_use = allow_disk_use
         self._let = let
@@ -197,6 +198,29 @@ class MemoryCursor:
     def add_option(self, mask: int) -> "MemoryCursor":
         raise NotImplementedError("cursor flags are not supported by the memory engine")
 
+    def remove_option(self, mask: int) -> "MemoryCursor":
+        """Checked like pymongo; a memory cursor never has flags set, so nothing to remove."""
+        if not isinstance(mask, int):
+            raise TypeError(f"mask must be an int, not {type(mask)}")
+        self._check_okay_to_chain()
+        return self
+
+    def max_await_time_ms(self, max_await_time_ms: Optional[int]) -> "MemoryCursor":
+        """Checked like pymongo and ignored: it only applies to tailable-await cursors,
+        which the memory engine does not have (pymongo ignores it on other cursors too)."""
+        if not isinstance(max_await_time_ms, int) and max_await_time_ms is not None:
+            raise TypeError(
+                f"max_await_time_ms must be an integer or None, not {type(max_await_time_ms)}")
+        self._check_okay_to_chain()
+        return self
+
+    def max_scan(self, max_scan: Optional[int]) -> "MemoryCursor":
+        """Deprecated in pymongo; pymongo sends a non-zero value as ``maxScan``, which a
+        4.2+ server rejects when the query runs (40415, an unknown field)."""
+        self._check_okay_to_chain()
+        self._max_scan = max_scan
+        return self
+
     # -- attributes -------------------------------------------------------------------
 
     @property
@@ -229,6 +253,7 @@ class MemoryCursor:
 
     def _documents(self) -> Iterator[Any]:
         """The generator producing result documents (runs the query lazily)."""
+        self._check_command_fields()
         coll = self._collection
         ns = coll._namespace()
         spec, matcher, collation = coll._prepare_query(self._spec, self._collation, self._let)
@@ -242,6 +267,15 @@ class MemoryCursor:
                                       limit=abs(self._limit), hint=self._hint,
                                       collation=collation):
             yield reader(rec[1])
+
+    def _check_command_fields(self) -> None:
+        """The find command's field checks a 7.x server makes before planning."""
+        if self._max_scan:  # pymongo only sends a truthy maxScan
+            raise ServerError(40415, "BSON field 'FindCommandRequest.maxScan' is an unknown "
+                                     "field.")
+        if self._skip < 0:  # pymongo's find(skip=-1) sends it as is (Cursor.skip refuses it)
+            raise ServerError(51024, f"BSON field 'skip' value must be >= 0, actual value "
+                                     f"'{self._skip}'")
 
     def next(self) -> Any:
         """Advance the cursor."""
@@ -363,6 +397,7 @@ class MemoryCursor:
         """The query plan (``queryPlanner``/``executionStats``) as a server reports it."""
         coll = self._collection
         try:
+            self._check_command_fields()
             spec, matcher, collation = coll._prepare_query(self._spec, self._collation,
                                                            self._let)
             ns = coll._namespace()

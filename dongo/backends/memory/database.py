@@ -26,7 +26,7 @@ from pymongo.errors import CollectionInvalid, InvalidName
 from pymongo.read_concern import ReadConcern
 from pymongo.write_concern import WriteConcern
 
-from .collection import MemoryCollection, validate_collection_name
+from .collection import MemoryCollection, check_option_objects, validate_collection_name
 from .errors import ServerError
 from .storage import Namespace
 from .wire import raise_command_error
@@ -65,6 +65,8 @@ class MemoryDatabase:
         self._read_preference = read_preference or client.read_preference
         self._write_concern = write_concern or client.write_concern
         self._read_concern = read_concern or client.read_concern
+        if codec_options or read_preference or write_concern or read_concern:
+            check_option_objects(self)
 
     # -- attributes -------------------------------------------------------------------
 
