@@ -109,6 +109,8 @@ MATCHES = [
     (r"\Qabc\$xyz\E", "", "abc\\$xyz", "abc\\$xyz"),
     (r"\Qa.b", "", "a.b", "a.b"),
     (r"[\Q]\E]", "", "]", "]"),
+    (r"[\E]]", "", "]", "]"),  # after \E the "]" is still the class's first character
+    (r"[\g]", "", "g", "g"),
     (r"a{,3}", "", "a{,3}", "a{,3}"),  # PCRE2 10.40: not a quantifier
     (r"a{1, 2}", "", "a{1, 2}", "a{1, 2}"),
     (r"a{2}", "", "aaa", "aa"),
@@ -211,7 +213,7 @@ INVALID = [
     r"\x{110000}", r"(?a)", r"(?L)", r"\2(a)", r"(?<n>a)(?<n>b)", r"\k<nope>", r"a\\",
     "a\\", r"[z-a]", r"[a-\d]", r"(?#unterminated", r"\i", r"\c", r"(*NOPE",
     r"[\d-z]", r"a**", r"\b+", r"^*", r"(?i)?", r"a|*b", r"\x{}", r"\N{2,x}",
-    r"(?<=a+)b", r"(?<=a|b+)c", r"(?<!dogs?|cats?)x", r"(?(n)a)", r"(?(2)a)(b)",
+    r"(?^-i)", r"[\k]", r"[\N]", r"(?<=a+)b", r"(?<=a|b+)c", r"(?<!dogs?|cats?)x", r"(?(n)a)", r"(?(2)a)(b)",
 ]
 
 

@@ -624,11 +624,14 @@ class _Translator:
         j = start
         on = set(self.flags)
         sign = True
-        if p[j:j + 1] == "^":  # (?^) unsets i m n s x
+        caret = p[j:j + 1] == "^"
+        if caret:  # (?^) unsets i m n s x
             on -= set("imsx")
             j += 1
         while j < len(p) and p[j] not in ":)":
             c = p[j]
+            if c == "-" and caret:
+                raise PcreError("invalid hyphen in option setting")
             if c == "-" and sign:
                 sign = False
             elif c in _FLAG_LETTERS:
@@ -855,10 +858,10 @@ class _Translator:
             if ch == "]" and not first:
                 self.i += 1
                 break
-            first = False
             item = self.class_item()
-            if item is None:
+            if item is None:  # \E or an empty \Q\E: a "]" after it is still the first
                 continue
+            first = False
             kind, value = item
             if kind == "set":
                 if p[self.i:self.i + 1] == "-" and p[self.i + 1:self.i + 2] not in ("]", ""):
@@ -916,7 +919,10 @@ class _Translator:
         if c == "E":
             self.i += 2
             return None
-        if c in ("B", "R", "X", "N", "A", "z", "Z", "G", "K", "g", "k"):
+        if c == "g":  # PCRE2 reads [\g] as a literal g
+            self.i += 2
+            return "char", ord("g")
+        if c in ("B", "R", "X", "N", "A", "z", "Z", "G", "K", "k"):
             raise PcreError(f"escape sequence \\{c} is invalid in a character class")
         kind, value = self.escape_value(in_class=True)
         if kind == "set":
