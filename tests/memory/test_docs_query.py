@@ -232,8 +232,6 @@ def test_positional_projection_array_of_documents(db):
     ]
 
 
-@pytest.mark.xfail(strict=True, reason="engine bug: positional projection followed by more "
-                   "path ('grades.$.x') is accepted instead of rejected (4.4+)")
 def test_positional_projection_in_the_middle_of_a_path_is_rejected(db):
     # "$ (projection)": "Path Restrictions" -- since 4.4 the $ projection operator
     # may only appear at the end of the field path (server code 31394, SERVER-43334).
@@ -651,16 +649,19 @@ def test_unknown_field_operator(db):
     assert exc.value.details["errmsg"] == "unknown operator: $foo"
 
 
-@pytest.mark.xfail(strict=True, reason="engine bug: $where fails with 'not allowed in this "
-                   "context' instead of NotImplementedError (DESIGN: unsupported -> "
-                   "NotImplementedError)")
-def test_where_in_find_is_unsupported_not_rejected(db):
-    # "$where": allowed in find (runs JavaScript); the engine has no JS, so by the
-    # project's contract it must raise NotImplementedError rather than a server
-    # error the server would never return.
+def test_where_in_find_is_refused_like_a_server_without_javascript(db):
+    # "$where" runs JavaScript; the engine never does. It answers like a mongod
+    # with JavaScript disabled ("no globalScriptEngine in $where parsing",
+    # BadValue), at parse time, and says what to use instead.
     db.c.insert_one({"a": 1})
-    with pytest.raises(NotImplementedError):
-        list(db.c.find({"$where": "this.a == 1"}))
+    for run in (lambda: list(db.c.find({"$where": "this.a == 1"})),
+                lambda: db.c.count_documents({"$or": [{"$where": "true"}]}),
+                lambda: db.empty.delete_many({"$where": "true"})):
+        with pytest.raises(OperationFailure) as exc:
+            run()
+        assert exc.value.code == 2
+        assert exc.value.details["errmsg"].startswith("no globalScriptEngine in $where parsing")
+        assert "use $expr instead" in exc.value.details["errmsg"]
 
 
 # -- "Cursor" methods: sort / skip / limit ------------------------------------------------

@@ -297,8 +297,6 @@ def test_collation_applies_to_expr_in_match(db):
         {"_id": 1, "str": "A"}]
 
 
-@pytest.mark.xfail(strict=True, reason="engine bug: $expr in find/count/distinct/update/"
-                   "findAndModify/delete filters ignores the operation's collation")
 def test_collation_applies_to_expr_in_find_and_writes(db):
     db.c.insert_one({"_id": 1, "str": "A"})
     expr = {"$expr": {"$eq": ["$str", "a"]}}
@@ -312,8 +310,6 @@ def test_collation_applies_to_expr_in_find_and_writes(db):
     assert db.c.delete_many(expr, collation=CASE_INSENSITIVE).deleted_count == 1
 
 
-@pytest.mark.xfail(strict=True, reason="engine bug: find projection expressions ignore the "
-                   "find collation")
 def test_collation_applies_to_find_projection_expressions(db):
     db.c.insert_one({"_id": 1, "str": "A"})
     assert list(db.c.find({}, {"o": {"$eq": ["$str", "a"]}}, collation=CASE_INSENSITIVE)) == [

@@ -391,8 +391,8 @@ def test_expr_uses_aggregation_truthiness(monkeypatch):
 
     calls = []
 
-    def compile_expression(expr, *, variables=frozenset()):
-        calls.append((expr, variables))
+    def compile_expression(expr, *, variables=frozenset(), collation=None):
+        calls.append((expr, variables, collation))
         field = expr["$gt"][0][1:]
         return lambda doc, vars_: (doc.get(field, MISSING) if field in doc else MISSING)
 
@@ -402,7 +402,7 @@ def test_expr_uses_aggregation_truthiness(monkeypatch):
     m = compile_filter({"$expr": {"$gt": ["$a", 0]}}, variables={"x": 1})
     assert [m({"a": v}) for v in (0, 1, None, "", [], Decimal128("0"))] == [False, True, False, True, True, False]
     assert not m({})
-    assert calls == [({"$gt": ["$a", 0]}, frozenset({"x"}))]
+    assert calls == [({"$gt": ["$a", 0]}, frozenset({"x"}), None)]
     assert err({"a": {"$elemMatch": {"$expr": {"$gt": ["$a", 0]}}}})[1] == (
         "$expr can only be applied to the top-level document")
 
@@ -415,6 +415,29 @@ def test_collation_on_string_comparisons():
     assert ids(docs, {"a": {"$in": ["CAFÉ"]}}, collation={"locale": "en", "strength": 1}) == [1, 2, 3, 4]
     assert ids(docs, {"a": "cafe"}) == [3]
     assert ids(docs, {"a": "cafe"}, collation={"locale": "simple"}) == [3]
+
+
+def test_expr_follows_the_filter_collation():
+    # Manual "Collation": the operation's collation applies to every string
+    # comparison, $expr included (jstests/aggregation/expressions/collation_expressions.js).
+    docs = [{"_id": 1, "s": "A"}, {"_id": 2, "s": "b"}, {"_id": 3, "s": "a"}]
+    ci = {"locale": "en", "strength": 2}
+    spec = {"$expr": {"$eq": ["$s", "a"]}}
+    assert ids(docs, spec, collation=ci) == [1, 3]
+    assert ids(docs, spec) == [3]  # the cache keeps the two compilations apart
+    assert ids(docs, {"$or": [{"$expr": {"$in": ["$s", ["B"]]}}]}, collation=ci) == [2]
+    assert ids(docs, {"$expr": {"$lt": ["$s", "B"]}}, collation=ci) == [1, 3]
+    assert ids(docs, {"$expr": {"$lt": ["$s", "B"]}}) == [1]
+    assert ids(docs, {"$expr": {"$eq": ["$s", "$$v"]}}, collation=ci, variables={"v": "A"}) == [1, 3]
+
+
+def test_matcher_reports_its_collation():
+    from dongo.backends.memory.collation import parse_collation
+
+    assert compile_filter({"a": 1}).collation is None
+    ci = {"locale": "en", "strength": 2}
+    assert compile_filter({"a": "x"}, collation=ci).collation == parse_collation(ci)
+    assert compile_filter({}, collation=ci).collation == parse_collation(ci)
 
 
 # --------------------------------------------------------------------------
@@ -517,7 +540,8 @@ def test_in_and_equality_value_fast_paths(spec, doc, expected):
     ({"a": {"$all": 5}}, 2, "$all needs an array"),
     ({"a": {"$all": [{"$elemMatch": {}}, 5]}}, 2, "$all/$elemMatch has to be consistent"),
     ({"a": {"$all": [1, {"$gt": 5}]}}, 2, "no $ expressions in $all"),
-    ({"$where": "this.a > 1"}, 2, "$where is not allowed in this context"),
+    ({"$where": "this.a > 1"}, 2, "no globalScriptEngine in $where parsing: the memory engine never "
+     "runs server-side JavaScript (like a mongod with JavaScript disabled); use $expr instead"),
     ({"a": {"$bitsAllSet": "123"}}, 2, 'a takes an Array, a number, or a BinData but received: '
                                        '$bitsAllSet: "123"'),
     ({"a": {"$bitsAllClear": 1.2}}, 9, "Expected an integer: $bitsAllClear: 1.2"),

@@ -190,6 +190,65 @@ def test_positional_errors():
     assert info.value.code == 51246
 
 
+_MID_PATH_POSITIONAL = (
+    "As of 4.4, it's illegal to specify positional operator in the middle of a path.Positional "
+    "projection may only be used at the end, for example: a.b.$. If the query previously used a "
+    "form like a.b.$.d, remove the parts following the '$' and the results will be equivalent.")
+
+
+def test_positional_in_the_middle_of_a_path_is_rejected():
+    # "$ (projection)" Path Restrictions: since 4.4 the $ may only end the path
+    # (server code 31394, SERVER-43334; the message is the server's, missing space included).
+    assert err({"grades.$.x": 1}, {"grades": 85}) == (31394, _MID_PATH_POSITIONAL)
+    assert err({"a.b.$.c.d": 1}, {"a.b": 1}) == (31394, _MID_PATH_POSITIONAL)
+    assert err({"a.$.": 1}, {"a": 1}) == (31394, _MID_PATH_POSITIONAL)
+    assert err({"x": {"a.$.b": 1}}, {"x": 1}) == (31394, _MID_PATH_POSITIONAL)
+    # aggregation refuses any positional first
+    assert err({"a.$.b": 1}, for_find=False)[0] == 31324
+    # the end of a path is still fine
+    assert project({"grades.$": 1}, {"_id": 1, "grades": [80, 85]}, {"grades": 85}) == {
+        "_id": 1, "grades": [85]}
+
+
+CI = {"locale": "en_US", "strength": 2}
+
+
+def test_expressions_follow_the_collation():
+    # jstests/core/query/projection/projection_with_collation.js: a find
+    # projection's expressions use the find's collation.
+    doc = {"_id": 0, "str": "a", "array": [{"str": "b"}, {"str": "A"}, {"str": "B"}, {"str": "a"}]}
+    spec = {"sortedArray": {"$sortArray": {"input": "$array", "sortBy": {"str": 1}}}}
+    assert project(spec, doc, collation=CI) == {
+        "_id": 0, "sortedArray": [{"str": "A"}, {"str": "a"}, {"str": "b"}, {"str": "B"}]}
+    assert project(spec, doc) == {
+        "_id": 0, "sortedArray": [{"str": "A"}, {"str": "B"}, {"str": "a"}, {"str": "b"}]}
+    assert project({"o": {"$eq": ["$str", "A"]}}, doc, collation=CI) == {"_id": 0, "o": True}
+    assert project({"o": ["$str", {"$eq": ["$str", "A"]}]}, doc, collation=CI) == {
+        "_id": 0, "o": ["a", True]}
+    assert project({"o": {"$eq": ["$str", "A"]}}, doc, collation={"locale": "simple"}) == {
+        "_id": 0, "o": False}
+
+
+def test_find_projection_follows_the_query_collation_by_default():
+    doc = {"_id": 1, "str": "A"}
+    matcher = compile_filter({}, collation=CI)
+    assert compile_projection({"o": {"$eq": ["$str", "a"]}}, matcher=matcher)(doc) == {"_id": 1, "o": True}
+    # an explicit collation wins over the matcher's
+    assert compile_projection({"o": {"$eq": ["$str", "a"]}}, matcher=matcher,
+                              collation={"locale": "simple"})(doc) == {"_id": 1, "o": False}
+
+
+def test_elem_match_projection_follows_the_collation():
+    doc = {"_id": 1, "a": [{"s": "x"}, {"s": "B"}, {"s": "b"}]}
+    assert project({"a": {"$elemMatch": {"s": "b"}}}, doc, collation=CI) == {"_id": 1, "a": [{"s": "B"}]}
+    assert project({"a": {"$elemMatch": {"s": "b"}}}, doc) == {"_id": 1, "a": [{"s": "b"}]}
+
+
+def test_aggregation_projection_takes_a_collation():
+    p = compile_projection({"o": {"$in": ["$s", ["A"]]}, "_id": 0}, for_find=False, collation=CI)
+    assert p({"s": "a"}) == {"o": True}
+
+
 def test_meta_not_implemented():
     with pytest.raises(NotImplementedError):
         compile_projection({"score": {"$meta": "textScore"}})
@@ -203,3 +262,36 @@ def test_variables_in_computed_fields():
     with pytest.raises(ServerError) as info:
         compile_projection({"v": "$$nope"})
     assert info.value.code == 17276
+
+
+def test_find_and_find_and_modify_projections_use_the_collation():
+    # jstests/core/query/projection/projection_with_collation.js, through the client.
+    from pymongo import ReturnDocument
+
+    from dongo.backends.memory import MemoryClient
+
+    coll = MemoryClient()["db"]["c"]
+    coll.insert_many([
+        {"_id": 0, "str": "a", "array": [{"str": "b"}, {"str": "A"}, {"str": "B"}, {"str": "a"}]},
+        {"_id": 1, "str": "a", "elemMatch": [{"str": "A"}, "ignored"]},
+        {"_id": 2, "str": "A", "elemMatch": ["ignored", {"str": "a"}]},
+        {"_id": 3, "str": "B"},
+    ])
+    query = {"str": "A", "elemMatch": {"$elemMatch": {"str": "a"}}}
+    assert list(coll.find(query, {"_id": 1, "elemMatch.$": 1}, collation=CI)) == [
+        {"_id": 1, "elemMatch": [{"str": "A"}]}, {"_id": 2, "elemMatch": [{"str": "a"}]}]
+    sort_array = {"$sortArray": {"input": "$array", "sortBy": {"str": 1}}}
+    assert list(coll.find({"str": "A"}, {"sortedArray": sort_array}, collation=CI)) == [
+        {"_id": 0, "sortedArray": [{"str": "A"}, {"str": "a"}, {"str": "b"}, {"str": "B"}]},
+        {"_id": 1, "sortedArray": None}, {"_id": 2, "sortedArray": None}]
+    assert coll.find_one_and_update(
+        {"_id": 0, "str": "A"}, {"$set": {"updated": True}},
+        projection={"_id": 1, "str": 1, "sortedArray": sort_array}, collation=CI,
+        return_document=ReturnDocument.AFTER) == {
+            "_id": 0, "str": "a", "sortedArray": [{"str": "A"}, {"str": "a"}, {"str": "b"}, {"str": "B"}]}
+    assert coll.find_one_and_delete(
+        {"_id": 1, **query}, projection={"_id": 1, "elemMatch.$": 1}, collation=CI) == {
+            "_id": 1, "elemMatch": [{"str": "A"}]}
+    # the simple collation: binary comparison
+    assert list(coll.find(query, {"_id": 1, "elemMatch.$": 1}, collation={"locale": "simple"})) == [
+        {"_id": 2, "elemMatch": [{"str": "a"}]}]

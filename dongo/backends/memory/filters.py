@@ -1193,7 +1193,9 @@ def _parse_expr(value: Any, ctx: _Ctx) -> _Node:
     from .expressions import compile_expression  # lazy: owned by the aggregation module
 
     variables = dict(ctx.variables or {})
-    evaluate = compile_expression(value, variables=frozenset(variables))
+    # The operation's collation governs every string comparison the
+    # expression makes, exactly as in the rest of the filter.
+    evaluate = compile_expression(value, variables=frozenset(variables), collation=ctx.collation)
 
     def fn(doc: Any) -> bool:
         return truthy(evaluate(doc, variables))
@@ -1216,7 +1218,11 @@ def _parse_pathless(name: str, value: Any, ctx: _Ctx) -> _Node | None:
     if name in ("$alwaysTrue", "$alwaysFalse"):
         return _parse_always(name, value)
     if name == "$where":
-        raise _err("$where is not allowed in this context")
+        # What a mongod with JavaScript disabled answers (BadValue; 7.x servers
+        # report it under code 6108304), plus what to do instead: never run JS.
+        raise _err("no globalScriptEngine in $where parsing: the memory engine never runs "
+                   "server-side JavaScript (like a mongod with JavaScript disabled); "
+                   "use $expr instead")
     if name == "$text":
         if ctx.sub:
             raise _err("$text can only be applied to the top-level document")
@@ -1577,15 +1583,19 @@ class Matcher:
     ``None`` when no array was traversed.  ``fn`` is the bare predicate
     closure: loops over many documents should call it (``filter(matcher.fn,
     docs)``) rather than the matcher, which may add a Python frame per call.
+    ``collation`` is the parsed collation the filter was compiled with (None
+    for binary comparison): the rest of the query (a find projection's
+    expressions, say) follows the same one.
     """
 
-    __slots__ = ("spec", "fn", "_pos", "is_empty")
+    __slots__ = ("spec", "fn", "_pos", "is_empty", "collation")
 
-    def __init__(self, spec: Mapping, node: _Node):
+    def __init__(self, spec: Mapping, node: _Node, collation: Collation | None = None):
         self.spec = spec
         self.fn = node.fn
         self._pos = node.pos
         self.is_empty = not spec
+        self.collation = collation
 
     def __call__(self, doc: Any) -> bool:
         return self.fn(doc)
@@ -1598,7 +1608,7 @@ class Matcher:
         return f"Matcher({self.spec!r})"
 
 
-def _make_matcher(spec: Mapping, node: _Node) -> Matcher:
+def _make_matcher(spec: Mapping, node: _Node, collation: Collation | None) -> Matcher:
     """A Matcher whose ``__call__`` *is* the compiled closure.
 
     Python looks special methods up on the type, so a per-matcher subclass
@@ -1606,7 +1616,7 @@ def _make_matcher(spec: Mapping, node: _Node) -> Matcher:
     ``Matcher.__call__`` on every document (about 20% of a simple scan).
     """
     cls = type("Matcher", (Matcher,), {"__slots__": (), "__call__": staticmethod(node.fn)})
-    return cls(spec, node)
+    return cls(spec, node, collation)
 
 
 class _Unfreezable(Exception):
@@ -1706,7 +1716,7 @@ def compile_filter(spec: Any, *, collation: Any = None, variables: Mapping | Non
             if cached is not None:
                 return cached
     node = _parse_document(spec, _Ctx(parsed_collation, variables))
-    matcher = _make_matcher(spec, node)
+    matcher = _make_matcher(spec, node, parsed_collation)
     if cache_key is not None:
         if len(_CACHE) >= _CACHE_MAX:
             _CACHE.clear()

@@ -31,6 +31,7 @@ from typing import Any, Callable
 
 from . import bsontypes as _bt
 from .bsontypes import MISSING
+from .collation import parse_collation
 from .errors import INVALID_PIPELINE_OPERATOR, ServerError
 
 __all__ = ["Projector", "compile_projection"]
@@ -191,9 +192,11 @@ def _is_inclusion_or_exclusion(value: Any) -> bool:
 class _Parser:
     """Builds the projection tree (projection_parser.cpp, in Python)."""
 
-    def __init__(self, spec: Mapping, matcher: Any, for_find: bool, scope: frozenset = frozenset()):
+    def __init__(self, spec: Mapping, matcher: Any, for_find: bool, scope: frozenset = frozenset(),
+                 collation: Any = None):
         self.spec = spec
         self.scope = scope
+        self.collation = collation
         self.matcher = matcher
         self.for_find = for_find
         self.root = _PathNode()
@@ -230,6 +233,11 @@ class _Parser:
         positional = _find_positional(name)
         if positional is not None and not self.for_find:
             raise _err(31324, "Cannot use positional projection in aggregation projection")
+        if ".$." in name:  # the pre-4.4 form a.$.b (SERVER-43334); the text is the server's
+            raise _err(31394, "As of 4.4, it's illegal to specify positional operator in the middle "
+                       "of a path.Positional projection may only be used at the end, for example: "
+                       "a.b.$. If the query previously used a form like a.b.$.d, remove the parts "
+                       "following the '$' and the results will be equivalent.")
         if isinstance(value, Mapping):
             if positional is not None:
                 raise _err(31271, "positional projection cannot be used with an expression or sub object")
@@ -287,7 +295,7 @@ class _Parser:
 
     def _literal(self, name: str, value: Any, parent: _PathNode, parent_path: tuple[str, ...] | None) -> None:
         parts = _field_path(name)
-        _add(parent, parts, _Computed(_operand(value, self.scope)))
+        _add(parent, parts, _Computed(_operand(value, self.scope, self.collation)))
         self._flag_path(parent_path, parts, "has_computed")
         if self.type == EXCLUSION:
             raise _err(31310, f"Cannot use an expression {name}: {_fmt(value)} in an exclusion projection")
@@ -339,7 +347,7 @@ class _Parser:
                 raise _err(INVALID_PIPELINE_OPERATOR, "Cannot use $elemMatch in this context")
             self._elem_match(name, parts, arg, parent)
             return True
-        compiled = _compile_expression_or_none(obj, self.scope)
+        compiled = _compile_expression_or_none(obj, self.scope, self.collation)
         if compiled is None:
             return False
         if self.type == EXCLUSION:
@@ -377,7 +385,7 @@ class _Parser:
             raise _err(31275, "Cannot use $elemMatch projection on a nested field.")
         from .filters import compile_filter
 
-        matcher = compile_filter({name: {"$elemMatch": arg}})
+        matcher = compile_filter({name: {"$elemMatch": arg}}, collation=self.collation)
         _add(parent, parts, _ElemMatch(matcher))
         self.has_elem_match = True
         self.root.has_computed = True  # evaluated in the second pass, after inclusions
@@ -393,24 +401,25 @@ def _number_int(value: Any) -> int:
     return max(-(2**31), min(2**31 - 1, n))
 
 
-def _compile_expression_or_none(obj: Mapping, scope: frozenset) -> Callable[[Any, dict], Any] | None:
+def _compile_expression_or_none(obj: Mapping, scope: frozenset,
+                                collation: Any) -> Callable[[Any, dict], Any] | None:
     """Compile ``{$op: ...}`` as an aggregation expression; None if ``$op`` is unknown."""
     from .expressions import compile_expression  # lazy: owned by the aggregation module
 
     try:
-        return compile_expression(obj, variables=scope)
+        return compile_expression(obj, variables=scope, collation=collation)
     except ServerError as exc:
         if exc.code in (INVALID_PIPELINE_OPERATOR, 31325) and "nrecognized expression" in exc.errmsg:
             return None
         raise
 
 
-def _operand(value: Any, scope: frozenset) -> Callable[[Any, dict], Any]:
+def _operand(value: Any, scope: frozenset, collation: Any) -> Callable[[Any, dict], Any]:
     """A literal projection value: constant, or an expression for '$paths' and arrays."""
     if (isinstance(value, str) and value.startswith("$")) or isinstance(value, (list, tuple)):
         from .expressions import compile_expression
 
-        return compile_expression(value, variables=scope)
+        return compile_expression(value, variables=scope, collation=collation)
     return lambda doc, vars_: value
 
 
@@ -574,7 +583,7 @@ class Projector:
 
 
 def compile_projection(spec: Any, *, matcher: Any = None, for_find: bool = True,
-                       variables: Any = None) -> Projector:
+                       variables: Any = None, collation: Any = None) -> Projector:
     """Compile a projection, validating it like the server.
 
     ``matcher`` is the query's :class:`filters.Matcher` (needed by ``field.$``);
@@ -582,7 +591,10 @@ def compile_projection(spec: Any, *, matcher: Any = None, for_find: bool = True,
     ``$elemMatch`` or find ``$slice``; ``$slice`` is then the expression).
     ``variables`` names the user variables in scope (a set), or gives their
     values (a mapping, e.g. find's ``let``); call ``projector(doc, vars)`` to
-    supply values per run.
+    supply values per run.  ``collation`` (spec or parsed) governs the string
+    comparisons of expressions and ``$elemMatch``; when not given, a find
+    projection follows ``matcher.collation`` -- the query's collation, as on
+    a server, where one collation applies to the whole find.
 
         >>> compile_projection({"a": {"$slice": -1}})({"_id": 0, "a": [1, 2, 3], "b": 1})
         {'_id': 0, 'a': [3], 'b': 1}
@@ -597,7 +609,11 @@ def compile_projection(spec: Any, *, matcher: Any = None, for_find: bool = True,
         raise _err(51272, "Invalid $project :: caused by :: projection specification must have at least one field")
     values = dict(variables) if isinstance(variables, Mapping) else None
     scope = frozenset(variables) if variables is not None else frozenset()
-    parser = _Parser(spec, matcher, for_find, scope)
+    if collation is None:
+        collation = getattr(matcher, "collation", None)
+    else:
+        collation = parse_collation(collation)
+    parser = _Parser(spec, matcher, for_find, scope, collation)
     try:
         parser.parse()
     except ServerError as exc:

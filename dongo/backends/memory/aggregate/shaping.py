@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+from itertools import repeat
 from typing import Any
 
 from .. import expressions as _expr
@@ -35,11 +36,10 @@ def _check_match_clauses(spec: Any) -> None:
 
 
 def _compile_filter(spec: dict, collation: Any, variables: dict | None):
+    """The stage's matcher; ``$expr`` inside it follows ``collation`` too (filters passes it on)."""
     from ..filters import compile_filter
 
-    # Expressions compiled for $expr inside the filter follow the collation too.
-    return _core._with_collation(
-        collation, lambda: compile_filter(spec, collation=collation, variables=variables))
+    return compile_filter(spec, collation=collation, variables=variables)
 
 
 @_stage("$match")
@@ -56,7 +56,8 @@ def _match(spec, c: _Compile) -> Stage:
         matcher = static
         if matcher is None:
             matcher = _compile_filter(spec, run.collation, {k: v for k, v in run.vars.items()})
-        return (d for d in docs if matcher(d))
+        # filter() over the bare predicate: no generator frame per document.
+        return filter(matcher.fn, docs)
 
     return match
 
@@ -70,29 +71,8 @@ def _project(spec, c: _Compile) -> Stage:
                            "one field")
     from ..projection import compile_projection
 
-    projector, takes_vars = _projector_for(compile_projection, spec, c)
-    if takes_vars:
-        return lambda docs, run: (projector(d, run.vars) for d in docs)
-    return lambda docs, run: (projector(d) for d in docs)
-
-
-def _projector_for(compile_projection, spec: dict, c: _Compile):
-    """(projector, whether it takes the run's variables).
-
-    ``projection.compile_projection`` may accept ``variables`` (names in scope)
-    and its projector a ``vars`` argument; older signatures take neither, and
-    then computed fields see no ``let`` variables.
-    """
-    import inspect
-
-    params = inspect.signature(compile_projection).parameters
-    if "variables" in params:
-        projector = _core._with_collation(
-            c.collation, lambda: compile_projection(spec, for_find=False, variables=c.scope))
-    else:
-        projector = _core._with_collation(c.collation, lambda: compile_projection(spec, for_find=False))
-    call_params = inspect.signature(projector.__call__).parameters
-    return projector, len(call_params) >= 2
+    projector = compile_projection(spec, for_find=False, variables=c.scope, collation=c.collation)
+    return lambda docs, run: map(projector, docs, repeat(run.vars))
 
 
 @_stage("$unset")
