@@ -30,6 +30,14 @@ def _pyplot():
     return plt
 
 
+def _wrap(name: str) -> str:
+    """Break a long workload name at its last underscore, so labels don't collide."""
+    if len(name) <= 12 or "_" not in name:
+        return name
+    head, tail = name.rsplit("_", 1)
+    return head + "_\n" + tail
+
+
 def _bars(ax, title, workloads, units, engines, cells, n):
     idx = {(c["n"], c["workload"], c["engine"]): c for c in cells}
     width = 0.8 / max(1, len(engines))
@@ -49,7 +57,7 @@ def _bars(ax, title, workloads, units, engines, cells, n):
         ax.bar(xs, ys, width, label=engine, color=COLORS.get(engine))
     ax.set_yscale("log")
     ax.set_xticks(range(len(workloads)))
-    ax.set_xticklabels([f"{w}\n(per {u})" for w, u in zip(workloads, units)], fontsize=8)
+    ax.set_xticklabels([f"{_wrap(w)}\n(per {u})" for w, u in zip(workloads, units)], fontsize=8)
     ax.set_ylabel("seconds per operation (log)")
     ax.set_title(title, fontsize=10)
     ax.grid(axis="y", which="major", alpha=0.3)
