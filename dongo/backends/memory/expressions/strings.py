@@ -20,6 +20,7 @@ from bson.code import Code
 from bson.timestamp import Timestamp
 
 from ..bsontypes import MISSING
+from ..pcre import compile_pcre
 from .core import (_args, _as_int, _as_int32, _check_arguments, _compile, _fail, _nullish, _num_kind, _operator,
                    _OPERATORS, _show, _simple, _to_datetime, _to_float, _type_name)
 from .date_strings import _format_date
@@ -307,7 +308,7 @@ def _regex_operator(name: str, mode: str):
             key = (pattern, flags)
             compiled = cache.get(key)
             if compiled is None:
-                compiled = cache[key] = _compile_pcre(name, pattern, flags)
+                compiled = cache[key] = compile_pcre(pattern, flags, name)
             if mode == "match":
                 return compiled.search(s) is not None
             if mode == "find":
@@ -337,10 +338,7 @@ def _regex_parts(name: str, rx: Any, opts: Any) -> tuple:
         if not isinstance(opts, str):
             raise _fail(51106, f"{name} needs 'options' to be of type string")
         flags = opts
-    for ch in flags:
-        if ch not in "imsxu":
-            raise _fail(51108, f"{name} invalid flag in regex options: {ch}")
-    return pattern, flags
+    return pattern, flags  # compile_pcre checks NUL bytes, then the flags, as the server does
 
 
 def _regex_flag_string(flags: Any) -> str:
@@ -351,17 +349,6 @@ def _regex_flag_string(flags: Any) -> str:
         if flags & bit:
             out += ch
     return out
-
-
-def _compile_pcre(name: str, pattern: str, flags: str):
-    f = 0
-    for ch, bit in (("i", re.I), ("m", re.M), ("s", re.S), ("x", re.X)):
-        if ch in flags:
-            f |= bit
-    try:
-        return re.compile(pattern, f)
-    except re.error as exc:
-        raise _fail(51111, f"Invalid Regex in {name}: {exc}") from None
 
 
 def _regex_result(m: re.Match) -> dict:
