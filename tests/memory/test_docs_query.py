@@ -727,10 +727,6 @@ PCRE_DOCS = [
 ]
 
 
-def _pcre_bug(reason):
-    return pytest.mark.xfail(strict=True, reason=f"engine bug: PCRE {reason}")
-
-
 @pytest.mark.parametrize("pattern, expected", [
     (r"abc\Z", [1, 4]),            # \Z: end or before a final newline
     (r"abc\z", [4]),               # \z: very end
@@ -739,25 +735,17 @@ def _pcre_bug(reason):
     (r"a++bc", [1, 4]),            # possessive quantifier
     (r"(?>ab)c", [1, 4]),          # atomic group
     (r"(?i)ABC", [1, 4]),
-    pytest.param(r"^[[:alpha:]]+\d$", [5], marks=_pcre_bug(
-        "POSIX classes ([[:alpha:]]) silently match nothing")),
-    pytest.param(r"[[:digit:]]", [5], marks=_pcre_bug(
-        "POSIX classes ([[:digit:]]) silently match nothing")),
-    pytest.param(r"^\p{Lu}", [2], marks=_pcre_bug(
-        "Unicode properties (\\p{Lu}) rejected as invalid (51091)")),
-    pytest.param(r"\h", [3], marks=_pcre_bug(
-        "\\h (horizontal space) rejected as invalid (51091)")),
-    pytest.param(r"\x{00DC}", [2], marks=_pcre_bug(
-        "\\x{hhhh} code points rejected as invalid (51091)")),
-    pytest.param(r"\Qa.b\E", [6], marks=_pcre_bug(
-        "\\Q...\\E literal quoting rejected as invalid (51091)")),
-    pytest.param(r"c\R", [1], marks=_pcre_bug(
-        "\\R (any newline) rejected as invalid (51091)")),
+    (r"^[[:alpha:]]+\d$", [5]),
+    (r"[[:digit:]]", [5]),
+    (r"^\p{Lu}", [2]),
+    (r"\h", [3]),
+    (r"\x{00DC}", [2]),
+    (r"\Qa.b\E", [6]),
+    (r"c\R", [1]),
     # PCRE defines \b as a \w/\W boundary; the engine's \w is ASCII-only like
     # PCRE2 without UCP (below), so "Ü" is not a word character and \b precedes "n".
     (r"^\w", [1, 3, 4, 5, 6]),
-    pytest.param(r"\bnïc", [2], marks=_pcre_bug(
-        "\\b uses Unicode word characters while \\w is ASCII-only")),
+    (r"\bnïc", [2]),
 ])
 @pytest.mark.filterwarnings("ignore::FutureWarning")  # Python re on "[[:alpha:]]"
 def test_regex_pcre_syntax(db, pattern, expected):

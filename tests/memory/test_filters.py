@@ -531,7 +531,8 @@ def test_in_and_equality_value_fast_paths(spec, doc, expected):
                                             "Unable to coerce NaN/Inf to integral type"),
     ({"a": {"$regex": 5}}, 2, "$regex has to be a string"),
     ({"a": {"$options": "i"}}, 2, "$options needs a $regex"),
-    ({"a": {"$regex": "a", "$options": "q"}}, 51108, "invalid flag in regex options: q"),
+    # the server formats an empty operator name in front of this message
+    ({"a": {"$regex": "a", "$options": "q"}}, 51108, " invalid flag in regex options: q"),
     ({"a": {"$ne": re.compile("a")}}, 2, "Can't have regex as arg to $ne."),
     ({"a": {"$gt": re.compile("a")}}, 2, "Can't have RegEx as arg to predicate over field 'a'."),
     ({"a": {"$not": 5}}, 2, "$not needs a regex or a document"),

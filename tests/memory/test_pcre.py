@@ -302,33 +302,6 @@ def test_compile_is_cached():
     assert compile_pcre(r"\d+x", "i") is compile_pcre(r"\d+x", "i")
 
 
-# Patterns the filters.py translation already handled: both must agree.
-LEGACY = [
-    (r"^abc", ""), (r"abc$", "m"), (r"a.c", "s"), (r"A\d+", "i"), (r"\w+@\w+\.com", ""),
-    (r"[\d\s]+", ""), (r"[^\w]", ""), (r"\S+", ""), (r"(?<first>\w+) (?<last>\w+)", ""),
-    (r"x\z", ""), (r"x\Z", ""), (r"[]a]", ""), (r"[^]a]", ""), (r"a|b|c", "i"),
-    (r"colou?r", ""), (r"\.\*\+", ""), (r"(\d)\1", ""), (r"^\s*$", ""), (r"[A-F0-9]{2}", "i"),
-]
-LEGACY_SUBJECTS = [
-    "", "abc", "ABC", "xabc\n", "a\nc", "a12", "A7", "me@site.com", " 1 2 ", "caf\u00e9",
-    "\u0663\u0664", "x", "x\n", "]", "a", "colour", "color", ".*+", "11", "\n\n", "ff",
-    "John Smith", "\u00a0", "xx\n", "b",
-]
-
-
-@pytest.mark.parametrize("pattern, flags", LEGACY)
-def test_agrees_with_filters_translation(pattern, flags):
-    from dongo.backends.memory import filters
-
-    if not hasattr(filters, "_compile_regex"):  # the old translation has been retired
-        pytest.skip("filters.py no longer has its own translation")
-    old = filters._compile_regex(pattern, flags)
-    new = compile_pcre(pattern, flags)
-    for subject in LEGACY_SUBJECTS:
-        a, b = old.search(subject), new.search(subject)
-        assert (a and (a.span(), a.groups())) == (b and (b.span(), b.groups())), subject
-
-
 # --------------------------------------------------------------------------
 # Differential check against the real PCRE2 library, when the system has it
 # (libpcre2-8, called through ctypes with the server's options: UTF plus the

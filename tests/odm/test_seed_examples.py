@@ -1420,11 +1420,6 @@ def test_combining_sliced_querysets_is_refused(conn):
     assert [p["n"] for p in (Person.filter(n__lt=2) | Person.filter(n=3)).order_by("n")[1:]] == [1, 3]
 
 
-@pytest.mark.xfail_backend(
-    "memory",
-    reason="memory engine bug: an invalid $regex reports Python re's message "
-    "('missing ), unterminated subpattern at position 0'), not the 7.x server's PCRE2 text",
-)
 @pytest.mark.xfail_backend("mongomock", reason="mongomock raises re.error, not OperationFailure 51091")
 def test_invalid_regex_lookup_is_the_servers_error(conn):
     from pymongo.errors import OperationFailure

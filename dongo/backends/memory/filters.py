@@ -48,6 +48,7 @@ from bson import Binary, Decimal128, Int64, MaxKey, MinKey, ObjectId, Regex
 from . import bsontypes as _bt
 from .bsontypes import MISSING, bson_type_number, is_number, resolve_type
 from .collation import Collation, parse_collation, sort_key_for
+from .pcre import compile_pcre
 from .errors import BAD_VALUE, FAILED_TO_PARSE, TYPE_MISMATCH, ServerError
 from .paths import iter_path_positions, split_path_lenient
 
@@ -178,86 +179,13 @@ def _is_expression_doc(value: Any, allow_incomplete_dbref: bool) -> bool:
 # Regular expressions (PCRE spelled for Python's re)
 # ==========================================================================
 
-_REGEX_FLAG_BITS = {"i": re.IGNORECASE, "m": re.MULTILINE, "s": re.DOTALL, "x": re.VERBOSE, "u": 0}
-_NAMED_GROUP = re.compile(r"\(\?<(?=[A-Za-z_])")
-
-
-# PCRE as the server builds it (UTF, no UCP): \d, \w and \s are ASCII-only,
-# while Python's str patterns make them Unicode-aware.
-_ASCII_CLASSES = {
-    "d": "[0-9]", "D": "[^0-9]",
-    "w": "[A-Za-z0-9_]", "W": "[^A-Za-z0-9_]",
-    "s": "[\\t\\n\\x0b\\x0c\\r ]", "S": "[^\\t\\n\\x0b\\x0c\\r ]",
-}
-_ASCII_CLASS_BODIES = {"d": "0-9", "w": "A-Za-z0-9_", "s": "\\t\\n\\x0b\\x0c\\r "}
-
-
-def _translate_pcre(pattern: str) -> str:
-    """Rewrite PCRE spellings for Python's ``re``.
-
-    ``(?<name>`` → ``(?P<name>``, ``\\z`` → ``\\Z``, PCRE's ``\\Z`` (end or
-    before a final newline), and ASCII-only ``\\d \\w \\s`` (and negations).
-    """
-    if "\\" not in pattern and "(?<" not in pattern:
-        return pattern
-    pattern = _NAMED_GROUP.sub("(?P<", pattern)
-    out = []
-    i = 0
-    n = len(pattern)
-    in_class = False
-    while i < n:
-        ch = pattern[i]
-        if ch == "\\" and i + 1 < n:
-            nxt = pattern[i + 1]
-            if in_class:
-                out.append(_ASCII_CLASS_BODIES.get(nxt, pattern[i : i + 2]))
-            elif nxt in _ASCII_CLASSES:
-                out.append(_ASCII_CLASSES[nxt])
-            elif nxt == "z":
-                out.append(r"\Z")
-            elif nxt == "Z":
-                out.append(r"(?=\n?\Z)")
-            else:
-                out.append(pattern[i : i + 2])
-            i += 2
-            continue
-        if ch == "[" and not in_class:
-            in_class = True
-            out.append(ch)
-            i += 1
-            # a leading ^ and a leading ] belong to the class
-            if i < n and pattern[i] == "^":
-                out.append("^")
-                i += 1
-            if i < n and pattern[i] == "]":
-                out.append("\\]")
-                i += 1
-            continue
-        if ch == "]" and in_class:
-            in_class = False
-        out.append(ch)
-        i += 1
-    return "".join(out)
-
-
-def _compile_regex(pattern: str, flags: str) -> re.Pattern:
-    if "\x00" in pattern:
-        raise _err("Regular expression cannot contain an embedded null byte", 51091)
-    bits = 0
-    for letter in flags:
-        bit = _REGEX_FLAG_BITS.get(letter)
-        if bit is None:
-            raise _err(f"invalid flag in regex options: {letter}", 51108)
-        bits |= bit
-    try:
-        return re.compile(_translate_pcre(pattern), bits)
-    except re.error as exc:
-        raise _err(f"Regular expression is invalid: {exc}", 51091) from None
+# MongoDB compiles patterns with PCRE2 (UTF, no UCP): ``pcre.compile_pcre``
+# translates them for Python's ``re`` and raises the server's errors.
 
 
 def _regex_pred(pattern: str, flags: str) -> Pred:
     """Matches strings by search, and stored regexes equal to this one."""
-    compiled = _compile_regex(pattern, flags)
+    compiled = compile_pcre(pattern, flags)
     search = compiled.search
     canonical_flags = "".join(sorted(set(flags)))
 
@@ -1414,7 +1342,7 @@ def _compile_schema(schema: Mapping) -> Callable[[Any], bool]:
         elif keyword == "pattern":
             if not isinstance(value, str):
                 raise _schema_err("$jsonSchema keyword 'pattern' must be a string")
-            search = _compile_regex(value, "").search
+            search = compile_pcre(value, "").search
             checks.append(lambda v, search=search: type(v) is not str or search(v) is not None)
         elif keyword == "enum":
             if not isinstance(value, (list, tuple)) or not value:
@@ -1470,7 +1398,7 @@ def _compile_schema(schema: Mapping) -> Callable[[Any], bool]:
         elif keyword == "additionalProperties":
             declared = set(schema.get("properties", {}) or {})
             patterns = [
-                (_compile_regex(p, "").search, _compile_schema(s))
+                (compile_pcre(p, "").search, _compile_schema(s))
                 for p, s in (schema.get("patternProperties") or {}).items()
             ]
             if isinstance(value, bool):
@@ -1500,7 +1428,7 @@ def _compile_schema(schema: Mapping) -> Callable[[Any], bool]:
         elif keyword == "patternProperties":
             if not isinstance(value, Mapping):
                 raise _schema_err("$jsonSchema keyword 'patternProperties' must be an object")
-            patterns = [(_compile_regex(p, "").search, _compile_schema(s)) for p, s in value.items()]
+            patterns = [(compile_pcre(p, "").search, _compile_schema(s)) for p, s in value.items()]
 
             def check(v: Any, patterns=patterns) -> bool:
                 if not isinstance(v, Mapping):
