@@ -717,6 +717,38 @@ def test_collation_reaches_expr_project_graph_lookup_and_bucket():
                collation=ci) == [{"_id": "a", "count": 2}]
 
 
+def test_collation_reaches_window_densify_and_bucket_auto():
+    # The server partitions $setWindowFields by sorting on partitionBy and
+    # comparing keys with the aggregation's value comparator (its collation);
+    # $densify partitions are a map under the same comparator.
+    ci = {"locale": "en", "strength": 2}
+    docs = [{"_id": 1, "s": "a", "v": 1}, {"_id": 2, "s": "A", "v": 3}, {"_id": 3, "s": "b", "v": 5}]
+    window = [{"$setWindowFields": {"partitionBy": "$s", "sortBy": {"v": 1},
+                                    "output": {"n": {"$sum": "$v"}}}}, {"$project": {"n": 1}}]
+    assert agg(window, docs, collation=ci) == [{"_id": 1, "n": 4}, {"_id": 2, "n": 4}, {"_id": 3, "n": 5}]
+    assert by_id(agg(window, docs)) == [{"_id": 1, "n": 1}, {"_id": 2, "n": 3}, {"_id": 3, "n": 5}]
+    densify = [{"$densify": {"field": "v", "partitionByFields": ["s"],
+                             "range": {"step": 1, "bounds": "partition"}}}]
+    assert [d["v"] for d in agg(densify, docs[:2], collation=ci)] == [1, 2, 3]
+    assert sorted(d["v"] for d in agg(densify, docs[:2])) == [1, 3]
+    rank = [{"$setWindowFields": {"sortBy": {"s": 1},
+                                  "output": {"r": {"$rank": {}}, "d": {"$denseRank": {}}}}},
+            {"$project": {"r": 1, "d": 1}}]
+    assert agg(rank, docs, collation=ci) == [  # "a" and "A" tie under the collation
+        {"_id": 1, "r": 1, "d": 1}, {"_id": 2, "r": 1, "d": 1}, {"_id": 3, "r": 3, "d": 2}]
+    assert agg(rank, docs) == [
+        {"_id": 2, "r": 1, "d": 1}, {"_id": 1, "r": 2, "d": 2}, {"_id": 3, "r": 3, "d": 3}]
+    bucket_auto = [{"$bucketAuto": {"groupBy": "$s", "buckets": 2}}]
+    letters = [{"s": "a"}, {"s": "B"}, {"s": "b"}, {"s": "c"}]
+    assert agg(bucket_auto, letters, collation=ci) == [  # "B" and "b" are one value: one bucket
+        {"_id": {"min": "a", "max": "c"}, "count": 3}, {"_id": {"min": "c", "max": "c"}, "count": 1}]
+    assert agg(bucket_auto, letters) == [
+        {"_id": {"min": "B", "max": "b"}, "count": 2}, {"_id": {"min": "b", "max": "c"}, "count": 2}]
+    with pytest.raises(ServerError) as info:
+        agg([{"$setWindowFields": {"partitionBy": "$t", "output": {"n": {"$count": {}}}}}], [{"t": [1]}])
+    assert (info.value.code, info.value.errmsg) == (14, "Cannot 'partitionBy' an expression of type array")
+
+
 # Stage argument checks: the server's order and exact wording.
 @pytest.mark.parametrize("stage, code, message", [
     ({"$fill": {"x": 1}}, 40415, "BSON field '$fill.x' is an unknown field."),

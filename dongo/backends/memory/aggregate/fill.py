@@ -16,6 +16,7 @@ from ..bsontypes import MISSING, compare, sort_key
 from ..errors import FAILED_TO_PARSE, TYPE_MISMATCH
 from ..expressions import arithmetic as _arith, core as _core
 from .pipeline import Stage, _check_stage_fields, _Compile, compile_pipeline, _fail, _integral_value, _show, _stage
+from .grouping import _value_key
 from .shaping import _field_path_parts
 from .unwind import _get_nested, _set_nested_create
 
@@ -149,9 +150,10 @@ def _densify(spec, c: _Compile) -> Stage:
             if v is not MISSING and v is not None:
                 check(v)
         partitions: dict = {}
+        key_of = _value_key(run)  # partition keys are equal under the aggregation's collation
         for d in pool:
             key_values = [_get_nested(d, parts) for parts in partition_parts]
-            k = tuple(sort_key(None if v is MISSING else v) for v in key_values)
+            k = tuple(key_of(None if v is MISSING else v) for v in key_values)
             partitions.setdefault(k, (key_values, []))[1].append(d)
         values = [v for v in (_get_nested(d, field_parts) for d in pool) if v is not MISSING and v is not None]
         full_lo = min(values, key=sort_key) if values else None

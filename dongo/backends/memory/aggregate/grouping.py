@@ -185,11 +185,12 @@ def _bucket_auto(spec, c: _Compile) -> Stage:
 
     def bucket_auto(docs, run):
         vars = run.vars
+        key_of = _value_key(run)  # the server sorts and compares under the collation
         keyed = []
         for d in docs:
             v = f_group(d, vars)
             v = None if v is MISSING else v
-            keyed.append((sort_key(v), v, d))
+            keyed.append((key_of(v), v, d))
         keyed.sort(key=lambda t: t[0])
         if not keyed:
             return

@@ -9,13 +9,14 @@
 from __future__ import annotations
 
 import datetime as _dt
-from typing import Any
+from typing import Any, Callable
 
 from .. import expressions as _expr
 from ..bsontypes import MISSING, compare, sort_key
 from ..errors import FAILED_TO_PARSE, TYPE_MISMATCH
 from ..expressions import arithmetic as _arith, core as _core, dates as _dates
 from .pipeline import Stage, _check_stage_fields, _Compile, _fail, _integral_value, _show, _stage
+from .grouping import _value_key
 from .shaping import _field_path_parts
 from .ordering import _compile_sort
 from .unwind import _set_nested_create
@@ -187,8 +188,13 @@ def _copy_result(v: Any) -> Any:
     return v
 
 
-def _window_values(out: _WindowOutput, rows: list[dict], keys: list, vars: dict) -> list:
-    """The output value of ``out`` for every row of one sorted partition."""
+def _window_values(out: _WindowOutput, rows: list[dict], keys: list, vars: dict,
+                   key_of: Callable[[Any], tuple] = sort_key) -> list:
+    """The output value of ``out`` for every row of one sorted partition.
+
+    ``key_of`` is the equality key of values under the aggregation's collation
+    (ties of ``$rank``/``$denseRank``).
+    """
     n = len(rows)
     name = out.name
     if out.acc is not None:
@@ -217,7 +223,7 @@ def _window_values(out: _WindowOutput, rows: list[dict], keys: list, vars: dict)
     if name in ("$rank", "$denseRank"):
         values, rank, dense = [], 0, 0
         for i in range(n):
-            if i == 0 or compare(keys[i], keys[i - 1]) != 0:
+            if i == 0 or key_of(keys[i]) != key_of(keys[i - 1]):
                 rank = i + 1
                 dense += 1
             values.append(rank if name == "$rank" else dense)
@@ -330,10 +336,15 @@ def _set_window_fields(spec, c: _Compile) -> Stage:
         vars = run.vars
         pool = list(docs)
         partitions: dict = {}
+        # Partitions are runs of equal keys under the aggregation's collation
+        # (the server sorts by partitionBy and compares with its value comparator).
+        key_of = _value_key(run)
         for d in pool:
             key = partition(d, vars) if partition is not None else None
             key = None if key is MISSING else key
-            partitions.setdefault(sort_key(key), []).append(d)
+            if type(key) is list:
+                raise _fail(TYPE_MISMATCH, "Cannot 'partitionBy' an expression of type array")
+            partitions.setdefault(key_of(key), []).append(d)
         sorter = _compile_sort(sort_spec, run.collation) if sort_spec else None
         for pkey in sorted(partitions):
             rows = partitions[pkey]
@@ -341,7 +352,7 @@ def _set_window_fields(spec, c: _Compile) -> Stage:
                 rows = sorter.sorted(rows)
             keys = [_core._walk(d, first_sort_path, 0) for d in rows] if first_sort_path else []
             keys = [None if k is MISSING else k for k in keys]
-            columns = [_window_values(out, rows, keys, vars) for out in outputs]
+            columns = [_window_values(out, rows, keys, vars, key_of) for out in outputs]
             for i, d in enumerate(rows):
                 for out, column in zip(outputs, columns):
                     d = _set_nested_create(d, out.path, column[i])
