@@ -237,3 +237,48 @@ def test_let_variables_reach_statements(coll):
                              let={"target": 2})
     assert result.deleted_count == 1
     assert ids(coll) == [1]
+
+
+# -- w=0: the server reports nothing ("Write Concern" manual page) -----------------------------
+
+
+def test_unacknowledged_bulk_reports_no_errors_and_ordered_stops_at_the_first(coll):
+    from pymongo.write_concern import WriteConcern
+
+    coll.insert_one({"_id": 2})
+    w0 = coll.with_options(write_concern=WriteConcern(w=0))
+    ordered = w0.bulk_write([InsertOne({"_id": 1}), InsertOne({"_id": 2}),
+                             InsertOne({"_id": 3})])
+    assert (type(ordered), ordered.acknowledged, ordered.bulk_api_result) == (
+        BulkWriteResult, False, {})
+    assert ids(coll) == [1, 2]  # pymongo runs an ordered w=0 bulk to its first error
+    unordered = w0.bulk_write([InsertOne({"_id": 2}), InsertOne({"_id": 4}),
+                               UpdateOne({"_id": 4}, {"$inc": {"x": 1}}),
+                               DeleteOne({"_id": 1})], ordered=False)
+    assert unordered.acknowledged is False
+    assert list(coll.find({}, sort=[("_id", 1)])) == [{"_id": 2}, {"_id": 4, "x": 1}]
+    many = w0.insert_many([{"_id": 4}, {"_id": 5}], ordered=False)
+    assert (many.acknowledged, many.inserted_ids) == (False, [4, 5])
+    assert ids(coll) == [2, 4, 5]
+
+
+def test_unacknowledged_bulk_client_side_refusals(coll):
+    """pymongo refuses these for w=0 before sending anything (bulk.py execute_no_results)."""
+    from pymongo.errors import ConfigurationError
+    from pymongo.write_concern import WriteConcern
+
+    w0 = coll.with_options(write_concern=WriteConcern(w=0))
+    with pytest.raises(ConfigurationError, match="^Collation is unsupported for "
+                                                  "unacknowledged writes.$"):
+        w0.bulk_write([DeleteOne({}, collation={"locale": "en"})])
+    with pytest.raises(ConfigurationError, match="^arrayFilters is unsupported for "
+                                                  "unacknowledged writes.$"):
+        w0.bulk_write([UpdateOne({}, {"$set": {"a.$[i]": 1}}, array_filters=[{"i": 0}])])
+    with pytest.raises(ConfigurationError, match="MongoDB 8.0"):
+        w0.bulk_write([UpdateOne({}, {"$set": {"a": 1}}, sort={"a": 1})])
+    with pytest.raises(OperationFailure, match="^Cannot set bypass_document_validation with "
+                                                "unacknowledged write concern$"):
+        w0.insert_many([{"_id": 1}], bypass_document_validation=True)
+    with pytest.raises(InvalidOperation, match="No operations to execute"):
+        w0.bulk_write([])
+    assert coll.count_documents({}) == 0

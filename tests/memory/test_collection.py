@@ -570,3 +570,53 @@ def test_writes_agree_with_a_dict_model_and_keep_indexes_consistent(ops):
                 model[result.upserted_id] = u
         assert {d["_id"]: d["u"] for d in coll.find()} == model
         coll._namespace().indexes._check()
+
+
+# -- w=0: the server reports nothing ("Write Concern" manual page) -----------------------------
+
+
+def test_unacknowledged_single_writes_report_no_errors(coll):
+    from pymongo.errors import ConfigurationError
+
+    coll.create_index("u", unique=True)
+    coll.insert_many([{"_id": 1, "u": 1, "s": "x"}, {"_id": 2, "u": 2}])
+    w0 = coll.with_options(write_concern=WriteConcern(w=0))
+    assert w0.insert_one({"_id": 1}).acknowledged is False  # E11000, unreported
+    updated = w0.update_one({"_id": 1}, {"$inc": {"s": 1}})  # code 14, unreported
+    assert (type(updated), updated.acknowledged, updated.raw_result) == (UpdateResult, False,
+                                                                        None)
+    assert w0.update_many({}, {"$set": {"u": 3}}).acknowledged is False  # E11000 on the 2nd
+    assert w0.replace_one({"_id": 2}, {"_id": 3}).acknowledged is False  # code 66
+    deleted = w0.delete_one({"$bogus": 1})  # code 2, unreported
+    assert (type(deleted), deleted.acknowledged, deleted.raw_result) == (DeleteResult, False,
+                                                                        None)
+    assert list(coll.find()) == [{"_id": 1, "u": 3, "s": "x"}, {"_id": 2, "u": 2}]
+    with pytest.raises(ConfigurationError, match="^Collation is unsupported"):
+        w0.delete_many({}, collation={"locale": "en"})
+    with pytest.raises(ConfigurationError, match="^arrayFilters is unsupported"):
+        w0.update_one({}, {"$set": {"a.$[i]": 1}}, array_filters=[{"i": 0}])
+    with pytest.raises(ConfigurationError, match="^Must be connected to MongoDB 8.0\\+ to "
+                                                  "use sort on unacknowledged update"):
+        w0.update_one({}, {"$set": {"a": 1}}, sort={"a": 1})
+    with pytest.raises(TypeError):  # pymongo checks the collation's type first
+        w0.update_one({}, {"$set": {"a": 1}}, collation=1)
+    assert coll.count_documents({}) == 2
+
+
+def test_search_index_methods_name_atlas_search(coll):
+    for call in (lambda: coll.create_search_index({"definition": {}}),
+                 lambda: coll.create_search_indexes([]), lambda: coll.list_search_indexes(),
+                 lambda: coll.drop_search_index("x"),
+                 lambda: coll.update_search_index("x", {})):
+        with pytest.raises(NotImplementedError, match="Atlas Search indexes"):
+            call()
+
+
+def test_option_objects_are_checked_like_pymongo(coll):
+    with pytest.raises(TypeError, match="^write_concern must be an instance of "
+                                        "pymongo.write_concern.WriteConcern, not <class 'int'>$"):
+        coll.with_options(write_concern=1)
+    with pytest.raises(TypeError, match="^1 is not valid for read_preference"):
+        coll.database.get_collection("x", read_preference=1)
+    assert coll.with_options(write_concern=WriteConcern(w=0)).write_concern.acknowledged \
+        is False

@@ -217,3 +217,39 @@ def test_mixed_direction_sort_with_skip_and_limit(coll):
     assert full == [2, 5, 8, 1, 4, 7, 0, 3, 6, 9]
     assert ids(coll.find().sort([("g", -1), ("n", 1)]).limit(2)) == full[:2]
     assert ids(coll.find().sort([("g", -1), ("n", 1)]).skip(3).limit(4)) == full[3:7]
+
+
+def test_negative_skip_fails_when_the_find_runs(coll):
+    cursor = coll.find(skip=-1)  # pymongo sends it; the server's IDL check rejects it
+    with pytest.raises(OperationFailure) as info:
+        next(cursor)
+    assert (info.value.code, info.value.details["errmsg"]) == (
+        51024, "BSON field 'skip' value must be >= 0, actual value '-1'")
+    with pytest.raises(OperationFailure):
+        coll.find(skip=-2).explain()
+
+
+def test_max_scan_is_an_unknown_field_since_4_2(coll):
+    """pymongo still sends a non-zero ``maxScan``; 4.2 removed it from the find command."""
+    for cursor in (coll.find(max_scan=5), coll.find().max_scan(5)):
+        with pytest.raises(OperationFailure) as info:
+            cursor.to_list()
+        assert (info.value.code, info.value.details["errmsg"]) == (
+            40415, "BSON field 'FindCommandRequest.maxScan' is an unknown field.")
+    assert len(coll.find().max_scan(0).to_list()) == 10  # zero is not sent
+
+
+def test_remove_option_and_max_await_time_ms_are_checked_then_no_ops(coll):
+    cursor = coll.find().sort("_id", 1)
+    assert cursor.remove_option(2) is cursor
+    assert cursor.max_await_time_ms(100) is cursor
+    assert cursor.max_await_time_ms(None) is cursor
+    with pytest.raises(TypeError, match="^mask must be an int, not <class 'str'>$"):
+        cursor.remove_option("x")
+    with pytest.raises(TypeError, match="^max_await_time_ms must be an integer or None"):
+        cursor.max_await_time_ms(1.5)
+    assert next(cursor) == {"_id": 0, "n": 0, "g": 0}
+    with pytest.raises(InvalidOperation):
+        cursor.remove_option(2)
+    with pytest.raises(InvalidOperation):
+        cursor.max_await_time_ms(1)

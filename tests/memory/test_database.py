@@ -348,3 +348,56 @@ def test_docstring_examples(module):
     result = doctest.testmod(mod, optionflags=doctest.NORMALIZE_WHITESPACE)
     assert result.failed == 0
     assert result.attempted > 0
+
+
+def test_client_options_are_validated_and_resolved_by_pymongo():
+    from pymongo.client_options import ClientOptions
+    from pymongo.read_preferences import ReadPreference
+
+    with pytest.raises(ConfigurationError, match="^Unknown option: bogus. Did you mean"):
+        MemoryClient(bogus=1)
+    with pytest.raises(TypeError, match="^port must be an instance of int, not <class 'str'>$"):
+        MemoryClient(port="x")
+    with pytest.raises(ValueError, match="^The value of journal must be 'true' or 'false'$"):
+        MemoryClient(journal="x")
+    with pytest.raises(ValueError, match="^Not a valid read preference"):
+        MemoryClient(readPreference="x")
+    # In a URI, pymongo only warns about unknown options and bad values (and drops them)
+    with pytest.warns(UserWarning, match="Unknown option"):
+        MemoryClient("memory://?bogus=1")
+    with pytest.warns(UserWarning, match="Not a valid read preference"):
+        assert MemoryClient("memory://?readPreference=x").read_preference.mode == 0
+    client = MemoryClient("memory://?readPreference=secondaryPreferred&w=0",
+                          wTimeoutMS=5, retryWrites=False)
+    assert type(client.options) is ClientOptions
+    assert client.read_preference == ReadPreference.SECONDARY_PREFERRED
+    assert client.db.c.read_preference == ReadPreference.SECONDARY_PREFERRED
+    assert client.write_concern.document == {"w": 0, "wtimeout": 5}
+    assert client.options.retry_writes is False
+    assert (client.arbiters, client.secondaries) == (set(), set())
+    assert client.eq_props() == ((("localhost", 27017),), None, None, "mongodb")
+
+
+def test_uri_default_database():
+    assert MemoryClient("memory:///shop?w=1").get_default_database().name == "shop"
+    assert MemoryClient("mongodb://h:1/shop").get_default_database("other").name == "shop"
+    assert MemoryClient().get_default_database("other").name == "other"
+    with pytest.raises(ConfigurationError, match="No default database name"):
+        MemoryClient("memory://").get_default_database()
+
+
+def test_client_is_not_iterable_and_checks_sessions_and_metadata(client):
+    from pymongo.driver_info import DriverInfo
+
+    with pytest.raises(TypeError, match="^'MemoryClient' object is not iterable$"):
+        iter(client)
+    with pytest.raises(TypeError, match="^'MemoryClient' object is not iterable$"):
+        next(client)
+    with pytest.raises(ConfigurationError,
+                       match="^snapshot reads do not support causal_consistency=True$"):
+        client.start_session(causal_consistency=True, snapshot=True)
+    with pytest.raises(InvalidName, match="^database name cannot be the empty string$"):
+        client.drop_database("")
+    with pytest.raises(TypeError, match="^driver_info must be an instance of DriverInfo"):
+        client.append_metadata({"name": "x"})
+    assert client.append_metadata(DriverInfo("dongo")) is None

@@ -465,8 +465,6 @@ def test_unacknowledged_writes_return_unacknowledged_results(db):
     assert db.c.find_one() == {"_id": 1, "s": "x", "a": 1}
 
 
-@pytest.mark.xfail(strict=True, reason="engine bug: write errors are raised for unacknowledged "
-                   "(w=0) writes; the server reports none")
 def test_unacknowledged_write_errors_are_not_reported(db):
     # "Write Concern": with w: 0 the server sends no acknowledgment, so no write error
     # reaches the application (only network errors can).

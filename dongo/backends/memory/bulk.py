@@ -33,7 +33,12 @@ from typing import Any, Mapping, Optional
 from bson import ObjectId
 from bson.raw_bson import RawBSONDocument
 from pymongo import common
-from pymongo.errors import BulkWriteError, InvalidOperation
+from pymongo.errors import (
+    BulkWriteError,
+    ConfigurationError,
+    InvalidOperation,
+    OperationFailure,
+)
 from pymongo.results import BulkWriteResult
 
 from .collection import Statement, normalize_hint
@@ -179,8 +184,43 @@ class BulkRun:
                 except ServerError as err:
                     raise_command_error(err)
 
-    def execute_result(self) -> BulkWriteResult:
-        return BulkWriteResult(self.execute(), self.collection._acknowledged)
+    def execute_result(self, bypass_document_validation: Optional[bool] = None,
+                       ) -> BulkWriteResult:
+        """``bulk_write``'s result: acknowledged, or ``BulkWriteResult({}, False)``."""
+        result = self.execute_for_write_concern(bypass_document_validation)
+        return BulkWriteResult({}, False) if result is None else BulkWriteResult(result, True)
+
+    def execute_for_write_concern(self, bypass_document_validation: Optional[bool] = None,
+                                  ) -> Optional[dict[str, Any]]:
+        """Run the operations under the collection's write concern: the bulk result
+        (``BulkWriteError`` on write errors) when acknowledged; ``None`` for
+        ``w=0``, where the server reports nothing, so no error reaches the caller.
+        An ordered ``w=0`` bulk still stops at its first error (pymongo sends it
+        acknowledged internally to know where to stop); an unordered one tries
+        every operation."""
+        if self.collection._acknowledged:
+            return self.execute()
+        if not self.ops:
+            raise InvalidOperation("No operations to execute")
+        self._check_unacknowledged(bypass_document_validation)
+        try:
+            self.execute_collecting_errors()
+        except OperationFailure:
+            pass  # a command-level error: not reported to a w=0 caller either
+        return None
+
+    def _check_unacknowledged(self, bypass_document_validation: Optional[bool]) -> None:
+        """pymongo's client-side refusals for a ``w=0`` bulk, in its order."""
+        statements = [arg for kind, _op, arg in self.ops if kind != _INSERT]
+        if any(stmt.collation is not None for stmt in statements):
+            raise ConfigurationError("Collation is unsupported for unacknowledged writes.")
+        if any(stmt.array_filters is not None for stmt in statements):
+            raise ConfigurationError("arrayFilters is unsupported for unacknowledged writes.")
+        if any(stmt.sort is not None for stmt in statements):
+            self.collection._check_unacknowledged_sort()
+        if bypass_document_validation:
+            raise OperationFailure(
+                "Cannot set bypass_document_validation with unacknowledged write concern")
 
     def _execute_one(self, kind: int, arg: Any, idx: int, result: dict[str, Any]) -> None:
         coll = self.collection

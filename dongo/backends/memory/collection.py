@@ -56,7 +56,7 @@ from bson.raw_bson import RawBSONDocument
 from bson.regex import Regex
 from pymongo import common
 from pymongo.collation import validate_collation_or_none
-from pymongo.errors import InvalidName
+from pymongo.errors import ConfigurationError, InvalidName
 from pymongo.operations import IndexModel
 from pymongo.read_concern import ReadConcern
 from pymongo.results import DeleteResult, InsertManyResult, InsertOneResult, UpdateResult
@@ -770,11 +770,13 @@ class MemoryCollection:
             common.validate_is_document_type("document", document)
         if not ("_id" in document or isinstance(document, RawBSONDocument)):
             document["_id"] = ObjectId()
+        acknowledged = self._write_concern.acknowledged
         try:
             self._insert_document(self._namespace(create=True, write=True), document)
         except ServerError as err:
-            raise_write_error(err)
-        return InsertOneResult(document.get("_id"), self._write_concern.acknowledged)
+            if acknowledged:  # a server reports nothing to a w=0 write
+                raise_write_error(err)
+        return InsertOneResult(document.get("_id"), acknowledged)
 
     def insert_many(self, documents: Iterable[Any], ordered: bool = True,
                     bypass_document_validation: Optional[bool] = None, session: Any = None,
@@ -794,7 +796,7 @@ class MemoryCollection:
                     document["_id"] = ObjectId()
                 inserted_ids.append(document["_id"])
             run.add_insert(document)
-        run.execute()
+        run.execute_for_write_concern(bypass_document_validation)
         return InsertManyResult(inserted_ids, self._acknowledged)
 
     # -- updates ----------------------------------------------------------------
@@ -881,7 +883,29 @@ class MemoryCollection:
         if not self._database.client._supports_update_sort:
             raise ServerError(40415, "BSON field 'update.updates.sort' is an unknown field.")
 
+    def _check_unacknowledged(self, stmt: Statement) -> None:
+        """pymongo refuses some statement options on a ``w=0`` write, client-side
+        (it could not learn whether the server supports them)."""
+        if validate_collation_or_none(stmt.collation) is not None:
+            raise ConfigurationError("Collation is unsupported for unacknowledged writes.")
+        if stmt.array_filters is not None:
+            raise ConfigurationError("arrayFilters is unsupported for unacknowledged writes.")
+        if stmt.sort is not None:
+            self._check_unacknowledged_sort()
+
+    def _check_unacknowledged_sort(self) -> None:
+        if not self._database.client._supports_update_sort:
+            raise ConfigurationError("Must be connected to MongoDB 8.0+ to use sort on "
+                                     "unacknowledged update commands.")
+
     def _update(self, stmt: Statement, let: Any) -> UpdateResult:
+        if not self._acknowledged:
+            self._check_unacknowledged(stmt)
+            try:
+                self._execute_update(stmt, let)
+            except ServerError:
+                pass  # a server reports nothing to a w=0 write
+            return UpdateResult(None, False)  # type: ignore[arg-type]
         if stmt.sort is not None:
             try:
                 self._check_update_sort()
@@ -967,12 +991,20 @@ class MemoryCollection:
         common.validate_is_mapping("filter", filter)
         if let is not None:
             common.validate_is_mapping("let", let)
-        stmt = Statement(filter, multi=multi, collation=collation, hint=normalize_hint(hint))
+        stmt = Statement(filter, multi=multi, collation=validate_collation_or_none(collation),
+                         hint=normalize_hint(hint))
+        if not self._acknowledged:
+            self._check_unacknowledged(stmt)
+            try:
+                self._execute_delete(stmt, let)
+            except ServerError:
+                pass  # a server reports nothing to a w=0 write
+            return DeleteResult(None, False)  # type: ignore[arg-type]
         try:
             n = self._execute_delete(stmt, let)
         except ServerError as err:
             raise_write_error(err)
-        return DeleteResult({"n": n, "ok": 1.0}, self._acknowledged)
+        return DeleteResult({"n": n, "ok": 1.0}, True)
 
     def delete_one(self, filter: Mapping[str, Any], collation: Any = None, hint: Any = None,
                    session: Any = None, let: Any = None, comment: Any = None) -> DeleteResult:
@@ -1085,7 +1117,7 @@ class MemoryCollection:
                 request._add_to_bulk(run)
             except AttributeError:
                 raise TypeError(f"{request!r} is not a valid request") from None
-        return run.execute_result()
+        return run.execute_result(bypass_document_validation)
 
     # -- aggregation ----------------------------------------------------------------
 
