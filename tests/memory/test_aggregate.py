@@ -260,6 +260,10 @@ def test_redact():
     assert result == [{"_id": 1, "level": 1, "acct": {"level": 2, "id": "x"}, "items": [{"level": 1, "sku": "a"}]}]
     assert agg([{"$redact": "$$PRUNE"}], [doc]) == []
     assert agg([{"$redact": "$$KEEP"}], [doc]) == [doc]
+    # $$KEEP/$$PRUNE/$$DESCEND are the strings "keep"/"prune"/"descend" on the server
+    assert agg([{"$project": {"k": "$$KEEP", "p": "$$PRUNE", "d": "$$DESCEND"}}], [doc]) == [
+        {"_id": doc["_id"], "k": "keep", "p": "prune", "d": "descend"}]
+    assert agg([{"$redact": {"$literal": "keep"}}], [doc]) == [doc]
     assert error_code([{"$redact": "x"}], [doc]) == 17053
 
 

@@ -222,11 +222,11 @@ def _redact(spec, c: _Compile) -> Stage:
 
     def redact_doc(doc, root, vars):
         action = f(doc, vars)
-        if action == "KEEP":
+        if action == "keep":
             return doc
-        if action == "PRUNE":
+        if action == "prune":
             return MISSING
-        if action != "DESCEND":
+        if action != "descend":
             raise _fail(17053, "$redact's expression should not return anything aside from the variables "
                                f"$$KEEP, $$DESCEND, and $$PRUNE, but returned {_show(action)}")
         out = {}

@@ -438,7 +438,8 @@ def _compile_variable(text: str, scope: frozenset) -> Evaluator:
     if name == "REMOVE":
         return lambda doc, vars: MISSING
     if name in ("DESCEND", "PRUNE", "KEEP"):
-        return _constant(name)
+        # the server's values for $redact's actions are these lowercase strings
+        return _constant(name.lower())
     if name == "CURRENT" and name not in scope:
         base = lambda doc, vars: vars.get("CURRENT", doc)  # noqa: E731
     elif name == "ROOT":
