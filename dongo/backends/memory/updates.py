@@ -1847,10 +1847,8 @@ class _PipelineUpdater(Updater):
     def __init__(self, spec: list, collation: Any, variables: Any) -> None:
         super().__init__(spec)
         self.is_pipeline = True
-        try:
-            from . import aggregate
-        except ImportError:  # pragma: no cover - the aggregation engine ships with us
-            raise NotImplementedError("pipeline-style updates are not supported by the memory engine") from None
+        from . import aggregate  # imported here: aggregate imports this module's neighbours
+
         self._aggregate = aggregate
         if collation is not None and isinstance(collation, Mapping):
             from .collation import parse_collation
