@@ -918,3 +918,80 @@ def test_a_large_in_list_still_uses_point_lookups():
     assert plan.exact and len(plan.record_ids) == 5000
     assert len(plan.explain()["winningPlan"]["inputStage"]["indexBounds"]["a"]) == 5000
     assert len(indexes.plan({"_id": {"$in": wanted}}).record_ids) == 5000
+
+
+# --------------------------------------------------------------------------
+# The point-lookup fast path ({field: scalar}) plans exactly as the general planner
+# --------------------------------------------------------------------------
+
+POINT_LAYOUTS = [
+    [ix("a")],
+    [ix([("a", -1)])],
+    [ix([("a", 1), ("b", -1)])],
+    [ix("a.x"), ix([("b", 1), ("c", 1)])],
+    [ix("b", collation={"locale": "en", "strength": 2}), ix("c", unique=True, sparse=False)],
+]
+
+
+def _general_plan(monkeypatch, indexes, spec, **kwargs):
+    from dongo.backends.memory import planner
+
+    with monkeypatch.context() as patched:
+        patched.setattr(planner, "_point_lookup", lambda *args: None)
+        return indexes.plan(spec, **kwargs)
+
+
+@pytest.mark.parametrize("layout", range(len(POINT_LAYOUTS)))
+def test_point_lookup_fast_path_is_the_general_plan(monkeypatch, layout):
+    from dongo.backends.memory.planner import _PointScan
+
+    rng = random.Random(layout)
+    owner, indexes = make([], *POINT_LAYOUTS[layout])
+    for rid in range(1, 80):
+        doc = random_doc(rng, rid)
+        try:
+            indexes.add(rid, doc)
+        except ServerError:
+            continue
+        owner.records[rid] = (doc, b"")
+    values = [0, 1, 2, 2.0, Int64(1), "x", "X", True, Decimal128("1"), ObjectId("0" * 24)]
+    taken = 0
+    for field in ("a", "a.x", "b", "c"):
+        for value in values:
+            for spec in ({field: value}, {field: {"$eq": value}}):
+                fast = indexes.plan(spec)
+                general = _general_plan(monkeypatch, indexes, spec)
+                taken += isinstance(fast._scan, _PointScan)
+                assert fast.explain() == general.explain(), spec
+                assert fast.record_ids == general.record_ids, spec
+                assert (fast.exact, fast.count()) == (general.exact, general.count()), spec
+    assert taken  # the fast path was exercised
+
+
+def test_point_lookup_falls_back_when_the_choice_needs_the_general_planner():
+    from dongo.backends.memory.planner import _PointScan
+
+    docs = [{"_id": i, "a": i % 3, "s": "ab"[i % 2], "h": i} for i in range(10)]
+    owner, indexes = make(docs, ix("a"), ix([("a", 1), ("h", 1)]), ix("s", sparse=True),
+                          ix("h", partialFilterExpression={"h": {"$gt": 2}}),
+                          ix([("c", "hashed")]), ix("t", collation={"locale": "fr"}))
+    fast = lambda spec, **kw: isinstance(indexes.plan(spec, **kw)._scan, _PointScan)  # noqa: E731
+    assert not fast({"a": 1})  # two indexes start with a: their estimates decide
+    assert not fast({"s": "a"})  # sparse
+    assert not fast({"h": 5})  # partial: the implication check decides
+    assert not fast({"c": 5})  # hashed
+    assert not fast({"t": "x"})  # a string under another collation than the index's
+    assert fast({"t": 5})  # non-string values key the same under any collation
+    assert fast({"t": "x"}, collation={"locale": "fr"})
+    assert not fast({"t": 5}, sort={"t": 1})  # a sort: the general planner
+    assert indexes.plan({"t": "x"}).stage == "COLLSCAN"
+
+
+def test_point_lookup_over_a_compound_multikey_index_yields_each_record_once():
+    docs = [{"_id": 1, "a": 1, "b": [3, 1, 2]}, {"_id": 2, "a": 2, "b": 1}, {"_id": 3, "a": 1, "b": 0}]
+    owner, indexes = make(docs, ix([("a", 1), ("b", 1)]))
+    plan = indexes.plan({"a": 1})
+    assert ids(owner, plan.record_ids) == [3, 1] and plan.count() == 2
+    assert list(plan.candidates()) == plan.record_ids
+    assert plan.explain()["winningPlan"]["inputStage"]["indexBounds"] == \
+        {"a": ["[1, 1]"], "b": ["[MinKey, MaxKey]"]}

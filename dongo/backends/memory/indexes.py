@@ -822,6 +822,8 @@ class Index:
         self.spec = spec
         self.name = spec.name
         self.fields = spec.fields
+        #: The first key field's path ("a.b"): what an equality must name to use the index.
+        self.leading = spec.key[0][0]
         self.unique = spec.unique or spec.is_id
         self.entries: SortedList = SortedList()
         self.buckets: dict[tuple, Any] = {}

@@ -785,6 +785,53 @@ class _Scan:
         return count
 
 
+class _PointScan(_Scan):
+    """The scan of ``{field: scalar}`` over an index led by ``field``.
+
+    The common indexed lookup: the bounds are one point on the first field,
+    so the scan is a hash-bucket lookup (single-field index) or one
+    bisection probe (compound index), with no interval algebra. The general
+    form (``constraints``, :meth:`ranges`) is built only when something asks
+    for it (explain, ``exact``), and is what :func:`_constraints_for` would
+    have produced, so plans and explain output are the general planner's.
+    """
+
+    def __init__(self, index: Index, value: Any) -> None:
+        self.index = index
+        self._value = value
+        self._cache = None
+        self._constraints: _Constraints | None = None
+        k = index.key_fn(value)
+        self._key = (Desc(k),) if index.fields[0][1] else (k,)
+
+    @property
+    def constraints(self) -> list:  # type: ignore[override]
+        if self._constraints is None:
+            constraints = _Constraints()
+            constraints.append([_eq_intervals(self._value, self.index.key_fn)])
+            constraints.groups.append([None])
+            for _ in self.index.fields[1:]:
+                constraints.append([])
+                constraints.groups.append([])
+            self._constraints = constraints
+        return self._constraints
+
+    def single_point_prefix(self) -> int:
+        return 1
+
+    def estimate(self) -> int:
+        if len(self.index.fields) == 1:
+            return self.index.count(self._key)
+        return super().estimate()
+
+    def record_ids(self, backward: bool) -> Iterator[int]:
+        if len(self.index.fields) == 1:
+            # One key: its bucket holds each record once, even when multikey.
+            rids = self.index.lookup(self._key)
+            return iter(reversed(rids) if backward else rids)
+        return super().record_ids(backward)
+
+
 class Plan:
     """A chosen way to run a query (see the module docstring).
 
@@ -1150,6 +1197,41 @@ def _id_hack_key(filter_spec: Mapping, collation: Any, id_index: Index) -> Any:
     return (id_index.key_fn(value),)
 
 
+def _point_lookup(index_set: Any, filter_spec: Mapping, collation: Any) -> _PointScan | None:
+    """The fast path of :func:`plan` for ``{field: scalar}`` / ``{field: {$eq: scalar}}``.
+
+    Taken only when the general planner would certainly choose the same
+    scan: exactly one visible index is led by ``field``, and it is neither
+    sparse, partial nor hashed (those need the implication/null checks or
+    other keys); a string value also needs the index's collation to be the
+    query's. Anything else (None here) goes through the general planner.
+    O(#indexes).
+    """
+    if len(filter_spec) != 1:
+        return None
+    field, value = next(iter(filter_spec.items()))
+    if field.startswith("$"):
+        return None
+    if type(value) is dict and len(value) == 1 and "$eq" in value:
+        value = value["$eq"]
+    if not _plain_scalar(value):
+        return None
+    found = None
+    for index in index_set:
+        if index.leading == field and not index.spec.hidden:
+            if found is not None:
+                return None  # several candidates: the general planner compares them
+            found = index
+    if found is None:
+        return None
+    spec = found.spec
+    if spec.sparse or spec.partial is not None or spec.hashed:
+        return None
+    if type(value) is str and spec.collation != collation:
+        return None
+    return _PointScan(found, value)
+
+
 def plan(index_set: Any, filter_spec: Mapping, *, sort: Any = None, hint: Any = None,
          collation: Any = None, limit: int | None = None, _id_hack: bool = True) -> Plan:
     """Choose how to run ``filter_spec`` over the collection of ``index_set``.
@@ -1180,6 +1262,11 @@ def plan(index_set: Any, filter_spec: Mapping, *, sort: Any = None, hint: Any = 
         if id_key is not None:
             return Plan(index_set, "IDHACK", filter_spec=filter_spec, sort=sort_pairs, limit=limit,
                         index=index_set.id_index, id_key=id_key, provides_sort=True)
+    if sort_pairs is None and (hint is None or hint == {} or hint == ""):
+        point = _point_lookup(index_set, filter_spec, query_collation)
+        if point is not None:
+            return Plan(index_set, "IXSCAN", filter_spec=filter_spec, sort=None, limit=limit,
+                        index=point.index, scan=point)
     conjuncts: list = []
     _collect_conjuncts(filter_spec, conjuncts)
 
