@@ -995,3 +995,24 @@ def test_point_lookup_over_a_compound_multikey_index_yields_each_record_once():
     assert list(plan.candidates()) == plan.record_ids
     assert plan.explain()["winningPlan"]["inputStage"]["indexBounds"] == \
         {"a": ["[1, 1]"], "b": ["[MinKey, MaxKey]"]}
+
+
+def test_point_lookup_follows_index_creation_hiding_and_dropping():
+    docs = [{"_id": i, "a": i % 3} for i in range(6)]
+    owner, indexes = make(docs)
+    stage = lambda: indexes.plan({"a": 1}).explain()["winningPlan"]  # noqa: E731
+    assert stage()["stage"] == "COLLSCAN"
+    indexes.create("a")
+    assert stage()["inputStage"]["indexName"] == "a_1"
+    indexes.modify("a_1", hidden=True)
+    assert stage()["stage"] == "COLLSCAN"
+    indexes.modify("a_1", hidden=False)
+    indexes.create([("a", 1), ("b", 1)])
+    assert indexes.led_by("a") is None  # two candidates: the general planner chooses
+    assert stage()["inputStage"]["indexName"] == "a_1"  # fewer entries per key, then fewer fields
+    indexes.drop_index("a_1")
+    assert stage()["inputStage"]["indexName"] == "a_1_b_1"
+    indexes.clear()
+    assert indexes.plan({"a": 1}).record_ids == []
+    indexes.drop_index("*")
+    assert stage()["stage"] == "COLLSCAN"

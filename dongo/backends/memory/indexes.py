@@ -1199,6 +1199,7 @@ class IndexSet:
     def __init__(self, owner: Any) -> None:
         self._owner = owner
         self.indexes: dict[str, Index] = {}
+        self._led_by: dict | None = None  # see led_by(); None: to be rebuilt
         self.uuid = uuid.uuid4()
         id_options: dict = {}
         if self.default_collation() is not None:
@@ -1237,6 +1238,26 @@ class IndexSet:
 
     def get(self, name: str) -> Index | None:
         return self.indexes.get(name)
+
+    def led_by(self, field: str) -> Index | None:
+        """The one visible index whose first key field is ``field``; None when
+        there is none or several (the planner's point-lookup fast path).
+
+        O(1): a table rebuilt after any index is created, dropped, hidden or
+        unhidden.
+        """
+        table = self._led_by
+        if table is None:
+            table = {}
+            for index in self.indexes.values():
+                if not index.spec.hidden:
+                    table[index.leading] = None if index.leading in table else index
+            self._led_by = table
+        found = table.get(field)
+        if found is not None and self.indexes.get(found.name) is not found:
+            self._led_by = None  # the definitions changed behind our back
+            return self.led_by(field)
+        return found
 
     # -- writes -------------------------------------------------------------------
 
@@ -1299,6 +1320,7 @@ class IndexSet:
         """Drop every entry (the collection was emptied); keeps the definitions."""
         for name, index in list(self.indexes.items()):
             self.indexes[name] = Index(index.spec)
+        self._led_by = None
 
     # -- index management ------------------------------------------------------------
 
@@ -1328,6 +1350,8 @@ class IndexSet:
             for name in built:
                 del self.indexes[name]
             raise
+        finally:
+            self._led_by = None
         return [spec.name for spec in parsed]
 
     def create(self, keys: Any, **options: Any) -> str:
@@ -1408,6 +1432,7 @@ class IndexSet:
 
     def drop_index(self, name_or_keys: Any) -> None:
         """``dropIndexes`` for one index (by name or key pattern); ``"*"`` drops all but ``_id_``."""
+        self._led_by = None
         if name_or_keys == "*":
             for name in [n for n in self.indexes if n != ID_INDEX_NAME]:
                 del self.indexes[name]
@@ -1466,6 +1491,7 @@ class IndexSet:
             else:
                 options.pop("hidden", None)
             index.spec.hidden = bool(hidden)
+            self._led_by = None
         if expire_after_seconds is not None:
             if "expireAfterSeconds" not in options:
                 raise ServerError(INVALID_OPTIONS, "no expireAfterSeconds field to update")

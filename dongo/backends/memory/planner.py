@@ -219,6 +219,10 @@ def _plain_scalar(v: Any) -> bool:
     return t in (int, str, bool, Int64, ObjectId, _dt.datetime)
 
 
+# The commonest plain scalars (see _plain_scalar), checked by type alone.
+_POINT_TYPES = frozenset({int, str, bool, Int64, ObjectId, _dt.datetime})
+
+
 def _exact_conjuncts(spec: Mapping) -> list | None:
     """The predicate paths of a filter made only of plain conjuncts, else None."""
     paths: list = []
@@ -1207,21 +1211,17 @@ def _point_lookup(index_set: Any, filter_spec: Mapping, collation: Any) -> _Poin
     query's. Anything else (None here) goes through the general planner.
     O(#indexes).
     """
-    if len(filter_spec) != 1:
+    for field, value in filter_spec.items():
+        break
+    else:
         return None
-    field, value = next(iter(filter_spec.items()))
-    if field.startswith("$"):
+    if len(filter_spec) != 1 or field[:1] == "$":
         return None
     if type(value) is dict and len(value) == 1 and "$eq" in value:
         value = value["$eq"]
-    if not _plain_scalar(value):
+    if type(value) not in _POINT_TYPES and not _plain_scalar(value):
         return None
-    found = None
-    for index in index_set:
-        if index.leading == field and not index.spec.hidden:
-            if found is not None:
-                return None  # several candidates: the general planner compares them
-            found = index
+    found = index_set.led_by(field)  # None too when several indexes compete
     if found is None:
         return None
     spec = found.spec
@@ -1255,14 +1255,15 @@ def plan(index_set: Any, filter_spec: Mapping, *, sort: Any = None, hint: Any = 
     index the query does not imply).
     """
     sort_pairs = _normalize_sort(sort)
-    query_collation = _parse_collation(collation)
-    if _id_hack and (hint is None or hint == {} or hint == ""):
+    query_collation = _parse_collation(collation) if collation is not None else None
+    no_hint = hint is None or hint == {} or hint == ""
+    if _id_hack and no_hint:
         # find_one({_id: x}): one dict lookup, decided before any other analysis.
         id_key = _id_hack_key(filter_spec, query_collation, index_set.id_index)
         if id_key is not None:
             return Plan(index_set, "IDHACK", filter_spec=filter_spec, sort=sort_pairs, limit=limit,
                         index=index_set.id_index, id_key=id_key, provides_sort=True)
-    if sort_pairs is None and (hint is None or hint == {} or hint == ""):
+    if sort_pairs is None and no_hint:
         point = _point_lookup(index_set, filter_spec, query_collation)
         if point is not None:
             return Plan(index_set, "IXSCAN", filter_spec=filter_spec, sort=None, limit=limit,
