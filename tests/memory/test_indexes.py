@@ -230,6 +230,16 @@ def test_collated_index_lists_the_full_collation():
     assert error(indexes.create, "name").code == 86  # name_1 exists with another collation
 
 
+def test_index_collation_lists_the_locale_defaults():
+    # fr_CA sorts accents backwards by default (ICU's [backwards 2]): the server lists it so.
+    _, indexes = make()
+    indexes.create("name", collation={"locale": "fr_CA"})
+    indexes.create("code", collation={"locale": "fr_CA", "backwards": False})
+    indexes.create("other", collation={"locale": "fr"})
+    listed = [doc["collation"]["backwards"] for doc in indexes.index_documents()[1:]]
+    assert listed == [True, False, False]
+
+
 def test_case_insensitive_unique_index():
     owner, indexes = make({"_id": 1, "email": "Ann@x.org"})
     indexes.create("email", unique=True, collation=CASE_INSENSITIVE)
@@ -814,3 +824,73 @@ def test_positionally_selected_element_is_not_multikey():
     assert index.multikey_paths == [{"a.0"}]
     b = indexes.get(indexes.create("a.5"))  # position 5 exists nowhere: each element is expanded
     assert b.multikey_paths == [{"a"}]
+
+
+# --------------------------------------------------------------------------
+# Updates re-key only the indexes whose fields changed
+# --------------------------------------------------------------------------
+
+TWINS = [1, 1.0, True, Int64(1), Decimal128("1"), Decimal128("1.0"), float("nan"), {"x": 1, "y": 2},
+         {"y": 2, "x": 1}, {"x": 1.0, "y": 2}, [1, 2], [1.0, 2], [[1]], "1", b"1", Binary(b"1", 5),
+         Regex("a", "i"), Regex("a"), Code("x", {"a": 1}), Code("x", {"a": 1.0}),
+         datetime.datetime(2020, 1, 1), datetime.datetime(2020, 1, 1, tzinfo=datetime.timezone.utc)]
+
+
+@pytest.mark.parametrize("hinted", [False, True])
+@pytest.mark.parametrize("seed", range(3))
+def test_updates_touching_some_fields_keep_every_invariant(seed, hinted):
+    rng = random.Random(seed)
+    owner, indexes = make()
+    indexes.create("a")
+    indexes.create([("b", 1), ("a.x", -1)])
+    indexes.create("c", unique=True, sparse=True)
+    indexes.create("d", partialFilterExpression={"a": {"$gt": 0}})
+    for n in range(1, 40):
+        try:
+            insert(owner, indexes, {"_id": n, **{f: rng.choice(TWINS) for f in "abcd" if rng.random() < 0.8}})
+        except ServerError as err:
+            assert err.code in (11000, 171)  # a duplicate; parallel arrays (b and a.x)
+    for _ in range(300):
+        rid = rng.choice(list(owner.records))
+        doc = dict(owner.records[rid][0])
+        touched = set(rng.sample("abcd", rng.randint(1, 2)))
+        for field in touched:
+            if rng.random() < 0.2:
+                doc.pop(field, None)
+            else:
+                doc[field] = rng.choice(TWINS)
+        try:
+            indexes.replace(rid, owner.records[rid][0], doc, changed=touched if hinted else None)
+        except ServerError as err:
+            assert err.code in (11000, 171)
+            continue
+        owner.records[rid] = (doc, b"")
+    indexes._check()
+
+
+def test_update_recomputes_only_indexes_reading_changed_fields(monkeypatch):
+    from dongo.backends.memory import indexes as module
+
+    owner, indexes = make({"_id": 1, "a": 1, "b": {"x": 1}, "c": "s"})
+    indexes.create("a")
+    indexes.create([("b.x", 1), ("c", 1)])
+    indexes.create("c", partialFilterExpression={"a": {"$gte": 1}})
+    keyed: list = []
+    original = module.Index.keys_for
+    monkeypatch.setattr(module.Index, "keys_for", lambda self, doc: keyed.append(self.name) or original(self, doc))
+
+    update(owner, indexes, 1, {"_id": 1, "a": 1, "b": {"x": 1}, "c": "s", "n": 5})
+    assert keyed == ["c_1"]  # a partial index's filter may read any field
+    keyed.clear()
+    update(owner, indexes, 1, {"_id": 1, "a": True, "b": {"x": 1}, "c": "s", "n": 5})
+    assert keyed == ["a_1", "c_1"]  # 1 -> true is another key
+    keyed.clear()
+    update(owner, indexes, 1, {"_id": 1, "a": True, "b": {"x": 1.0}, "c": "s", "n": 5})
+    assert keyed == ["b.x_1_c_1", "c_1"]
+    keyed.clear()
+    indexes.replace(1, owner.records[1][0], {"_id": 1, "a": True, "b": {"x": 1.0}, "c": "t", "n": 5},
+                    changed={"c"})
+    assert keyed == ["b.x_1_c_1", "c_1"]
+    assert indexes.plan({"c": "t"}, hint="b.x_1_c_1").count() == 1
+    assert indexes.plan({"a": True}, hint="a_1").count() == 1
+    assert indexes.plan({"a": 1}, hint="a_1").count() == 0

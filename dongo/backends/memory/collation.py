@@ -294,6 +294,15 @@ _TAILORINGS: dict[str, dict[str, Any]] = {
 _LOCALE_DEFAULTS = {"fr_CA": {"backwards": True}}
 
 
+def locale_defaults(locale: str) -> dict[str, Any]:
+    """The collation options whose default ``locale`` changes from the root's.
+
+        >>> locale_defaults("fr_CA"), locale_defaults("en")
+        ({'backwards': True}, {})
+    """
+    return dict(_LOCALE_DEFAULTS.get(locale.partition("@")[0], {}))
+
+
 def _tailoring(locale: str, spec: Mapping) -> dict[str, Any]:
     """The primary-weight overrides of ``locale``; raises for what is not modelled."""
     base, _, variant = locale.partition("@")
@@ -572,7 +581,7 @@ def parse_collation(spec: Any) -> Collation | None:
     if max_variable not in ("punct", "space"):
         raise _bad(f"Field 'maxVariable' must be 'punct' or 'space'. Got: {max_variable}")
     _tailoring(locale, spec)  # raises for unknown or unsupported locales
-    defaults = _LOCALE_DEFAULTS.get(locale.partition("@")[0], {})
+    defaults = locale_defaults(locale)
     return Collation(
         locale=locale,
         strength=int(strength),
