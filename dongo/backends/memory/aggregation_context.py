@@ -179,7 +179,7 @@ def collection_documents(database: Any, name: str, depth: int = 0) -> Iterator[d
     if ns.view is not None:
         return view_documents(database, ns, depth)
     options = ns.store_options
-    return (decode_raw(raw, options) for _doc, raw in list(ns.records.values()))
+    return (decode_raw(raw, options) for raw in list(ns.raws.values()))
 
 
 def view_documents(database: Any, ns: Namespace, depth: int = 0) -> Iterator[dict]:
@@ -230,9 +230,11 @@ def _source(coll: Any, pipeline: list, hint: Any, collation: Any = None) -> Iter
     options = ns.store_options
     records = ns.records
     for rid in rids:
-        rec = records.get(rid)
-        if rec is not None and (match is None or match(rec[0])):
-            yield decode_raw(rec[1], options)
+        doc = records.get(rid)
+        if doc is not None and (match is None or match(doc)):
+            rec = ns.get(rid)  # doc and raw bytes read together, under the lock
+            if rec is not None and (rec[0] is doc or match is None or match(rec[0])):
+                yield decode_raw(rec[1], options)
 
 
 def _parse_options(kwargs: dict) -> tuple:

@@ -225,42 +225,48 @@ def _stored_doc(item: tuple) -> dict:
     return item[1][0]
 
 
-def _first_matches(rids: Iterable[int], records: Mapping, matcher: Any, wanted: int) -> list:
-    """The first ``wanted`` ``(rid, record)`` pairs of ``rids`` that match."""
+# The matching helpers below read ``docs`` (rid → stored doc) and build a
+# ``(rid, (doc, raw))`` pair for each match only: records are not stored as
+# tuples (see storage.py), the pairs are short-lived.
+
+def _first_matches(rids: Iterable[int], docs: Mapping, raws: Mapping, matcher: Any,
+                   wanted: int) -> list:
+    """The first ``wanted`` ``(rid, (doc, raw))`` pairs of ``rids`` that match."""
     selected = []
     match = matcher.fn
+    get = docs.get
     for rid in rids:
-        rec = records.get(rid)
-        if rec is not None and match(rec[0]):
-            selected.append((rid, rec))
+        doc = get(rid)
+        if doc is not None and match(doc):
+            selected.append((rid, (doc, raws[rid])))
             if len(selected) >= wanted:
                 break
     return selected
 
 
-def _all_matches(rids: Optional[Iterable[int]], records: dict, matcher: Any) -> list:
-    """Every matching ``(rid, record)`` pair, in ``rids`` order (None: all records in
-    natural order, walked directly); the caller holds the lock."""
+def _all_matches(rids: Optional[Iterable[int]], docs: dict, raws: dict, matcher: Any) -> list:
+    """Every matching ``(rid, (doc, raw))`` pair, in ``rids`` order (None: all records
+    in natural order, walked directly); the caller holds the lock."""
     match = matcher.fn
     if rids is None:
-        return [item for item in records.items() if match(item[1][0])]
-    get = records.get
+        return [(rid, (doc, raws[rid])) for rid, doc in docs.items() if match(doc)]
+    get = docs.get
     matched = []
     for rid in rids:
-        rec = get(rid)
-        if rec is not None and match(rec[0]):
-            matched.append((rid, rec))
+        doc = get(rid)
+        if doc is not None and match(doc):
+            matched.append((rid, (doc, raws[rid])))
     return matched
 
 
-def _first_matches_in_order(records: dict, matcher: Any, wanted: int) -> list:
+def _first_matches_in_order(docs: dict, raws: dict, matcher: Any, wanted: int) -> list:
     """:func:`_first_matches` over a whole collection in natural order (a forward
     collection scan): the records themselves, without a lookup per record id."""
     selected = []
     match = matcher.fn
-    for item in records.items():
-        if match(item[1][0]):
-            selected.append(item)
+    for rid, doc in docs.items():
+        if match(doc):
+            selected.append((rid, (doc, raws[rid])))
             if len(selected) >= wanted:
                 break
     return selected
@@ -477,26 +483,27 @@ class MemoryCollection:
         wanted = skip + limit if limit else None
         if ns.view is not None:
             # A view: its pipeline's output, numbered in order, stands in for records.
-            records = self._view_records(ns)
+            records, raws = self._view_records(ns)
             rids, in_order = list(records), not sort
             if in_order and wanted is not None:
-                selected = _first_matches(rids, records, matcher, wanted)
+                selected = _first_matches(rids, records, raws, matcher, wanted)
             elif not in_order:
-                matched = _all_matches(None, records, matcher)
+                matched = _all_matches(None, records, raws, matcher)
         else:
-            records = ns.records
+            records, raws = ns.records, ns.raws
             with ns.lock:
                 plan = ns.plan(filter_spec, sort, hint, collation=collation, limit=wanted)
                 in_order = not sort or plan.provides_sort
                 if in_order and wanted is not None:
                     if plan.stage == "COLLSCAN" and plan.direction > 0:
-                        selected = _first_matches_in_order(records, matcher, wanted)
+                        selected = _first_matches_in_order(records, raws, matcher, wanted)
                     else:
-                        selected = _first_matches(plan.candidates(), records, matcher, wanted)
+                        selected = _first_matches(plan.candidates(), records, raws, matcher,
+                                                  wanted)
                 elif not in_order:
                     forward_scan = plan.stage == "COLLSCAN" and plan.direction > 0
                     matched = _all_matches(None if forward_scan else plan.candidates(),
-                                           records, matcher)
+                                           records, raws, matcher)
                 else:
                     rids = plan.record_ids
         if in_order and wanted is not None:
@@ -507,25 +514,34 @@ class MemoryCollection:
             return
         skipped = 0
         match = matcher.fn
+        lock = ns.lock
         for rid in rids:
-            rec = records.get(rid)
-            if rec is None or not match(rec[0]):
+            doc = records.get(rid)
+            if doc is None or not match(doc):
                 continue
+            with lock:  # a matching doc's raw bytes, read together with the doc
+                current, raw = records.get(rid), raws.get(rid)
+            if current is not doc:  # replaced or deleted since it matched
+                if current is None or not match(current):
+                    continue
+                doc = current
             if skipped < skip:
                 skipped += 1
                 continue
-            yield rid, rec
+            yield rid, (doc, raw)
 
-    def _view_records(self, ns: Namespace) -> dict:
-        """``{n: (doc, raw)}`` for the documents view ``ns`` presents."""
+    def _view_records(self, ns: Namespace) -> tuple[dict, dict]:
+        """``({n: doc}, {n: raw})`` for the documents view ``ns`` presents (the
+        shape of a namespace's ``records`` and ``raws``)."""
         from .aggregation_context import view_documents
 
         options = ns.store_options
-        records = {}
+        docs, raws = {}, {}
         for n, doc in enumerate(view_documents(self._database, ns)):
             raw = bson.encode(doc, False, options)
-            records[n] = (bson.decode(raw, options), raw)
-        return records
+            docs[n] = bson.decode(raw, options)
+            raws[n] = raw
+        return docs, raws
 
     @staticmethod
     def _sorted_matches(matched: list, sort: Mapping[str, Any], skip: int, limit: int,
@@ -668,15 +684,15 @@ class MemoryCollection:
                 return len(plan.record_ids)
             if plan.stage == "COLLSCAN":
                 count = 0
-                for rec in records.values():
-                    if match(rec[0]):
+                for doc in records.values():
+                    if match(doc):
                         count += 1
                 return count
             count = 0
             get = records.get
             for rid in plan.candidates():
-                rec = get(rid)
-                if rec is not None and match(rec[0]):
+                doc = get(rid)
+                if doc is not None and match(doc):
                     count += 1
             return count
 
@@ -688,7 +704,7 @@ class MemoryCollection:
             return 0
         if ns.view is not None:  # the server counts what the view's pipeline returns
             try:
-                return len(self._view_records(ns))
+                return len(self._view_records(ns)[0])
             except ServerError as err:
                 raise_command_error(err)
         return len(ns)

@@ -3,7 +3,9 @@
 A :class:`Namespace` is what a server keeps for one collection: records keyed
 by an increasing *record id* (so a Python ``dict`` keeps them in natural,
 insertion order; an update keeps its record id and therefore its place), each
-record being ``(doc, raw)``:
+record being a ``doc`` and its ``raw`` bytes, in two dicts with the same keys
+(``records``: rid → doc, ``raws``: rid → raw; not one dict of ``(doc, raw)``
+tuples, which would add a garbage-collected object per document):
 
 * ``raw`` -- the document's BSON bytes, exactly what a client sent (validated
   and size-checked by ``bson.encode``);
@@ -42,7 +44,7 @@ STORE_OPTIONS = CodecOptions(document_class=dict, tz_aware=False)
 # A server refuses documents larger than this (``maxBsonObjectSize``).
 MAX_BSON_SIZE = 16 * 1024 * 1024
 
-Record = tuple  # (doc: dict, raw: bytes)
+Record = tuple  # (doc: dict, raw: bytes), as Namespace.get returns a record
 
 
 def encode_document(doc: Any, codec_options: CodecOptions = DEFAULT_CODEC_OPTIONS) -> bytes:
@@ -86,7 +88,8 @@ class Namespace:
         self.options: dict = dict(options or {})
         self.store_options = store_options
         self.uuid = bson.Binary.from_uuid(uuid.uuid4())  # the collection's UUID
-        self.records: dict[int, Record] = {}
+        self.records: dict[int, dict] = {}  # rid → stored doc, in natural order
+        self.raws: dict[int, bytes] = {}  # rid → BSON bytes (the same keys)
         # A view: (source collection name, pipeline); it never holds records.
         self.view: Optional[tuple] = None
         self._next_rid = 1
@@ -108,8 +111,10 @@ class Namespace:
         return len(self.records)
 
     def get(self, rid: int) -> Optional[Record]:
-        """The record ``rid`` or None when it has been deleted since."""
-        return self.records.get(rid)
+        """The record ``rid`` as ``(doc, raw)``, or None when it has been deleted since."""
+        with self.lock:  # the two dicts change together under the lock
+            doc = self.records.get(rid)
+            return None if doc is None else (doc, self.raws[rid])
 
     # -- planning and index management (delegated to the index set) -----------
 
@@ -139,22 +144,25 @@ class Namespace:
             rid = self._next_rid
             self.indexes.add(rid, doc)
             self._next_rid = rid + 1
-            self.records[rid] = (doc, raw)
+            self.records[rid] = doc
+            self.raws[rid] = raw
             return rid
 
     def replace(self, rid: int, doc: dict, raw: bytes) -> None:
         """Replace record ``rid`` in place (it keeps its natural position)."""
         with self.lock:
-            old = self.records[rid][0]
+            old = self.records[rid]
             self.indexes.replace(rid, old, doc)
-            self.records[rid] = (doc, raw)
+            self.records[rid] = doc
+            self.raws[rid] = raw
 
     def delete(self, rid: int) -> bool:
         """Remove record ``rid``; False when it was already gone."""
         with self.lock:
-            rec = self.records.get(rid)
-            if rec is None:
+            doc = self.records.get(rid)
+            if doc is None:
                 return False
-            self.indexes.remove(rid, rec[0])
+            self.indexes.remove(rid, doc)
             del self.records[rid]
+            del self.raws[rid]
             return True
