@@ -894,3 +894,31 @@ def test_update_recomputes_only_indexes_reading_changed_fields(monkeypatch):
     assert indexes.plan({"c": "t"}, hint="b.x_1_c_1").count() == 1
     assert indexes.plan({"a": True}, hint="a_1").count() == 1
     assert indexes.plan({"a": 1}, hint="a_1").count() == 0
+
+
+@pytest.mark.parametrize("layout", ["pairs", "docs", "callable"])
+def test_records_may_be_docs_pairs_or_read_through_a_callable(layout):
+    docs = {rid: {"_id": rid, "a": rid % 2} for rid in range(1, 6)}
+
+    class Docs:
+        full_name = "db.coll"
+        records = {rid: (doc, b"") for rid, doc in docs.items()} if layout == "pairs" else \
+            dict(docs) if layout == "docs" else None
+
+    owner = Docs()
+    indexes = IndexSet(owner, documents=(lambda: docs) if layout == "callable" else None)
+    for rid, doc in docs.items():
+        indexes.add(rid, doc)
+    indexes.create("b", unique=True, sparse=True)
+    indexes.create("a")  # built from the records
+    assert indexes.plan({"a": 1}, hint="a_1").record_ids == [1, 3, 5]
+    assert indexes.plan({"b": {"$exists": False}}).record_ids == [1, 2, 3, 4, 5]  # a collection scan
+    assert indexes.plan({}, sort={"$natural": -1}).record_ids == [5, 4, 3, 2, 1]
+    assert indexes.plan({}).count() == 5
+    indexes._check()
+    docs[6] = {"_id": 6, "b": 1, "a": 1}
+    if layout != "callable":
+        owner.records[6] = (docs[6], b"") if layout == "pairs" else docs[6]
+    indexes.create([("a", 1), ("_id", -1)])  # a build reads the records as they are now
+    assert indexes.plan({"a": 1}, hint="a_1__id_-1").record_ids == [6, 5, 3, 1]
+    assert error(indexes.create, "a", name="a_unique", unique=True).code == 11000

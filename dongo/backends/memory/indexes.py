@@ -63,7 +63,7 @@ import itertools
 import math
 import uuid
 from collections.abc import Mapping
-from typing import Any, Iterable, Iterator
+from typing import Any, Callable, Iterable, Iterator
 
 from bson import SON, Binary, Code, DBRef, Decimal128, Int64, MaxKey, MinKey, ObjectId, Regex, Timestamp
 from sortedcontainers import SortedList
@@ -1232,6 +1232,7 @@ def _same_value(a: Any, b: Any) -> bool:
 
 
 def _record_doc(record: Any) -> Mapping:
+    """The document of a record: owners keep rid -> doc or rid -> ``(doc, raw)``."""
     return record[0] if type(record) is tuple else record
 
 
@@ -1239,12 +1240,16 @@ class IndexSet:
     """All indexes of one collection (see the module docstring for the API).
 
     ``owner`` provides ``full_name`` ("db.coll") and ``records`` (rid ->
-    ``(doc, raw)`` or rid -> doc); a plain string is accepted as the
-    namespace when no records are needed (tests).
+    doc or rid -> ``(doc, raw)``, in natural order); a plain string is
+    accepted as the namespace when no records are needed (tests). An owner
+    that keeps its documents another way passes ``documents``: a callable
+    returning such a mapping (read when an index is built, for a collection
+    scan's candidates and by ``_check``).
     """
 
-    def __init__(self, owner: Any) -> None:
+    def __init__(self, owner: Any, documents: Callable[[], Mapping] | None = None) -> None:
         self._owner = owner
+        self._documents = documents
         self.indexes: dict[str, Index] = {}
         self._led_by: dict | None = None  # see led_by(); None: to be rebuilt
         self.uuid = uuid.uuid4()
@@ -1273,6 +1278,9 @@ class IndexSet:
         return owner if isinstance(owner, str) else owner.full_name
 
     def _records(self) -> Mapping:
+        """rid -> doc (or ``(doc, raw)``) in natural order; read docs with :func:`_record_doc`."""
+        if self._documents is not None:
+            return self._documents()
         records = getattr(self._owner, "records", None)
         return {} if records is None else records
 
