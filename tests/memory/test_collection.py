@@ -620,3 +620,23 @@ def test_option_objects_are_checked_like_pymongo(coll):
         coll.database.get_collection("x", read_preference=1)
     assert coll.with_options(write_concern=WriteConcern(w=0)).write_concern.acknowledged \
         is False
+
+
+def test_unacknowledged_find_one_and_modify_returns_nothing_and_reports_nothing(coll):
+    """pymongo sends a w=0 command with moreToCome: no reply, so no document, no error."""
+    from pymongo.errors import ConfigurationError
+
+    coll.create_index("u", unique=True)
+    coll.insert_many([{"_id": 1, "u": 1}, {"_id": 2, "u": 2}])
+    w0 = coll.with_options(write_concern=WriteConcern(w=0))
+    assert w0.find_one_and_update({"_id": 1}, {"$set": {"a": 1}},
+                                  return_document=ReturnDocument.AFTER) is None
+    assert w0.find_one_and_update({"_id": 1}, {"$set": {"u": 2}}) is None  # E11000, unreported
+    assert w0.find_one_and_replace({"_id": 2}, {"_id": 3}) is None  # code 66, unreported
+    assert w0.find_one_and_delete({"_id": 2}) is None
+    assert list(coll.find()) == [{"_id": 1, "u": 1, "a": 1}]
+    with pytest.raises(ConfigurationError, match="^arrayFilters is unsupported"):
+        w0.find_one_and_update({}, {"$set": {"a.$[i]": 1}}, array_filters=[{"i": 0}])
+    with pytest.raises(ConfigurationError, match="^Collation is unsupported"):
+        w0.find_one_and_delete({}, collation={"locale": "en"})
+    assert coll.count_documents({}) == 1

@@ -1055,13 +1055,25 @@ class MemoryCollection:
         stmt = Statement(filter, update, upsert=upsert, is_replace=is_replace,
                          collation=collation, array_filters=array_filters,
                          hint=normalize_hint(hint), sort=sort_doc)
+        if not self._acknowledged:
+            # pymongo sends a w=0 command without waiting for a reply (moreToCome):
+            # no document and no error come back; it refuses arrayFilters and
+            # collation first, client-side.
+            if array_filters is not None:
+                raise ConfigurationError("arrayFilters is unsupported for unacknowledged "
+                                         "writes.")
+            if validate_collation_or_none(collation) is not None:
+                raise ConfigurationError("Collation is unsupported for unacknowledged writes.")
+            try:
+                self._find_and_modify_statement(stmt, projection, remove, return_document, let)
+            except ServerError:
+                pass
+            return None
         try:
-            value = self._find_and_modify_statement(stmt, projection, remove, return_document,
-                                                    let)
+            return self._find_and_modify_statement(stmt, projection, remove, return_document,
+                                                   let)
         except ServerError as err:
             raise_command_error(err)
-        # An unacknowledged findAndModify reply carries no document.
-        return value if self._acknowledged else None
 
     def _find_and_modify_statement(self, stmt: Statement, projection: Any, remove: bool,
                                    return_new: bool, let: Any) -> Any:
