@@ -4,8 +4,14 @@ Each ``MemoryClient()`` is an independent in-process "server" that starts
 empty.  It accepts ``MongoClient``'s arguments: the codec options
 (``document_class``, ``tz_aware``, ``tzinfo``, ``uuidRepresentation``,
 ``type_registry``, ``unicode_decode_error_handler``, ``datetime_conversion``)
-are honoured exactly as pymongo applies them; connection options (host,
-port, timeouts, TLS, credentials ...) are accepted and ignored.
+are honoured exactly as pymongo applies them, and so are the read
+preference, write concern (``w=0``: unacknowledged) and read concern;
+connection options (host, port, timeouts, TLS, credentials ...) are accepted
+and otherwise ignored.  Every option, in keywords or in the URI (``mongodb://``
+or ``memory://``, read alike), is checked by pymongo's own validators, so a
+bad one fails as ``MongoClient`` fails (an unknown keyword is a
+``ConfigurationError``, an unknown URI option a ``UserWarning``);
+``client.options`` is pymongo's ``ClientOptions``.
 
     >>> client = MemoryClient("mongodb://localhost:27017", tz_aware=True)
     >>> client.app.users.insert_one({"name": "Ada"}).acknowledged
@@ -387,8 +393,9 @@ def _client_options(host: Any, port: Any, document_class: Any, tz_aware: Any, co
             continue
         scheme, sep, rest = entity.partition("://")
         if sep and scheme in ("memory", "mongodb+srv"):
-            entity = "mongodb://" + (rest if rest[:1] not in ("", "/", "?")
-                                     else MemoryClient.HOST + rest)
+            if rest[:1] in ("", "/", "?"):  # no host: the memory client's own address
+                rest = MemoryClient.HOST + ("/" + rest if rest[:1] == "?" else rest)
+            entity = "mongodb://" + rest
         parsed = _parse_uri(entity, port)
         seeds.update(parsed["nodelist"])
         username = parsed["username"] or username
