@@ -891,6 +891,8 @@ class Plan:
         index = self.index
         if index.multikey or index.spec.hashed or index.spec.partial is not None:
             return False
+        if type(self._scan) is _PointScan:
+            return True  # {field: plain scalar} bounded on the index's first field: O(1)
         conjuncts = _exact_conjuncts(self.filter_spec)
         if not conjuncts:
             return False
