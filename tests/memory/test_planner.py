@@ -946,17 +946,19 @@ def test_point_lookup_fast_path_is_the_general_plan(monkeypatch, layout):
     from dongo.backends.memory.planner import _PointScan
 
     rng = random.Random(layout)
-    owner, indexes = make([], *POINT_LAYOUTS[layout])
+    owner, indexes = make([], *POINT_LAYOUTS[layout], ix("n"))
     for rid in range(1, 80):
         doc = random_doc(rng, rid)
+        doc["n"] = rng.choice([0, 1, 2, 2.0, Int64(1), True, "x", "X"])  # never an array
         try:
             indexes.add(rid, doc)
         except ServerError:
             continue
         owner.records[rid] = (doc, b"")
     values = [0, 1, 2, 2.0, Int64(1), "x", "X", True, Decimal128("1"), ObjectId("0" * 24)]
-    taken = 0
-    for field in ("a", "a.x", "b", "c"):
+    matcher = _engine_matcher()
+    taken = exacts = 0
+    for field in ("a", "a.x", "b", "c", "n"):
         for value in values:
             for spec in ({field: value}, {field: {"$eq": value}}):
                 fast = indexes.plan(spec)
@@ -965,7 +967,14 @@ def test_point_lookup_fast_path_is_the_general_plan(monkeypatch, layout):
                 assert fast.explain() == general.explain(), spec
                 assert fast.record_ids == general.record_ids, spec
                 assert (fast.exact, fast.count()) == (general.exact, general.count()), spec
-    assert taken  # the fast path was exercised
+                exact = indexes.exact_lookup(spec)
+                if exact is not None:
+                    exacts += 1
+                    assert list(exact) == fast.record_ids, spec
+                    assert set(exact) == {rid for rid, (doc, _) in owner.records.items() if matcher(spec)(doc)}
+                else:
+                    assert not (isinstance(fast._scan, _PointScan) and fast.exact), spec
+    assert taken and exacts  # the fast path and exact_lookup were exercised
 
 
 def test_point_lookup_falls_back_when_the_choice_needs_the_general_planner():
@@ -1016,3 +1025,18 @@ def test_point_lookup_follows_index_creation_hiding_and_dropping():
     assert indexes.plan({"a": 1}).record_ids == []
     indexes.drop_index("*")
     assert stage()["stage"] == "COLLSCAN"
+
+
+def test_exact_lookup_answers_point_lookups_on_non_multikey_indexes_only():
+    docs = [{"_id": 1, "a": 1, "s": "X", "t": [1]}, {"_id": 2, "a": 1.0, "s": "x", "t": 1},
+            {"_id": 3, "a": True, "s": "y"}]
+    owner, indexes = make(docs, ix("a"), ix("s", collation={"locale": "en", "strength": 2}), ix("t"))
+    assert indexes.exact_lookup({"a": 1}) == (1, 2)  # 1 and 1.0, not true
+    assert indexes.exact_lookup({"a": {"$eq": True}}) == (3,)
+    assert indexes.exact_lookup({"a": 7}) == ()
+    assert indexes.exact_lookup({"s": "x"}) is None  # the index keys strings case-insensitively
+    assert indexes.exact_lookup({"s": "x"}, collation={"locale": "en", "strength": 2}) == (1, 2)
+    assert indexes.exact_lookup({"t": 1}) is None  # multikey: the matcher decides
+    assert indexes.exact_lookup({"_id": 2}) == (2,)
+    for spec in ({"a": {"$gt": 0}}, {"a": [1]}, {"a": None}, {"a": 1, "s": "x"}, {"b": 1}, {"$and": [{"a": 1}]}):
+        assert indexes.exact_lookup(spec) is None, spec

@@ -1602,6 +1602,11 @@ class IndexSet:
         return _planner().plan(self, filter_spec or {}, sort=sort, hint=hint, collation=collation,
                                limit=limit)
 
+    def exact_lookup(self, filter_spec: Mapping, collation: Any = None) -> tuple | list | None:
+        """The matching record ids of a point-lookup filter, or None (see
+        :func:`planner.exact_lookup`)."""
+        return _planner().exact_lookup(self, filter_spec, collation)
+
     # -- invariants -------------------------------------------------------------------
 
     def _check(self, records: Mapping | None = None) -> None:

@@ -105,7 +105,7 @@ from .indexes import (
     format_value,
 )
 
-__all__ = ["Plan", "plan"]
+__all__ = ["Plan", "exact_lookup", "plan"]
 
 # A limit on the number of bound combinations of a compound scan; beyond
 # it, later fields are left unconstrained (still a superset).
@@ -1232,6 +1232,31 @@ def _point_lookup(index_set: Any, filter_spec: Mapping, collation: Any) -> _Poin
     if type(value) is str and spec.collation != collation:
         return None
     return _PointScan(found, value)
+
+
+def exact_lookup(index_set: Any, filter_spec: Mapping, collation: Any = None) -> tuple | list | None:
+    """The record ids of exactly the documents matching ``filter_spec``, in
+    the order ``plan(...).candidates()`` yields them, when the filter is a
+    point lookup (``{field: plain scalar}``, see :func:`_point_lookup`) on a
+    non-multikey index; None otherwise (plan and match as usual).
+
+    A caller may skip compiling the filter: nothing in such a filter can
+    fail validation, and every returned record matches. ``collation`` is as
+    for :func:`plan`. O(1) for a single-field index (a hash bucket), O(log n
+    + k) for a compound one. Call it under the collection lock.
+
+        >>> from dongo.backends.memory.indexes import IndexSet
+        >>> s = IndexSet("db.c"); _ = s.create("a"); s.add(7, {"_id": 1, "a": 5})
+        >>> exact_lookup(s, {"a": 5}), exact_lookup(s, {"a": {"$gt": 5}})
+        ((7,), None)
+    """
+    scan = _point_lookup(index_set, filter_spec,
+                         _parse_collation(collation) if collation is not None else None)
+    if scan is None or scan.index.multikey:
+        return None
+    if len(scan.index.fields) == 1:
+        return scan.index.lookup(scan._key)
+    return list(scan.record_ids(False))
 
 
 def plan(index_set: Any, filter_spec: Mapping, *, sort: Any = None, hint: Any = None,
