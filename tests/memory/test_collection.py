@@ -614,7 +614,7 @@ def test_search_index_methods_name_atlas_search(coll):
 
 def test_option_objects_are_checked_like_pymongo(coll):
     with pytest.raises(TypeError, match="^write_concern must be an instance of "
-                                        "pymongo.write_concern.WriteConcern, not <class 'int'>$"):
+                                        "pymongo.write_concern.WriteConcern"):
         coll.with_options(write_concern=1)
     with pytest.raises(TypeError, match="^1 is not valid for read_preference"):
         coll.database.get_collection("x", read_preference=1)

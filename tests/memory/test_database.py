@@ -354,18 +354,18 @@ def test_client_options_are_validated_and_resolved_by_pymongo():
     from pymongo.client_options import ClientOptions
     from pymongo.read_preferences import ReadPreference
 
-    with pytest.raises(ConfigurationError, match="^Unknown option: bogus. Did you mean"):
+    with pytest.raises(ConfigurationError, match="^Unknown option:? bogus"):  # pymongo's words
         MemoryClient(bogus=1)
     with pytest.raises(TypeError, match="^port must be an instance of int, not <class 'str'>$"):
         MemoryClient(port="x")
     with pytest.raises(ValueError, match="^The value of journal must be 'true' or 'false'$"):
         MemoryClient(journal="x")
-    with pytest.raises(ValueError, match="^Not a valid read preference"):
+    with pytest.raises(ValueError, match="(?i)not a valid read preference"):
         MemoryClient(readPreference="x")
     # In a URI, pymongo only warns about unknown options and bad values (and drops them)
     with pytest.warns(UserWarning, match="Unknown option"):
         MemoryClient("memory://?bogus=1")
-    with pytest.warns(UserWarning, match="Not a valid read preference"):
+    with pytest.warns(UserWarning, match="(?i)not a valid read preference"):
         assert MemoryClient("memory://?readPreference=x").read_preference.mode == 0
     client = MemoryClient("memory://?readPreference=secondaryPreferred&w=0",
                           wTimeoutMS=5, retryWrites=False)
