@@ -14,17 +14,20 @@ if _HERE not in sys.path:
 import unified_runner as ur  # noqa: E402
 
 _MODULE = "test_crud_unified.py::"
+_MAIN = _MODULE + "test_crud_unified["
+_EXTRA_RUNS = {
+    _MODULE + "test_crud_unified_emulating_8_0[": "MemoryClient(server_version='8.0'), the 8.0 behaviour it emulates",
+    _MODULE + "test_crud_unified_on_real_server[": "the real server at DONGO_TEST_MONGODB_URI",
+}
 
 
-def pytest_terminal_summary(terminalreporter, exitstatus, config):
-    """Print ``crud unified spec: applicable=N passed=P ...`` when the suite ran."""
-    if not ur.SESSION.cases:
-        return
+def _counts(stats: dict, prefix: str) -> dict[str, int]:
+    """passed / failed / xfailed of the tests whose node id contains ``prefix``."""
     counts = {"passed": 0, "failed": 0, "xfailed": 0}
     for key in ("passed", "failed", "xfailed", "xpassed", "error"):
-        for report in terminalreporter.stats.get(key, []):
+        for report in stats.get(key, []):
             nodeid = getattr(report, "nodeid", "")
-            if _MODULE not in nodeid or getattr(report, "when", "call") not in ("call", "setup"):
+            if prefix not in nodeid or getattr(report, "when", "call") not in ("call", "setup"):
                 continue
             if key == "passed" and report.when == "call":
                 counts["passed"] += 1
@@ -32,6 +35,14 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
                 counts["xfailed"] += 1
             elif key in ("failed", "xpassed", "error"):
                 counts["failed"] += 1
+    return counts
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    """Print ``crud unified spec: applicable=N passed=P ...`` when the suite ran."""
+    if not ur.SESSION.cases:
+        return
+    counts = _counts(terminalreporter.stats, _MAIN)
     ran = sum(counts.values())
     if ran == 0:
         return
@@ -48,3 +59,9 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
     notes.append(f"expectEvents assertions ignored in {summary['events_ignored']} applicable tests"
                  " (an in-process engine emits no command-monitoring events)")
     terminalreporter.write_line("  " + "; ".join(notes))
+    for prefix, what in _EXTRA_RUNS.items():
+        extra = _counts(terminalreporter.stats, prefix)
+        if sum(extra.values()):
+            terminalreporter.write_line(
+                f"  on {what}: passed={extra['passed']} failed={extra['failed']}"
+                f" unsupported={extra['xfailed']}")
