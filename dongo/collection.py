@@ -214,13 +214,22 @@ class DongoCollection:
         Resolved at first use and again after every ``connect()``; raises
         :class:`DongoConnectError` if ``connect()`` was never called.
         """
-        cls._check_concrete()
-        key = (current_generation(), cls.collection, cls.database)
+        # Cached per class: valid while the connection generation (bumped by
+        # connect()/disconnect()) and the class's collection/database names
+        # are the ones it was resolved with. Checked by identity, as this
+        # runs on every query.
         cached = cls.__dict__.get("_dongo_resolved")
-        if cached is not None and cached[0] == key:
-            return cached[1]
-        collection = get_client().get_database(cls.database)[cls.collection]
-        cls._dongo_resolved = (key, collection)
+        if (
+            cached is not None
+            and cached[0] == current_generation()
+            and cached[1] is cls.collection
+            and cached[2] is cls.database
+        ):
+            return cached[3]
+        cls._check_concrete()
+        generation, name, database = current_generation(), cls.collection, cls.database
+        collection = get_client().get_database(database)[name]
+        cls._dongo_resolved = (generation, name, database, collection)
         return collection
 
     # ----------------------------------------------------------- construction
@@ -457,7 +466,7 @@ class DongoCollection:
     def filter(cls: Type[T], **lookups: Any) -> QuerySet[T]:
         """A lazy QuerySet of matches: ``Person.filter(age__gte=21, color__in=['red', 'blue'])``."""
         cls._check_concrete()
-        return QuerySet(cls, compile_filter(lookups))
+        return QuerySet._of(cls, compile_filter(lookups))
 
     @classmethod
     def filter_raw(cls: Type[T], query: Mapping[str, Any]) -> QuerySet[T]:

@@ -28,12 +28,15 @@ Parsing is cached per keyword; compiling is a dict build, nothing more.
 
 from __future__ import annotations
 
+import datetime
 import difflib
 import functools
 import re
+import uuid
 from collections.abc import Mapping
-from typing import Any, Callable, Dict, List, NamedTuple, Optional
+from typing import Any, Callable, Dict, List, NamedTuple, Optional, Tuple
 
+from bson.objectid import ObjectId
 from bson.regex import Regex
 
 from .errors import DongoLookupError
@@ -284,8 +287,12 @@ def _merge_ops(target: Dict[str, Any], ops: Dict[str, Any]) -> Optional[Dict[str
     A lookup's operators stay together ($regex with its $options), so a
     collision moves the whole lookup into the top-level ``$and``.
     """
-    if any(op in target for op in ops) or ("$regex" in ops and "$options" in target):
-        return ops
+    if target:  # the first lookup of a field never collides
+        for op in ops:
+            if op in target:
+                return ops
+        if "$regex" in ops and "$options" in target:
+            return ops
     target.update(ops)
     return None
 
@@ -295,6 +302,19 @@ def _field_ops(parsed: ParsedLookup, value: Any) -> Dict[str, Any]:
     if parsed.negated:
         return {"$not": ops}
     return ops
+
+
+# Keywords already parsed into a path and a comparison that needs no work on
+# the value: ``name`` → ("name", None) (equality), ``age__gte`` → ("age",
+# "$gte"). Valid keywords, so compile_filter can skip parsing and merging.
+# Bounded like parse_lookup's cache, in case keyword names are generated.
+_SIMPLE_KEYS: Dict[str, Tuple[str, Optional[str]]] = {}
+_SIMPLE_KEYS_MAX = 4096
+_SIMPLE_OPS = {"eq": None, "ne": "$ne", "gt": "$gt", "gte": "$gte", "lt": "$lt", "lte": "$lte"}
+# Values an equality writes the short way ({"name": value}) whatever their
+# content: not dicts or regexes (see _needs_eq). Exact types: anything else
+# (a subclass, a list, Int64 ...) takes the general path.
+_PLAIN_VALUE_TYPES = frozenset({str, int, float, bool, type(None), bytes, ObjectId, datetime.datetime, uuid.UUID})
 
 
 def compile_filter(lookups: Mapping[str, Any]) -> Dict[str, Any]:
@@ -307,10 +327,27 @@ def compile_filter(lookups: Mapping[str, Any]) -> Dict[str, Any]:
         >>> compile_filter({"meta": {"$gt": 1}})
         {'meta': {'$eq': {'$gt': 1}}}
     """
+    # Fast path, the commonest filters: known keywords comparing scalars, one
+    # per field (``username='joe'``, ``score__gte=5``) need no merging.
+    query: Dict[str, Any] = {}
+    simple = _SIMPLE_KEYS
+    for key, value in lookups.items():
+        known = simple.get(key) if type(value) in _PLAIN_VALUE_TYPES else None
+        if known is None or known[0] in query:
+            return _compile_filter(lookups)
+        path, op = known
+        query[path] = value if op is None else {op: value}
+    return query
+
+
+def _compile_filter(lookups: Mapping[str, Any]) -> Dict[str, Any]:
+    """:func:`compile_filter` for any lookups (the general build)."""
     by_path: Dict[str, Dict[str, Any]] = {}
     extra: List[Dict[str, Any]] = []
     for key, value in lookups.items():
         parsed = parse_lookup(key)
+        if parsed.lookup in _SIMPLE_OPS and not parsed.negated and len(_SIMPLE_KEYS) < _SIMPLE_KEYS_MAX:
+            _SIMPLE_KEYS[key] = (parsed.path, _SIMPLE_OPS[parsed.lookup])
         ops = _field_ops(parsed, value)
         collided = _merge_ops(by_path.setdefault(parsed.path, {}), ops)
         if collided is not None:

@@ -115,6 +115,20 @@ class QuerySet(Generic[T]):
         self._skip = skip
         self._limit = limit
 
+    @classmethod
+    def _of(cls, klass: "type[T]", query: Dict[str, Any]) -> "QuerySet[T]":
+        """A plain QuerySet on ``query``, which it takes over (no copy): the
+        per-call path of ``Model.filter(...)``, so it skips ``__init__``'s work."""
+        qs = cls.__new__(cls)
+        qs.klass = klass
+        qs._query = query
+        qs._combine = None
+        qs._parts = []
+        qs._sort = None
+        qs._skip = 0
+        qs._limit = None
+        return qs
+
     # ------------------------------------------------------------------ shape
     @property
     def query(self) -> Dict[str, Any]:
@@ -324,6 +338,11 @@ class QuerySet(Generic[T]):
 
             oldest = Person.filter().first(sort='-age')
         """
+        if sort is None and not kwargs and self._sort is None and not self._skip and self._limit is None:
+            # The commonest call, Model.filter(...).first(): no options to
+            # build, and find_one's own fast path when it takes none.
+            document = self.klass.get_collection().find_one(self.query)
+            return None if document is None else self.klass._from_db(document)
         options = self._find_kwargs(sort, skip=kwargs.pop("skip", None))
         if options is None:
             return None
