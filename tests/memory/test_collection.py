@@ -640,3 +640,43 @@ def test_unacknowledged_find_one_and_modify_returns_nothing_and_reports_nothing(
     with pytest.raises(ConfigurationError, match="^Collation is unsupported"):
         w0.find_one_and_delete({}, collation={"locale": "en"})
     assert coll.count_documents({}) == 1
+
+
+# --------------------------------------------------------------------------
+# sort + small limit: one heap pass over the scan, same order as a full sort
+# --------------------------------------------------------------------------
+
+def test_sort_limit_heap_orders_plain_values_with_natural_tie_break(coll):
+    coll.insert_many([{"_id": 1, "s": 5, "u": "b"}, {"_id": 2, "s": 7, "u": "a"},
+                      {"_id": 3, "s": 5.0, "u": "a"}, {"_id": 4, "s": 7, "u": "a"},
+                      {"_id": 5, "s": 1, "u": "z"}])
+    top = coll.find({}, {"_id": 1}).sort([("s", -1), ("u", 1)]).limit(3)
+    assert [d["_id"] for d in top] == [2, 4, 3]      # 7/a twice: natural order
+    top = coll.find({"s": {"$gte": 5}}).sort("s", 1).limit(2)
+    assert [d["_id"] for d in top] == [1, 3]          # 5 and 5.0 tie
+
+
+@pytest.mark.parametrize("docs", [
+    # values the plain heap cannot compare: the general sorter decides
+    [{"_id": 1, "s": "x"}, {"_id": 2, "s": 3}, {"_id": 3}, {"_id": 4, "s": None}],
+    [{"_id": 1, "s": True}, {"_id": 2, "s": 1}, {"_id": 3, "s": float("nan")}],
+    [{"_id": 1, "s": [3, 1]}, {"_id": 2, "s": 2}, {"_id": 3, "s": Int64(0)}],
+    [{"_id": 1, "s": "b"}, {"_id": 2, "s": "a"}, {"_id": 3, "s": "c"}],
+])
+@pytest.mark.parametrize("direction", [1, -1])
+def test_sort_limit_equals_the_full_sort_cut_short(coll, docs, direction):
+    coll.insert_many(docs)
+    full = [d["_id"] for d in coll.find().sort("s", direction)]
+    for k in (1, 2, 3):
+        assert [d["_id"] for d in coll.find().sort("s", direction).limit(k)] == full[:k]
+        assert [d["_id"] for d in coll.find().sort("s", direction).skip(1).limit(k)] \
+            == full[1:1 + k]
+
+
+def test_sort_limit_of_strings_descending_and_mixed():
+    coll = MemoryClient()["db"]["c"]
+    coll.insert_many([{"_id": 1, "s": "b"}, {"_id": 2, "s": "a"}, {"_id": 3, "s": 2},
+                      {"_id": 4, "s": "c"}])
+    # BSON order: numbers before strings
+    assert [d["_id"] for d in coll.find().sort("s", -1).limit(2)] == [4, 1]
+    assert [d["_id"] for d in coll.find().sort("s", 1).limit(2)] == [3, 2]

@@ -4,7 +4,7 @@ import datetime
 import re
 
 import pytest
-from bson import Binary, Decimal128, Int64, MaxKey, MinKey, ObjectId, Regex
+from bson import Binary, Code, Decimal128, Int64, MaxKey, MinKey, ObjectId, Regex
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -492,6 +492,25 @@ def test_complex_filters_are_cached_simple_ones_compiled_afresh():
     ({"t": {"$in": [Regex("^a"), 5]}}, {"t": [4, "b"]}, False),
     ({"t": 3}, {"t": [[3]]}, False),
     ({"t.u": 3}, {"t": [{"u": [3]}]}, True),
+    # strings only: the isdisjoint shortcut, then the careful element loop
+    ({"t": {"$in": ["x", "y"]}}, {"t": ["a", "y"]}, True),
+    ({"t": {"$in": ["x", "y"]}}, {"t": ["a", "b"]}, False),
+    ({"t": {"$in": ["x"]}}, {"t": [Code("x")]}, False),   # JavaScript is not a string
+    ({"t": {"$in": ["x"]}}, {"t": [{"a": 1}, "x"]}, True),  # unhashable element
+    ({"t": {"$in": ["x"]}}, {"t": [{"a": 1}]}, False),
+    ({"t": {"$in": ["x"]}}, {"t": [["x"]]}, False),        # one level of arrays only
+    ({"t": {"$in": ["x"]}}, {"t": "x"}, True),
+    ({"t": {"$in": ["x"]}}, {"t": None}, False),
+    ({"t": {"$in": ["x"]}}, {}, False),
+    ({"t": {"$in": ["x"]}}, {"t": ("x",)}, True),
+    # numbers: every numeric type compares by value, bools never
+    ({"t": {"$in": [1, 2.5]}}, {"t": [Int64(1)]}, True),
+    ({"t": {"$in": [1, 2.5]}}, {"t": [Decimal128("2.5")]}, True),
+    ({"t": {"$in": [1, 2.5]}}, {"t": Decimal128("1")}, True),
+    ({"t": {"$in": [1, 2.5]}}, {"t": [True]}, False),
+    ({"t": {"$in": [1, 2.5]}}, {"t": [float("nan")]}, False),
+    ({"t": {"$in": [1, "1"]}}, {"t": 1.0}, True),
+    ({"t": {"$in": [1, "1"]}}, {"t": ["2", 3]}, False),
 ])
 def test_in_and_equality_value_fast_paths(spec, doc, expected):
     assert compile_filter(spec)(doc) is expected

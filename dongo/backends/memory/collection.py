@@ -46,7 +46,9 @@ series collections, change streams, raw-batch cursors.
 
 from __future__ import annotations
 
+import heapq
 from collections import abc
+from itertools import compress
 from typing import Any, Iterable, Iterator, Mapping, Optional
 
 import bson
@@ -270,6 +272,69 @@ def _first_matches_in_order(docs: dict, raws: dict, matcher: Any, wanted: int) -
             if len(selected) >= wanted:
                 break
     return selected
+
+
+# A top-k this small is taken with a heap straight over the scan (see _top_matches).
+_HEAP_LIMIT = 1000
+
+
+class _NotPlain(Exception):
+    """A sort value :func:`_top_matches` cannot compare as a plain Python value."""
+
+
+def _plain_sort_key(sort: Mapping[str, Any]) -> Optional[Any]:
+    """A key ``(rid, doc) → tuple`` ordering documents as ``sort`` does, for
+    top-level fields holding plain values (non-NaN numbers, and strings on
+    ascending fields, without a collation); None for other sort specs.
+
+    Descending numbers are negated, so one ascending comparison of tuples does
+    the whole sort. A value of any other type (missing, null, bool, array,
+    NaN, a string on a descending field...) raises :class:`_NotPlain` so the
+    caller can fall back to the general sorter; so does a field mixing strings
+    and numbers (the tuples' comparison raises TypeError).
+    """
+    fields = []
+    for field, direction in sort.items():
+        if "." in field or field.startswith("$") or type(direction) is not int \
+                or direction not in (1, -1):
+            return None
+        allowed = (int, float, str) if direction == 1 else (int, float)
+        fields.append((field, direction, allowed))
+    if not fields:
+        return None
+    missing = bsontypes.MISSING
+
+    def value(doc: Mapping[str, Any], field: str, sign: int, allowed: tuple) -> Any:
+        v = doc.get(field, missing)
+        if type(v) not in allowed or v != v:
+            raise _NotPlain
+        return sign * v  # 1 * "s" is "s": only ascending fields allow strings
+
+    if len(fields) == 1:
+        (f1, s1, a1), = fields
+        return lambda item: (value(item[1], f1, s1, a1),)
+    if len(fields) == 2:
+        (f1, s1, a1), (f2, s2, a2) = fields
+        return lambda item: (value(item[1], f1, s1, a1), value(item[1], f2, s2, a2))
+    return lambda item: tuple([value(item[1], f, sg, a) for f, sg, a in fields])
+
+
+def _top_matches(docs: dict, raws: dict, matcher: Any, sort: Mapping[str, Any],
+                 wanted: int) -> Optional[list]:
+    """The first ``wanted`` matching ``(rid, (doc, raw))`` pairs in ``sort`` order,
+    found by one heap pass over the scan (no list of matches, no list of keys);
+    ties keep natural order (``heapq.nsmallest`` is stable). None when the sort
+    or the values are not plain (the general sorter then decides). The caller
+    holds the lock and scans forward."""
+    key = _plain_sort_key(sort)
+    if key is None:
+        return None
+    matching = compress(docs.items(), map(matcher.fn, docs.values()))
+    try:
+        best = heapq.nsmallest(wanted, matching, key=key)
+    except (_NotPlain, TypeError):
+        return None
+    return [(rid, (doc, raws[rid])) for rid, doc in best]
 
 
 def _is_empty_timestamp(value: Any) -> bool:
@@ -502,8 +567,15 @@ class MemoryCollection:
                                                   wanted)
                 elif not in_order:
                     forward_scan = plan.stage == "COLLSCAN" and plan.direction > 0
-                    matched = _all_matches(None if forward_scan else plan.candidates(),
-                                           records, raws, matcher)
+                    top = None
+                    if forward_scan and wanted is not None and wanted <= _HEAP_LIMIT \
+                            and collation is None:
+                        top = _top_matches(records, raws, matcher, sort, wanted)
+                    if top is not None:
+                        in_order, selected = True, top
+                    else:
+                        matched = _all_matches(None if forward_scan else plan.candidates(),
+                                               records, raws, matcher)
                 else:
                     rids = plan.record_ids
         if in_order and wanted is not None:
@@ -683,18 +755,10 @@ class MemoryCollection:
             if plan.exact:
                 return len(plan.record_ids)
             if plan.stage == "COLLSCAN":
-                count = 0
-                for doc in records.values():
-                    if match(doc):
-                        count += 1
-                return count
-            count = 0
+                return len(list(filter(match, records.values())))  # C loop, refs only
             get = records.get
-            for rid in plan.candidates():
-                doc = get(rid)
-                if doc is not None and match(doc):
-                    count += 1
-            return count
+            return sum(1 for doc in map(get, plan.candidates())
+                       if doc is not None and match(doc))
 
     def estimated_document_count(self, comment: Any = None, **kwargs: Any) -> int:
         """Number of documents in the collection (its metadata count)."""

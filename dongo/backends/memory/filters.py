@@ -996,6 +996,10 @@ def _parse_field(path: str, value: Any, ctx: _Ctx) -> _Node:
     if _is_expression_doc(value, False):
         ops = _parse_operators(path, value, ctx)
         node = _and([_op_node(parts, op) for op in ops])
+        if len(parts) == 1 and len(value) == 1 and ctx.collation is None:
+            listed = value.get("$in")
+            if type(listed) is list and listed and all(map(_is_plain_in_value, listed)):
+                return _Node(_top_level_plain_in(parts[0], set(listed), ops[0].pred), node.pos)
         if len(parts) == 1 and len(ops) > 1 and all(isinstance(o, _Leaf) and o.traverse for o in ops):
             node = _Node(_same_field_conjunction(parts[0], ops), node.pos)
         return node
@@ -1004,6 +1008,66 @@ def _parse_field(path: str, value: Any, ctx: _Ctx) -> _Node:
     if len(parts) == 1 and type(value) in _FAST_EQ_TYPES and (type(value) is not str or ctx.collation is None):
         return _top_level_scalar_eq(parts[0], value, ctx)
     return _path_node(parts, _Leaf(_eq_pred(value, ctx)))
+
+
+def _is_plain_in_value(value: Any) -> bool:
+    """A ``$in`` value that Python's ``in`` over a set compares as BSON does: a
+    string, an int (not a bool: ``True == 1`` in Python only) or a non-NaN float."""
+    t = type(value)
+    return t is str or t is int or (t is float and value == value)
+
+
+def _top_level_plain_in(field: str, plain: set, pred: Pred) -> DocFn:
+    """``{field: {$in: [strings and numbers]}}``: one dict lookup and set
+    membership, element by element for an array, with no call per element
+    unless an element has another type (``Int64``, ``Decimal128``, a bool,
+    a document...: the general ``$in`` predicate decides those).
+
+    Exact for the same reason as :func:`_plain_in_pred`; no listed value is an
+    array, null or a regex, so neither a whole array nor a missing field matches.
+    """
+    def any_element(v: Any) -> bool:
+        for e in v:
+            te = type(e)
+            if te is str or te is int or te is float:
+                if e in plain:
+                    return True
+            elif pred(e):
+                return True
+        return False
+
+    def fn(doc: Any) -> bool:
+        v = doc.get(field, MISSING)
+        t = type(v)
+        if t is str or t is int or t is float:
+            return v in plain  # a NaN is in no set of non-NaN values
+        if t is list or t is tuple:
+            return any_element(v)
+        return pred(v)
+
+    if not all(type(x) is str for x in plain):
+        return fn
+    isdisjoint = plain.isdisjoint
+
+    def strings_fn(doc: Any) -> bool:
+        # Only strings listed: an array sharing no hashable element with them
+        # (``isdisjoint``, a C loop) cannot match -- only a str (or a str
+        # subclass such as ``Code``, which the careful loop then rejects) equals
+        # a str.  An unhashable element (a document) makes ``isdisjoint`` raise.
+        v = doc.get(field, MISSING)
+        t = type(v)
+        if t is list:
+            try:
+                if isdisjoint(v):
+                    return False
+            except TypeError:
+                pass
+            return any_element(v)
+        if t is str:
+            return v in plain
+        return fn(doc)
+
+    return strings_fn
 
 
 def _top_level_scalar_eq(field: str, rhs: Any, ctx: _Ctx) -> _Node:
