@@ -680,3 +680,54 @@ def test_sort_limit_of_strings_descending_and_mixed():
     # BSON order: numbers before strings
     assert [d["_id"] for d in coll.find().sort("s", -1).limit(2)] == [4, 1]
     assert [d["_id"] for d in coll.find().sort("s", 1).limit(2)] == [3, 2]
+
+
+# --------------------------------------------------------------------------
+# aggregate: a leading $match filters the stored documents once; a read-only
+# $group after it reads them uncopied
+# --------------------------------------------------------------------------
+
+def test_aggregate_match_group_reads_stored_documents_without_changing_them(coll):
+    coll.insert_many([{"_id": 1, "k": "a", "v": 2, "t": [1]}, {"_id": 2, "k": "b", "v": 4},
+                      {"_id": 3, "k": "a", "v": 6, "t": [2, 3]}, {"_id": 4, "k": "a"}])
+    out = list(coll.aggregate([
+        {"$match": {"k": "a"}},
+        {"$group": {"_id": "$k", "n": {"$sum": 1}, "avg": {"$avg": "$v"},
+                    "ts": {"$push": "$t"}, "root": {"$first": "$$ROOT"}}}]))
+    assert out == [{"_id": "a", "n": 3, "avg": 4.0, "ts": [[1], [2, 3]],
+                    "root": {"_id": 1, "k": "a", "v": 2, "t": [1]}}]
+    out[0]["ts"][0].append(99)             # the caller's copy, not the stored array
+    out[0]["root"]["k"] = "changed"
+    assert coll.find_one({"_id": 1}) == {"_id": 1, "k": "a", "v": 2, "t": [1]}
+    assert list(coll.aggregate([{"$match": {"v": {"$gt": 2}}}, {"$count": "n"}])) == [{"n": 2}]
+
+
+def test_aggregate_match_then_mutating_stages_leave_the_collection_alone(coll):
+    coll.insert_many([{"_id": 1, "a": {"b": 1}}, {"_id": 2, "a": {"b": 2}}])
+    out = list(coll.aggregate([{"$match": {"a.b": 1}}, {"$set": {"a.c": 5}},
+                               {"$unset": "_id"}]))
+    assert out == [{"a": {"b": 1, "c": 5}}]
+    assert list(coll.find()) == [{"_id": 1, "a": {"b": 1}}, {"_id": 2, "a": {"b": 2}}]
+    # the leading $match alone, and one that needs variables (kept as a stage)
+    assert [d["_id"] for d in coll.aggregate([{"$match": {"a.b": {"$gte": 1}}}])] == [1, 2]
+    assert [d["_id"] for d in coll.aggregate(
+        [{"$match": {"$expr": {"$eq": ["$a.b", "$$x"]}}}], let={"x": 2})] == [2]
+
+
+def test_aggregate_invalid_stage_after_a_leading_match_still_fails(coll):
+    coll.insert_one({"_id": 1})
+    with pytest.raises(OperationFailure) as info:
+        coll.aggregate([{"$match": {"_id": 1}}, {"$bogus": {}}])
+    assert info.value.code == 40324
+    with pytest.raises(OperationFailure) as info:
+        coll.aggregate([{"$match": {"_id": 1}}, {"$documents": []}])
+    assert info.value.code == 40602
+
+
+def test_aggregate_leading_match_on_a_view(coll):
+    coll.insert_many([{"_id": 1, "a": 1}, {"_id": 2, "a": 2}, {"_id": 3, "a": 3}])
+    db = coll.database
+    db.create_collection("v", viewOn=coll.name, pipeline=[{"$match": {"a": {"$gte": 2}}}])
+    assert list(db["v"].aggregate([{"$match": {"a": {"$lte": 2}}},
+                                   {"$group": {"_id": None, "n": {"$sum": 1}}}])) \
+        == [{"_id": None, "n": 1}]

@@ -29,6 +29,7 @@ from bson import ObjectId
 from pymongo import common
 
 from .aggregate import PipelineContext, merge_matched_document, run_pipeline
+from .aggregate.pipeline import compile_pipeline
 from .collection import normalize_hint, parse_collation, validate_max_time_ms
 from .errors import ServerError
 from .filters import compile_filter
@@ -195,9 +196,10 @@ def view_documents(database: Any, ns: Namespace, depth: int = 0) -> Iterator[dic
 def _static_matcher(spec: Any, collation: Any) -> Any:
     """The compiled leading ``$match`` when it needs no variables, else None.
 
-    ``_source`` uses it to skip decoding documents the ``$match`` stage would
-    drop (the stored documents are decoded with the same options, so the
-    result is the same); the stage itself still runs, and reports any error.
+    ``_source`` applies it to the stored documents, and the ``$match`` stage is
+    then dropped (the stored documents are decoded with the same options, so
+    the result is the same; errors were reported when the pipeline was
+    validated).
     """
     if not isinstance(spec, dict) or not spec:
         return None
@@ -210,31 +212,94 @@ def _static_matcher(spec: Any, collation: Any) -> Any:
         return None
 
 
-def _source(coll: Any, pipeline: list, hint: Any, collation: Any = None) -> Iterator[dict]:
+def _source(coll: Any, pipeline: list, hint: Any, collation: Any = None, *,
+            matcher: Any = None, copies: bool = True) -> Iterator[dict]:
     """Private copies of the collection's documents for the pipeline's first stage
-    (only those a leading ``$match`` keeps)."""
+    (only those ``matcher``, the leading ``$match`` compiled, keeps).
+
+    ``copies=False`` yields the stored documents themselves, for a pipeline
+    that only reads them (see :func:`_reads_only`): no ``bson.decode`` each.
+    Stored documents are never changed in place (a write stores a new dict),
+    so each one is a consistent snapshot."""
     ns = coll._namespace()
     if ns is not None and ns.view is not None:
-        yield from view_documents(coll.database, ns)
+        docs = view_documents(coll.database, ns)  # fresh documents: no copies needed
+        yield from docs if matcher is None else filter(matcher.fn, docs)
         return
     if ns is None:
         if hint is not None and hint not in ("_id_", {"_id": 1}):
             raise ServerError(2, "hint provided does not correspond to an existing index")
         return
-    first = pipeline[0] if pipeline else None
-    spec = first.get("$match") if isinstance(first, dict) and len(first) == 1 else None
+    spec = _leading_match(pipeline)
     with ns.lock:
         rids = ns.plan(spec if isinstance(spec, dict) else {}, None, hint).record_ids
-    matcher = _static_matcher(spec, collation)
     match = matcher.fn if matcher is not None else None
     options = ns.store_options
     records = ns.records
+    if not copies:
+        get = records.get
+        docs = map(get, rids)
+        if match is None:
+            yield from (doc for doc in docs if doc is not None)
+        else:
+            yield from (doc for doc in docs if doc is not None and match(doc))
+        return
     for rid in rids:
         doc = records.get(rid)
         if doc is not None and (match is None or match(doc)):
             rec = ns.get(rid)  # doc and raw bytes read together, under the lock
             if rec is not None and (rec[0] is doc or match is None or match(rec[0])):
                 yield decode_raw(rec[1], options)
+
+
+def _leading_match(pipeline: list) -> Any:
+    """The argument of the pipeline's first stage when it is ``$match``, else None."""
+    first = pipeline[0] if pipeline else None
+    return first.get("$match") if isinstance(first, dict) and len(first) == 1 else None
+
+
+# $group accumulators that only read their inputs (never change a value they are
+# given), so a $group made of them may read the stored documents themselves.
+_READ_ONLY_ACCUMULATORS = frozenset({"$sum", "$avg", "$min", "$max", "$count", "$first",
+                                     "$last", "$push", "$addToSet", "$stdDevPop",
+                                     "$stdDevSamp"})
+
+
+def _reads_only(pipeline: list) -> bool:
+    """True when ``pipeline`` never changes (nor hands out) the documents it is
+    fed: a lone ``$count``, or a lone ``$group`` of read-only accumulators. Its
+    output reaches the caller only through ``_decode_result``'s copy, so values
+    it shares with its input (``$push: "$tags"``) are copied there."""
+    if len(pipeline) != 1 or not isinstance(pipeline[0], dict) or len(pipeline[0]) != 1:
+        return False
+    name, spec = next(iter(pipeline[0].items()))
+    if name == "$count":
+        return True
+    if name != "$group" or not isinstance(spec, dict):
+        return False
+    for field, acc in spec.items():
+        if field != "_id" and not (isinstance(acc, dict) and len(acc) == 1
+                                   and next(iter(acc)) in _READ_ONLY_ACCUMULATORS):
+            return False
+    return True
+
+
+def _plan_pipeline(coll: Any, pipeline: list, hint: Any, context: Any) -> tuple:
+    """``(stages to run, source documents)`` for a collection pipeline.
+
+    The whole pipeline is validated first (errors as the server reports them).
+    A leading ``$match`` that needs no variables filters the stored documents
+    before any is decoded, and its stage is then dropped rather than run twice;
+    when the rest only reads documents, the stored ones are fed uncopied.
+    """
+    compile_pipeline(pipeline, variables=frozenset(context.variables or ()),
+                     collation=context.collation)
+    matcher = _static_matcher(_leading_match(pipeline), context.collation)
+    if matcher is None:
+        return pipeline, _source(coll, pipeline, hint, context.collation)
+    rest = pipeline[1:]
+    return rest, _source(coll, pipeline, hint, context.collation, matcher=matcher,
+                         copies=not _reads_only(rest))
 
 
 def _parse_options(kwargs: dict) -> tuple:
@@ -291,8 +356,8 @@ def run_collection_pipeline(coll: Any, pipeline: Any, *, let: Any = None, **kwar
         _check_read_concern(coll, normalized)
         context = CollectionContext(coll.database, collation=parse_collation(collation),
                                     variables=coll._let_values(let))
-        results = run_pipeline(normalized, _source(coll, normalized, hint, context.collation),
-                               context=context)
+        stages, source = _plan_pipeline(coll, normalized, hint, context)
+        results = run_pipeline(stages, source, context=context)
     except ServerError as err:
         raise_command_error(err)
     return _cursor(coll, normalized, results)
