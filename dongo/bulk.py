@@ -38,7 +38,7 @@ _WriteModel = Union[UpdateOne, DeleteOne, DeleteMany, ReplaceOne]
 
 
 def _target(instance: "DongoCollection", what: str) -> Dict[str, Any]:
-    _id = instance.get("_id")
+    _id = instance._data.get("_id")  # what instance.get("_id") reads, minus the call
     if _id is None:
         raise DongoCollectionError(
             f"cannot {what} a {type(instance).__name__} that has no _id; insert() it first"

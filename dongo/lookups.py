@@ -268,6 +268,7 @@ def parse_lookup(key: str) -> ParsedLookup:
     return ParsedLookup(".".join(parts), lookup, negated)
 
 
+@functools.lru_cache(maxsize=4096)  # per write keyword, e.g. every bulk inc_one
 def field_path(key: str) -> str:
     """The dotted path of an update/set keyword: ``a__b`` → ``a.b``.
 
