@@ -150,3 +150,25 @@ def test_memory_connections_share_one_server_and_dongo_uri_switches_to_it(memory
     assert second.client is first.client
     assert second.get_database()["things"].find_one() == {"_id": 1}
     second.drop_database()
+
+
+def test_resolved_collection_follows_connect_and_the_class_names():
+    class Cached(dongo.DongoCollection):
+        collection = "cached_first"
+
+    first = connect("cache_db_one", uri="memory://")
+    resolved = Cached.get_collection()
+    assert Cached.get_collection() is resolved  # cached, not looked up again
+    assert (resolved.database.name, resolved.name) == ("cache_db_one", "cached_first")
+
+    Cached.collection = "cached_second"  # renamed: resolved again
+    assert Cached.get_collection().name == "cached_second"
+    Cached.database = "cache_db_other"
+    assert Cached.get_collection().database.name == "cache_db_other"
+
+    second = connect("cache_db_two", uri="memory://")  # a new connection: resolved through it
+    assert second is not first
+    assert Cached.get_collection().database.client is second.client
+    dongo.disconnect()
+    with pytest.raises(DongoConnectError):
+        Cached.get_collection()

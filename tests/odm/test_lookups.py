@@ -211,3 +211,35 @@ def test_string_lookups_match_exactly_the_literal_text(needle, hay):
     for lookup, expected in checks.items():
         spec = compile_filter({f"f__{lookup}": needle})["f"]
         assert bool(re.search(spec["$regex"], hay, _python_flags(spec))) is expected
+
+
+# ------------------------------------------- the cached fast path (compile_filter)
+@pytest.mark.parametrize(
+    "lookups, expected",
+    [
+        ({"fp_name": "joe"}, {"fp_name": "joe"}),
+        ({"fp_status": "a", "fp_score__gte": 5}, {"fp_status": "a", "fp_score": {"$gte": 5}}),
+        ({"fp_tags__0": "x"}, {"fp_tags.0": "x"}),
+        # two keywords on one field are merged, never overwritten
+        ({"fp_age": 5, "fp_age__ne": None}, {"fp_age": {"$eq": 5, "$ne": None}}),
+        ({"fp_age__gt": 50, "fp_age__lte": 60}, {"fp_age": {"$gt": 50, "$lte": 60}}),
+        ({"fp_a__eq": 1, "fp_a": 2}, {"fp_a": 1, "$and": [{"fp_a": {"$eq": 2}}]}),
+        # a value that is not a plain scalar goes the general way even for a known keyword
+        ({"fp_name": {"$gt": 1}}, {"fp_name": {"$eq": {"$gt": 1}}}),
+        ({"fp_name": Regex("^a")}, {"fp_name": {"$eq": Regex("^a")}}),
+        ({"fp_age__ne": [1, 2]}, {"fp_age": {"$ne": [1, 2]}}),
+    ],
+)
+def test_compile_filter_is_the_same_once_keywords_are_cached(lookups, expected):
+    first = compile_filter(lookups)
+    for key, value in lookups.items():  # prime every keyword's cache entry alone too
+        compile_filter({key: 0 if isinstance(value, (dict, Regex, list)) else value})
+    assert first == expected
+    assert compile_filter(lookups) == expected
+    assert compile_filter(lookups) == expected
+
+
+def test_cached_keyword_result_is_a_fresh_dict_each_time():
+    one = compile_filter({"fp_fresh__gt": 1})
+    one["fp_fresh"]["$gt"] = 99
+    assert compile_filter({"fp_fresh__gt": 1}) == {"fp_fresh": {"$gt": 1}}
