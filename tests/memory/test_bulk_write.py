@@ -283,3 +283,44 @@ def test_unacknowledged_bulk_client_side_refusals(coll):
     with pytest.raises(InvalidOperation, match="No operations to execute"):
         w0.bulk_write([])
     assert coll.count_documents({}) == 0
+
+
+def test_insert_many_error_details_match_bulk_write(coll):
+    """insert_many's own loop reports exactly what bulk_write of InsertOnes does."""
+    docs = [{"_id": 1}, {"_id": 1, "x": 1}, {"_id": 2}, {"_id": 2}]
+    other = MemoryClient()["db"]["c"]
+    for ordered in (True, False):
+        coll.drop()
+        other.drop()
+        with pytest.raises(BulkWriteError) as mine:
+            coll.insert_many([dict(d) for d in docs], ordered=ordered)
+        with pytest.raises(BulkWriteError) as bulk:
+            other.bulk_write([InsertOne(dict(d)) for d in docs], ordered=ordered)
+        assert mine.value.details == bulk.value.details
+    assert mine.value.details["nInserted"] == 2
+    assert [(e["index"], e["code"], e["op"]) for e in mine.value.details["writeErrors"]] \
+        == [(1, 11000, {"_id": 1, "x": 1}), (3, 11000, {"_id": 2})]
+    assert mine.value.details["writeErrors"][0]["keyValue"] == {"_id": 1}
+
+
+def test_insert_many_generator_view_and_unacknowledged(coll):
+    assert coll.insert_many({"_id": i} for i in range(3)).inserted_ids == [0, 1, 2]
+    with pytest.raises(InvalidOperation, match="No operations to execute"):
+        coll.insert_many(d for d in [])
+    db = coll.database
+    db.create_collection("v", viewOn=coll.name, pipeline=[])
+    with pytest.raises(BulkWriteError) as info:
+        db["v"].insert_many([{"_id": 9}])
+    assert [(e["index"], e["code"]) for e in info.value.details["writeErrors"]] == [(0, 166)]
+    from pymongo.write_concern import WriteConcern
+
+    w0 = coll.with_options(write_concern=WriteConcern(w=0))
+    result = w0.insert_many([{"_id": 0}, {"_id": 7}], ordered=False)  # no error reported
+    assert result.acknowledged is False
+    assert sorted(d["_id"] for d in coll.find()) == [0, 1, 2, 7]
+
+
+def test_insert_many_validates_every_document_before_storing_any(coll):
+    with pytest.raises(TypeError):
+        coll.insert_many([{"_id": 1}, 5])
+    assert coll.count_documents({}) == 0

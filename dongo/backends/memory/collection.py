@@ -58,7 +58,7 @@ from bson.raw_bson import RawBSONDocument
 from bson.regex import Regex
 from pymongo import common
 from pymongo.collation import validate_collation_or_none
-from pymongo.errors import ConfigurationError, InvalidName
+from pymongo.errors import BulkWriteError, ConfigurationError, InvalidName
 from pymongo.operations import IndexModel
 from pymongo.read_concern import ReadConcern
 from pymongo.results import DeleteResult, InsertManyResult, InsertOneResult, UpdateResult
@@ -75,7 +75,8 @@ from .projection import compile_projection
 from .sort import compile_sort
 from .storage import MAX_BSON_SIZE, Namespace, decode_raw, encode_document
 from .updates import compile_replacement, compile_update, upsert_seed
-from .wire import raise_command_error, raise_write_error
+from .wire import (new_bulk_result, raise_command_error, raise_write_error,
+                   write_error_document)
 
 try:  # pymongo >= 4.9
     from pymongo import helpers_shared as _helpers
@@ -825,7 +826,7 @@ class MemoryCollection:
     def _insert_document(self, ns: Namespace, document: Any) -> None:
         """Store one document (its ``_id`` already set); raises ServerError."""
         raw = encode_document(document, self._codec_options)
-        doc = bson.decode(raw, ns.store_options)
+        doc = decode_raw(raw, ns.store_options)
         if "_id" not in doc:  # a RawBSONDocument without _id: the server adds one
             doc = {"_id": ObjectId(), **doc}
             raw = bson.encode(doc, False, ns.store_options)
@@ -865,19 +866,57 @@ class MemoryCollection:
         if (not isinstance(documents, abc.Iterable) or isinstance(documents, abc.Mapping)
                 or not documents):
             raise TypeError("documents must be a non-empty list")
-        from .bulk import BulkRun
-
-        run = BulkRun(self, ordered)
-        inserted_ids = []
+        # Every document is checked and given its _id before anything is stored.
+        batch, inserted_ids = [], []
         for document in documents:
-            common.validate_is_document_type("document", document)
-            if not isinstance(document, RawBSONDocument):
-                if "_id" not in document:
-                    document["_id"] = ObjectId()
-                inserted_ids.append(document["_id"])
-            run.add_insert(document)
-        run.execute_for_write_concern(bypass_document_validation)
+            if type(document) is not dict:
+                common.validate_is_document_type("document", document)
+                if isinstance(document, RawBSONDocument):
+                    batch.append(document)
+                    continue
+            if "_id" not in document:
+                document["_id"] = ObjectId()
+            inserted_ids.append(document["_id"])
+            batch.append(document)
+        if not (self._acknowledged and batch and self._insert_batch(batch, ordered)):
+            from .bulk import BulkRun
+
+            run = BulkRun(self, ordered)
+            for document in batch:
+                run.add_insert(document)
+            run.execute_for_write_concern(bypass_document_validation)
         return InsertManyResult(inserted_ids, self._acknowledged)
+
+    def _insert_batch(self, batch: list, ordered: bool) -> bool:
+        """``insert_many``'s acknowledged path: what ``BulkRun`` does for a run of
+        inserts (same ``nInserted``, ``writeErrors`` and ``BulkWriteError``),
+        without a bulk operation or a namespace lookup per document. False when
+        the namespace refuses the write (a view): ``BulkRun`` then reports it.
+        """
+        try:
+            ns = self._namespace(create=True, write=True)
+        except ServerError:
+            return False
+        insert = self._insert_document
+        errors = []
+        inserted = 0
+        for idx, document in enumerate(batch):
+            try:
+                insert(ns, document)
+            except ServerError as err:
+                error = write_error_document(err, idx)
+                error["op"] = document
+                errors.append(error)
+                if ordered:
+                    break
+                continue
+            inserted += 1
+        if errors:
+            result = new_bulk_result()
+            result["nInserted"] = inserted
+            result["writeErrors"] = errors
+            raise BulkWriteError(result)
+        return True
 
     # -- updates ----------------------------------------------------------------
 
