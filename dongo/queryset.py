@@ -341,8 +341,10 @@ class QuerySet(Generic[T]):
         if sort is None and not kwargs and self._sort is None and not self._skip and self._limit is None:
             # The commonest call, Model.filter(...).first(): no options to
             # build, and find_one's own fast path when it takes none.
-            document = self.klass.get_collection().find_one(self.query)
-            return None if document is None else self.klass._from_db(document)
+            klass = self.klass
+            query = self._query if self._combine is None else self.query
+            document = klass.get_collection().find_one(query)
+            return None if document is None else klass._from_db(document)
         options = self._find_kwargs(sort, skip=kwargs.pop("skip", None))
         if options is None:
             return None
