@@ -825,3 +825,20 @@ def test_date_ranges_naive_and_aware():
     aware = {"d": {"$gte": datetime.datetime(2024, 1, 2, tzinfo=utc), "$lt": datetime.datetime(2024, 1, 4, tzinfo=utc)}}
     assert ids(docs, aware) == [1, 2, 5]
     assert ids(docs, {"d": datetime.datetime(2024, 1, 3)}) == [2, 5]
+
+
+RANGE_DOCS = [{"_id": 1, "a": 1}, {"_id": 2, "a": 2.5}, {"_id": 3, "a": 3}, {"_id": 4, "a": [0, 9]},
+              {"_id": 5, "a": float("nan")}, {"_id": 6, "a": True}, {"_id": 7, "a": "2"},
+              {"_id": 8, "a": Int64(2)}, {"_id": 9, "a": [2]}, {"_id": 10}]
+
+
+@pytest.mark.parametrize("spec, expected", [
+    # [0, 9] matches every range: each bound may be met by a different element
+    ({"$gte": 1, "$lt": 3}, [1, 2, 4, 8, 9]),
+    ({"$gte": 1, "$lte": 3}, [1, 2, 3, 4, 8, 9]),
+    ({"$gt": 1, "$lt": 3}, [2, 4, 8, 9]),
+    ({"$gt": 1, "$lte": 3}, [2, 3, 4, 8, 9]),
+    ({"$gt": 2.5, "$lt": 2.75}, [4]),
+])
+def test_two_sided_numeric_ranges_on_a_top_level_field(spec, expected):
+    assert ids(RANGE_DOCS, {"a": spec}) == expected

@@ -48,7 +48,7 @@ from __future__ import annotations
 
 import heapq
 from collections import abc
-from itertools import compress
+from itertools import compress, islice
 from typing import Any, Iterable, Iterator, Mapping, Optional
 
 import bson
@@ -251,8 +251,9 @@ def _all_matches(rids: Optional[Iterable[int]], docs: dict, raws: dict, matcher:
     """Every matching ``(rid, (doc, raw))`` pair, in ``rids`` order (None: all records
     in natural order, walked directly); the caller holds the lock."""
     match = matcher.fn
-    if rids is None:
-        return [(rid, (doc, raws[rid])) for rid, doc in docs.items() if match(doc)]
+    if rids is None:  # the predicate mapped over the values: no Python-level loop per doc
+        return [(rid, (doc, raws[rid]))
+                for rid, doc in compress(docs.items(), map(match, docs.values()))]
     get = docs.get
     matched = []
     for rid in rids:
@@ -265,15 +266,12 @@ def _all_matches(rids: Optional[Iterable[int]], docs: dict, raws: dict, matcher:
 def _first_matches_in_order(docs: dict, raws: dict, matcher: Any, wanted: int) -> list:
     """:func:`_first_matches` over a whole collection in natural order (a forward
     collection scan): the records themselves, without a lookup per record id."""
-    selected = []
-    match = matcher.fn
-    for rid, doc in docs.items():
-        if match(doc):
-            selected.append((rid, (doc, raws[rid])))
-            if len(selected) >= wanted:
-                break
-    return selected
+    matching = compress(docs.items(), map(matcher.fn, docs.values()))
+    return [(rid, (doc, raws[rid])) for rid, doc in islice(matching, wanted)]
 
+
+# A lazy scan matches this many candidates per lock acquisition (see _select).
+_SCAN_CHUNK = 256
 
 # A top-k this small is taken with a heap straight over the scan (see _top_matches).
 _HEAP_LIMIT = 1000
@@ -585,23 +583,21 @@ class MemoryCollection:
         if not in_order:
             yield from self._sorted_matches(matched, sort, skip, limit, collation)
             return
-        skipped = 0
+        # Matched a chunk at a time under the lock (each doc read with its raw
+        # bytes, a document deleted meanwhile skipped), so the first results
+        # come early and the lock is taken once per chunk, not per document.
         match = matcher.fn
         lock = ns.lock
-        for rid in rids:
-            doc = records.get(rid)
-            if doc is None or not match(doc):
-                continue
-            with lock:  # a matching doc's raw bytes, read together with the doc
-                current, raw = records.get(rid), raws.get(rid)
-            if current is not doc:  # replaced or deleted since it matched
-                if current is None or not match(current):
-                    continue
-                doc = current
-            if skipped < skip:
-                skipped += 1
-                continue
-            yield rid, (doc, raw)
+        get = records.get
+        for start in range(0, len(rids), _SCAN_CHUNK):
+            with lock:
+                chunk = [(rid, (doc, raws[rid])) for rid in rids[start:start + _SCAN_CHUNK]
+                         if (doc := get(rid)) is not None and match(doc)]
+            if skip:
+                dropped = min(skip, len(chunk))
+                skip -= dropped
+                chunk = chunk[dropped:]
+            yield from chunk
 
     def _view_records(self, ns: Namespace) -> tuple[dict, dict]:
         """``({n: doc}, {n: raw})`` for the documents view ``ns`` presents (the

@@ -1113,6 +1113,32 @@ _RANGE_CHECKS: dict[tuple[str, ...], Callable[..., Callable[[Any], bool]]] = {
 }
 
 
+def _inline_range(field: str, pair: tuple, lo: Any, hi: Any, general: Pred) -> DocFn:
+    """A two-sided numeric range on a top-level field with the comparison
+    written inline (no predicate call per number); anything else: ``general``."""
+    if pair == ("$gte", "$lt"):
+        def fn(doc: Any) -> bool:
+            v = doc.get(field, MISSING)
+            t = type(v)
+            return lo <= v < hi if t is int or t is float else general(v)
+    elif pair == ("$gte", "$lte"):
+        def fn(doc: Any) -> bool:
+            v = doc.get(field, MISSING)
+            t = type(v)
+            return lo <= v <= hi if t is int or t is float else general(v)
+    elif pair == ("$gt", "$lt"):
+        def fn(doc: Any) -> bool:
+            v = doc.get(field, MISSING)
+            t = type(v)
+            return lo < v < hi if t is int or t is float else general(v)
+    else:
+        def fn(doc: Any) -> bool:
+            v = doc.get(field, MISSING)
+            t = type(v)
+            return lo < v <= hi if t is int or t is float else general(v)
+    return fn
+
+
 def _same_field_conjunction(field: str, leaves: list[_Leaf]) -> DocFn:
     """Several operators on one top-level field: one lookup for a non-array value.
 
@@ -1120,13 +1146,14 @@ def _same_field_conjunction(field: str, leaves: list[_Leaf]) -> DocFn:
     server evaluates them independently), so arrays take the general route.
     """
     preds = [leaf.pred for leaf in leaves]
-    number_check = None
+    number_check = pair = None
     bounds = [leaf.bound for leaf in leaves]
     if all(b is not None for b in bounds) and len(bounds) == 2:
         lower = [b for b in bounds if b[0] in ("$gt", "$gte")]
         upper = [b for b in bounds if b[0] in ("$lt", "$lte")]
         if len(lower) == 1 and len(upper) == 1:
-            make = _RANGE_CHECKS[(lower[0][0], upper[0][0])]
+            pair = (lower[0][0], upper[0][0])
+            make = _RANGE_CHECKS[pair]
             number_check = make(lower[0][1], upper[0][1])
 
     def general(v: Any) -> bool:
@@ -1143,6 +1170,8 @@ def _same_field_conjunction(field: str, leaves: list[_Leaf]) -> DocFn:
 
     if number_check is None:
         return lambda doc: general(doc.get(field, MISSING))
+    if pair is not None:
+        return _inline_range(field, pair, lower[0][1], upper[0][1], general)
 
     def fn(doc: Any) -> bool:
         v = doc.get(field, MISSING)
