@@ -48,7 +48,7 @@ from __future__ import annotations
 
 import heapq
 from collections import abc
-from itertools import compress, islice
+from itertools import compress
 from typing import Any, Iterable, Iterator, Mapping, Optional
 
 import bson
@@ -251,9 +251,10 @@ def _all_matches(rids: Optional[Iterable[int]], docs: dict, raws: dict, matcher:
     """Every matching ``(rid, (doc, raw))`` pair, in ``rids`` order (None: all records
     in natural order, walked directly); the caller holds the lock."""
     match = matcher.fn
-    if rids is None:  # the predicate mapped over the values: no Python-level loop per doc
-        return [(rid, (doc, raws[rid]))
-                for rid, doc in compress(docs.items(), map(match, docs.values()))]
+    if rids is None:
+        # A comprehension calling ``match``: on CPython 3.11+ a Python-to-Python
+        # call in a loop beats driving it from C (``filter``/``compress``).
+        return [(rid, (doc, raws[rid])) for rid, doc in docs.items() if match(doc)]
     get = docs.get
     matched = []
     for rid in rids:
@@ -266,8 +267,14 @@ def _all_matches(rids: Optional[Iterable[int]], docs: dict, raws: dict, matcher:
 def _first_matches_in_order(docs: dict, raws: dict, matcher: Any, wanted: int) -> list:
     """:func:`_first_matches` over a whole collection in natural order (a forward
     collection scan): the records themselves, without a lookup per record id."""
-    matching = compress(docs.items(), map(matcher.fn, docs.values()))
-    return [(rid, (doc, raws[rid])) for rid, doc in islice(matching, wanted)]
+    selected = []
+    match = matcher.fn
+    for rid, doc in docs.items():
+        if match(doc):
+            selected.append((rid, (doc, raws[rid])))
+            if len(selected) >= wanted:
+                break
+    return selected
 
 
 # A lazy scan matches this many candidates per lock acquisition (see _select).
@@ -279,6 +286,11 @@ _HEAP_LIMIT = 1000
 
 class _NotPlain(Exception):
     """A sort value :func:`_top_matches` cannot compare as a plain Python value."""
+
+
+# Value types _plain_sort_key compares as themselves, per sort direction.
+_ASCENDING_PLAIN = frozenset({int, float, str})
+_DESCENDING_PLAIN = frozenset({int, float})
 
 
 def _plain_sort_key(sort: Mapping[str, Any]) -> Optional[Any]:
@@ -297,13 +309,13 @@ def _plain_sort_key(sort: Mapping[str, Any]) -> Optional[Any]:
         if "." in field or field.startswith("$") or type(direction) is not int \
                 or direction not in (1, -1):
             return None
-        allowed = (int, float, str) if direction == 1 else (int, float)
+        allowed = _ASCENDING_PLAIN if direction == 1 else _DESCENDING_PLAIN
         fields.append((field, direction, allowed))
     if not fields:
         return None
     missing = bsontypes.MISSING
 
-    def value(doc: Mapping[str, Any], field: str, sign: int, allowed: tuple) -> Any:
+    def value(doc: Mapping[str, Any], field: str, sign: int, allowed: frozenset) -> Any:
         v = doc.get(field, missing)
         if type(v) not in allowed or v != v:
             raise _NotPlain
@@ -312,9 +324,17 @@ def _plain_sort_key(sort: Mapping[str, Any]) -> Optional[Any]:
     if len(fields) == 1:
         (f1, s1, a1), = fields
         return lambda item: (value(item[1], f1, s1, a1),)
-    if len(fields) == 2:
+    if len(fields) == 2:  # the commonest compound sort, inlined
         (f1, s1, a1), (f2, s2, a2) = fields
-        return lambda item: (value(item[1], f1, s1, a1), value(item[1], f2, s2, a2))
+
+        def key2(item: tuple) -> tuple:
+            doc = item[1]
+            v1, v2 = doc.get(f1, missing), doc.get(f2, missing)
+            if type(v1) not in a1 or v1 != v1 or type(v2) not in a2 or v2 != v2:
+                raise _NotPlain
+            return s1 * v1, s2 * v2
+
+        return key2
     return lambda item: tuple([value(item[1], f, sg, a) for f, sg, a in fields])
 
 
@@ -752,7 +772,7 @@ class MemoryCollection:
             if plan.exact:
                 return len(plan.record_ids)
             if plan.stage == "COLLSCAN":
-                return len(list(filter(match, records.values())))  # C loop, refs only
+                return sum(1 for doc in records.values() if match(doc))
             get = records.get
             return sum(1 for doc in map(get, plan.candidates())
                        if doc is not None and match(doc))
