@@ -731,3 +731,13 @@ def test_aggregate_leading_match_on_a_view(coll):
     assert list(db["v"].aggregate([{"$match": {"a": {"$lte": 2}}},
                                    {"$group": {"_id": None, "n": {"$sum": 1}}}])) \
         == [{"_id": None, "n": 1}]
+
+
+def test_lazy_scan_skips_documents_deleted_or_changed_after_the_cursor_started(coll):
+    coll.insert_many([{"_id": i, "a": 1} for i in range(600)])  # several scan chunks
+    cursor = coll.find({"a": 1}).skip(2)
+    assert next(cursor)["_id"] == 2
+    coll.delete_one({"_id": 500})
+    coll.update_one({"_id": 501}, {"$set": {"a": 2}})
+    rest = [d["_id"] for d in cursor]
+    assert rest == [i for i in range(3, 600) if i not in (500, 501)]

@@ -559,10 +559,13 @@ class MemoryCollection:
         * a ``limit`` in candidate order (no sort, or the planner's index
           order is the sort): the first ``skip + limit`` matches are collected
           right away -- ``find_one`` touches only what it needs;
-        * a sort the planner cannot provide: all matches (collected under the
-          lock), then ``Sorter.sorted`` (a heap for a small limit);
+        * a sort the planner cannot provide with a small limit over a forward
+          collection scan, on plain values: one heap pass (:func:`_top_matches`);
+        * any other sort the planner cannot provide: all matches (collected
+          under the lock), then ``Sorter.sorted`` (a heap for a small limit);
         * otherwise: the candidate record ids, matched lazily as the caller
-          iterates (a document deleted meanwhile is skipped).
+          iterates, ``_SCAN_CHUNK`` at a time under the lock (a document
+          deleted meanwhile is skipped).
         """
         wanted = skip + limit if limit else None
         if ns.view is not None:
