@@ -741,3 +741,16 @@ def test_lazy_scan_skips_documents_deleted_or_changed_after_the_cursor_started(c
     coll.update_one({"_id": 501}, {"$set": {"a": 2}})
     rest = [d["_id"] for d in cursor]
     assert rest == [i for i in range(3, 600) if i not in (500, 501)]
+
+
+def test_scalar_equality_scan_across_value_types(coll):
+    coll.insert_many([{"_id": 1, "a": 5}, {"_id": 2, "a": Int64(5)}, {"_id": 3, "a": 5.0},
+                      {"_id": 4, "a": [1, 5]}, {"_id": 5, "a": True}, {"_id": 6, "a": "5"},
+                      {"_id": 7}, {"_id": 8, "a": 6}, {"_id": 9, "a": 1}])
+    assert [d["_id"] for d in coll.find({"a": 5})] == [1, 2, 3, 4]
+    assert coll.count_documents({"a": 5}) == 4
+    assert coll.find_one({"a": 5}, {"_id": 1}) == {"_id": 1}
+    assert [d["_id"] for d in coll.find({"a": True})] == [5]
+    assert [d["_id"] for d in coll.find({"a": 1})] == [4, 9]
+    assert [d["_id"] for d in coll.find({"a": "5"})] == [6]
+    assert [d["_id"] for d in coll.find({"a": 5}).sort("_id", -1).limit(2)] == [4, 3]

@@ -842,3 +842,13 @@ RANGE_DOCS = [{"_id": 1, "a": 1}, {"_id": 2, "a": 2.5}, {"_id": 3, "a": 3}, {"_i
 ])
 def test_two_sided_numeric_ranges_on_a_top_level_field(spec, expected):
     assert ids(RANGE_DOCS, {"a": spec}) == expected
+
+
+def test_matcher_eq_names_plain_top_level_equality_only():
+    assert compile_filter({"a": 5}).eq == ("a", 5)
+    assert compile_filter({"a": "x"}).eq == ("a", "x")
+    assert compile_filter({"a": "x"}, collation={"locale": "en", "strength": 2}).eq is None
+    assert compile_filter({"a": 5}, collation={"locale": "en", "strength": 2}).eq == ("a", 5)
+    for spec in ({"a.b": 5}, {"a": 5.0}, {"a": None}, {"a": {"$eq": 5}}, {"a": 5, "b": 1},
+                 {"a": [5]}, {}):
+        assert compile_filter(spec).eq is None

@@ -48,7 +48,7 @@ from __future__ import annotations
 
 import heapq
 from collections import abc
-from itertools import compress
+from itertools import islice
 from typing import Any, Iterable, Iterator, Mapping, Optional
 
 import bson
@@ -247,14 +247,37 @@ def _first_matches(rids: Iterable[int], docs: Mapping, raws: Mapping, matcher: A
     return selected
 
 
+def _scan(docs: dict, matcher: Any) -> Iterator[tuple[int, dict]]:
+    """The matching ``(rid, doc)`` pairs of a whole collection, in natural order.
+
+    For ``{field: scalar}`` (``matcher.eq``) the common test is written inline
+    -- a stored value of the same type matches iff it is equal -- so most
+    documents cost no predicate call; others go to the compiled predicate."""
+    match = matcher.fn
+    eq = getattr(matcher, "eq", None)
+    if eq is None:
+        for item in docs.items():
+            if match(item[1]):
+                yield item
+        return
+    field, value = eq
+    value_type = type(value)
+    missing = bsontypes.MISSING
+    for item in docs.items():
+        v = item[1].get(field, missing)
+        if type(v) is value_type:
+            if v == value:
+                yield item
+        elif match(item[1]):
+            yield item
+
+
 def _all_matches(rids: Optional[Iterable[int]], docs: dict, raws: dict, matcher: Any) -> list:
     """Every matching ``(rid, (doc, raw))`` pair, in ``rids`` order (None: all records
     in natural order, walked directly); the caller holds the lock."""
     match = matcher.fn
     if rids is None:
-        # A comprehension calling ``match``: on CPython 3.11+ a Python-to-Python
-        # call in a loop beats driving it from C (``filter``/``compress``).
-        return [(rid, (doc, raws[rid])) for rid, doc in docs.items() if match(doc)]
+        return [(rid, (doc, raws[rid])) for rid, doc in _scan(docs, matcher)]
     get = docs.get
     matched = []
     for rid in rids:
@@ -267,14 +290,7 @@ def _all_matches(rids: Optional[Iterable[int]], docs: dict, raws: dict, matcher:
 def _first_matches_in_order(docs: dict, raws: dict, matcher: Any, wanted: int) -> list:
     """:func:`_first_matches` over a whole collection in natural order (a forward
     collection scan): the records themselves, without a lookup per record id."""
-    selected = []
-    match = matcher.fn
-    for rid, doc in docs.items():
-        if match(doc):
-            selected.append((rid, (doc, raws[rid])))
-            if len(selected) >= wanted:
-                break
-    return selected
+    return [(rid, (doc, raws[rid])) for rid, doc in islice(_scan(docs, matcher), wanted)]
 
 
 # A lazy scan matches this many candidates per lock acquisition (see _select).
@@ -348,7 +364,7 @@ def _top_matches(docs: dict, raws: dict, matcher: Any, sort: Mapping[str, Any],
     key = _plain_sort_key(sort)
     if key is None:
         return None
-    matching = compress(docs.items(), map(matcher.fn, docs.values()))
+    matching = _scan(docs, matcher)
     try:
         best = heapq.nsmallest(wanted, matching, key=key)
     except (_NotPlain, TypeError):
@@ -775,7 +791,7 @@ class MemoryCollection:
             if plan.exact:
                 return len(plan.record_ids)
             if plan.stage == "COLLSCAN":
-                return sum(1 for doc in records.values() if match(doc))
+                return sum(1 for _ in _scan(records, matcher))
             get = records.get
             return sum(1 for doc in map(get, plan.candidates())
                        if doc is not None and match(doc))

@@ -1607,9 +1607,15 @@ class Matcher:
     ``collation`` is the parsed collation the filter was compiled with (None
     for binary comparison): the rest of the query (a find projection's
     expressions, say) follows the same one.
+
+    ``eq`` is ``(field, value)`` when the whole filter is ``{field: value}``
+    on a top-level field with an int, str, bool or ObjectId value compared
+    binarily, else None. A scan may then inline the test: a stored value of
+    exactly ``type(value)`` matches iff it ``== value``; any other value is
+    decided by ``fn`` (arrays, other numeric types...).
     """
 
-    __slots__ = ("spec", "fn", "_pos", "is_empty", "collation")
+    __slots__ = ("spec", "fn", "_pos", "is_empty", "collation", "eq")
 
     def __init__(self, spec: Mapping, node: _Node, collation: Collation | None = None):
         self.spec = spec
@@ -1617,6 +1623,7 @@ class Matcher:
         self._pos = node.pos
         self.is_empty = not spec
         self.collation = collation
+        self.eq = _scalar_equality(spec, collation)
 
     def __call__(self, doc: Any) -> bool:
         return self.fn(doc)
@@ -1627,6 +1634,19 @@ class Matcher:
 
     def __repr__(self) -> str:
         return f"Matcher({self.spec!r})"
+
+
+def _scalar_equality(spec: Mapping, collation: Collation | None) -> tuple | None:
+    """``Matcher.eq``: the filter's ``(field, value)`` when it is one top-level
+    equality that :func:`_top_level_scalar_eq` compiles, else None."""
+    if type(spec) is not dict or len(spec) != 1:
+        return None
+    (field, value), = spec.items()
+    t = type(value)
+    if "." in field or field.startswith("$") or t not in _FAST_EQ_TYPES \
+            or (t is str and collation is not None):
+        return None
+    return field, value
 
 
 def _make_matcher(spec: Mapping, node: _Node, collation: Collation | None) -> Matcher:
