@@ -56,6 +56,7 @@ from bson import ObjectId, Timestamp
 from bson.codec_options import CodecOptions
 from bson.raw_bson import RawBSONDocument
 from bson.regex import Regex
+import pymongo
 from pymongo import common
 from pymongo.collation import validate_collation_or_none
 from pymongo.errors import BulkWriteError, ConfigurationError, InvalidName
@@ -82,6 +83,11 @@ try:  # pymongo >= 4.9
     from pymongo import helpers_shared as _helpers
 except ImportError:  # pragma: no cover - pymongo 4.6 - 4.8
     from pymongo import helpers as _helpers  # type: ignore[no-redef]
+
+
+# pymongo 4.20 raises TypeError for a return_document that is not a bool;
+# earlier 4.x releases raise ValueError. Raise what the installed pymongo does.
+_RETURN_DOCUMENT_ERROR = TypeError if pymongo.version_tuple >= (4, 20) else ValueError
 
 
 class ReturnDocument:
@@ -1179,7 +1185,7 @@ class MemoryCollection:
                          **kwargs: Any) -> Any:
         common.validate_is_mapping("filter", filter)
         if not isinstance(return_document, bool):
-            raise TypeError(
+            raise _RETURN_DOCUMENT_ERROR(
                 "return_document must be ReturnDocument.BEFORE or ReturnDocument.AFTER, "
                 f"not {type(return_document)}"
             )
