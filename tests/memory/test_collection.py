@@ -756,3 +756,20 @@ def test_scalar_equality_scan_across_value_types(coll):
     assert [d["_id"] for d in coll.find({"a": 1})] == [4, 9]
     assert [d["_id"] for d in coll.find({"a": "5"})] == [6]
     assert [d["_id"] for d in coll.find({"a": 5}).sort("_id", -1).limit(2)] == [4, 3]
+
+
+def test_find_one_point_lookup_through_an_index_equals_a_scan(coll):
+    """find_one({field: scalar}) answered by the index alone gives what the
+    matcher gives: numbers across types, bool not equal to 1, no match, _id."""
+    docs = [{"_id": 1, "a": 1}, {"_id": 2, "a": True}, {"_id": 3, "a": 2.0},
+            {"_id": 4, "a": "x"}, {"_id": 5}]
+    coll.insert_many(docs)
+    queries = [{"a": 1}, {"a": 1.0}, {"a": True}, {"a": 2}, {"a": "x"}, {"a": "y"},
+               {"_id": 3}, {"_id": 9}, {"a": None}]
+    scanned = [coll.find_one(q) for q in queries]
+    coll.create_index("a")
+    assert [coll.find_one(q) for q in queries] == scanned
+    assert scanned[:3] == [docs[0], docs[0], docs[1]] and scanned[5] is None
+    found = coll.find_one({"a": "x"})
+    found["a"] = "changed"  # a copy: the stored document is untouched
+    assert coll.find_one({"a": "x"}) == docs[3]

@@ -715,8 +715,15 @@ class MemoryCollection:
         """``find_one(filter)`` without options: what the cursor would do, minus
         building one (the commonest read, so its fixed cost matters)."""
         try:
-            spec, matcher, coll = self._prepare_query(filter, None, None)
             ns = self._namespace()
+            if type(filter) is dict and ns is not None and ns.view is None:
+                # {field: scalar} over an index: the index answers exactly, and
+                # nothing in such a filter can fail validation, so skip compiling it.
+                with ns.lock:
+                    rids = ns.indexes.exact_lookup(filter)
+                    if rids is not None:
+                        return decode_raw(ns.raws[rids[0]], self._codec_options) if rids else None
+            spec, matcher, coll = self._prepare_query(filter, None, None)
             if ns is None:
                 return None
             for _rid, rec in self._select(ns, spec, matcher, limit=1, collation=coll):
