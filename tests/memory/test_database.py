@@ -338,7 +338,7 @@ def test_read_only_views(client):
 
 @pytest.mark.parametrize("module", [
     "client", "database", "collection", "cursor", "bulk", "storage", "wire", "commands",
-    "aggregation_context",
+    "aggregation_context", "options",
 ])
 def test_docstring_examples(module):
     import doctest

@@ -41,14 +41,11 @@ import time
 from typing import Any, Mapping, Optional
 
 from bson.timestamp import Timestamp
-from bson.codec_options import CodecOptions
 from pymongo import common, uri_parser
 from pymongo.client_options import ClientOptions
 from pymongo.client_session import SessionOptions
 from pymongo.driver_info import DriverInfo
 from pymongo.errors import ConfigurationError
-from pymongo.read_concern import ReadConcern
-from pymongo.write_concern import WriteConcern
 
 try:  # pymongo >= 4.9 keeps its URI option helpers here
     from pymongo.uri_parser_shared import (
@@ -75,6 +72,7 @@ except ImportError:  # pragma: no cover - pymongo 4.6 - 4.8
         return uri_parser.parse_uri(uri, port, validate=True, warn=True, normalize=False)
 
 from .database import MemoryDatabase, check_database_name
+from .options import OptionHolder
 from .storage import STORE_OPTIONS
 
 SERVER_VERSION = "7.0.0"  # the default emulated version
@@ -123,7 +121,7 @@ class MemorySession:
         raise NotImplementedError("transactions are not supported by the memory engine")
 
 
-class MemoryClient:
+class MemoryClient(OptionHolder):
     """An in-process MongoDB "server" (7.0 by default, or 8.0: see the module
     docstring) with pymongo's ``MongoClient`` interface."""
 
@@ -154,22 +152,6 @@ class MemoryClient:
         self._closed = False
 
     # -- attributes -----------------------------------------------------------------
-
-    @property
-    def codec_options(self) -> CodecOptions:
-        return self._codec_options
-
-    @property
-    def read_preference(self) -> Any:
-        return self._read_preference
-
-    @property
-    def write_concern(self) -> WriteConcern:
-        return self._write_concern
-
-    @property
-    def read_concern(self) -> ReadConcern:
-        return self._read_concern
 
     @property
     def address(self) -> tuple[str, int]:

@@ -74,6 +74,7 @@ from .filters import compile_filter as _compile_filter
 from .paths import split_path
 from .projection import compile_projection
 from .sort import compile_sort
+from .options import OptionHolder
 from .storage import MAX_BSON_SIZE, Namespace, decode_raw, encode_document
 from .updates import compile_replacement, compile_update, upsert_seed
 from .wire import (new_bulk_result, raise_command_error, raise_write_error,
@@ -402,21 +403,7 @@ def _no_search_indexes(method: str) -> NotImplementedError:
                                "memory engine")
 
 
-def check_option_objects(owner: Any) -> None:
-    """pymongo's type checks on a handle's four option objects (its own
-    ``BaseObject`` raises its exact ``TypeError`` messages).
-
-        >>> class H: codec_options, read_preference, write_concern, read_concern = 1, 2, 3, 4
-        >>> check_option_objects(H())
-        Traceback (most recent call last):
-        TypeError: codec_options must be an instance of bson.codec_options.CodecOptions
-    """
-    common.BaseObject(owner.codec_options, owner.read_preference, owner.write_concern,
-                      owner.read_concern)
-
-
-
-class MemoryCollection:
+class MemoryCollection(OptionHolder):
     """A collection of a :class:`~.database.MemoryDatabase` (pymongo ``Collection`` shape)."""
 
     def __init__(self, database: Any, name: str, codec_options: Optional[CodecOptions] = None,
@@ -426,13 +413,9 @@ class MemoryCollection:
         self._database = database
         self._name = name
         self._full_name = f"{database.name}.{name}"
-        self._codec_options = codec_options or database.codec_options
-        self._read_preference = read_preference or database.read_preference
-        self._write_concern = write_concern or database.write_concern
-        self._read_concern = read_concern or database.read_concern
+        self._set_options(codec_options, read_preference, write_concern, read_concern,
+                          parent=database)
         self._dict_options: Optional[CodecOptions] = None  # codec options with dict documents
-        if codec_options or read_preference or write_concern or read_concern:
-            check_option_objects(self)
 
     # -- attributes ---------------------------------------------------------------
 
@@ -447,22 +430,6 @@ class MemoryCollection:
     @property
     def database(self) -> Any:
         return self._database
-
-    @property
-    def codec_options(self) -> CodecOptions:
-        return self._codec_options
-
-    @property
-    def read_preference(self) -> Any:
-        return self._read_preference
-
-    @property
-    def write_concern(self) -> WriteConcern:
-        return self._write_concern
-
-    @property
-    def read_concern(self) -> ReadConcern:
-        return self._read_concern
 
     def with_options(self, codec_options: Optional[CodecOptions] = None,
                      read_preference: Any = None, write_concern: Optional[WriteConcern] = None,

@@ -26,7 +26,8 @@ from pymongo.errors import CollectionInvalid, InvalidName
 from pymongo.read_concern import ReadConcern
 from pymongo.write_concern import WriteConcern
 
-from .collection import MemoryCollection, check_option_objects, validate_collection_name
+from .collection import MemoryCollection, validate_collection_name
+from .options import OptionHolder
 from .errors import ServerError
 from .storage import Namespace
 from .wire import raise_command_error
@@ -52,7 +53,7 @@ def check_database_name(name: Any) -> None:
             raise InvalidName(f"database names cannot contain the character {invalid_char!r}")
 
 
-class MemoryDatabase:
+class MemoryDatabase(OptionHolder):
     """One database of a :class:`~.client.MemoryClient` (pymongo ``Database`` shape)."""
 
     def __init__(self, client: Any, name: str, codec_options: Optional[CodecOptions] = None,
@@ -61,12 +62,8 @@ class MemoryDatabase:
         check_database_name(name)
         self._client = client
         self._name = name
-        self._codec_options = codec_options or client.codec_options
-        self._read_preference = read_preference or client.read_preference
-        self._write_concern = write_concern or client.write_concern
-        self._read_concern = read_concern or client.read_concern
-        if codec_options or read_preference or write_concern or read_concern:
-            check_option_objects(self)
+        self._set_options(codec_options, read_preference, write_concern, read_concern,
+                          parent=client)
 
     # -- attributes -------------------------------------------------------------------
 
@@ -77,22 +74,6 @@ class MemoryDatabase:
     @property
     def client(self) -> Any:
         return self._client
-
-    @property
-    def codec_options(self) -> CodecOptions:
-        return self._codec_options
-
-    @property
-    def read_preference(self) -> Any:
-        return self._read_preference
-
-    @property
-    def write_concern(self) -> WriteConcern:
-        return self._write_concern
-
-    @property
-    def read_concern(self) -> ReadConcern:
-        return self._read_concern
 
     def with_options(self, codec_options: Optional[CodecOptions] = None,
                      read_preference: Any = None, write_concern: Optional[WriteConcern] = None,
