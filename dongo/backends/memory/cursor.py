@@ -47,7 +47,33 @@ _CLONED = ("spec", "projection", "skip", "limit", "max_time_ms", "comment", "ord
            "hint", "batch_size", "collation", "empty", "allow_disk_use", "let", "max_scan")
 
 
-class MemoryCursor:
+class _IterationProtocol:
+    """What pymongo's ``Cursor`` and ``CommandCursor`` share: iteration,
+    ``with`` support and ``to_list``, built on each class's own ``next`` and
+    ``close``."""
+
+    def __iter__(self) -> Any:
+        return self
+
+    def __enter__(self) -> Any:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    def to_list(self, length: Optional[int] = None) -> list:
+        """The remaining documents (at most ``length``) as a list."""
+        if isinstance(length, int) and length < 1:
+            raise ValueError("to_list() length must be greater than 0")
+        out = []
+        for doc in self:
+            out.append(doc)
+            if length is not None and len(out) >= length:
+                break
+        return out
+
+
+class MemoryCursor(_IterationProtocol):
     """The result of ``find`` (pymongo ``Cursor`` shape)."""
 
     def __init__(self, collection: Any, filter: Optional[Mapping[str, Any]] = None,
@@ -300,26 +326,6 @@ class MemoryCursor:
 
     __next__ = next
 
-    def __iter__(self) -> "MemoryCursor":
-        return self
-
-    def __enter__(self) -> "MemoryCursor":
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        self.close()
-
-    def to_list(self, length: Optional[int] = None) -> list:
-        """The remaining documents (at most ``length``) as a list."""
-        if isinstance(length, int) and length < 1:
-            raise ValueError("to_list() length must be greater than 0")
-        out = []
-        for doc in self:
-            out.append(doc)
-            if length is not None and len(out) >= length:
-                break
-        return out
-
     def close(self) -> None:
         """Release the cursor; further iteration yields nothing."""
         self._killed = True
@@ -449,7 +455,7 @@ class MemoryCursor:
         }
 
 
-class MemoryCommandCursor:
+class MemoryCommandCursor(_IterationProtocol):
     """A cursor over a command's results (pymongo ``CommandCursor`` shape).
 
     ``documents`` is any iterable; a generator runs lazily and its
@@ -507,25 +513,6 @@ class MemoryCommandCursor:
             return self.next()
         except StopIteration:
             return None
-
-    def __iter__(self) -> "MemoryCommandCursor":
-        return self
-
-    def __enter__(self) -> "MemoryCommandCursor":
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        self.close()
-
-    def to_list(self, length: Optional[int] = None) -> list:
-        if isinstance(length, int) and length < 1:
-            raise ValueError("to_list() length must be greater than 0")
-        out = []
-        for doc in self:
-            out.append(doc)
-            if length is not None and len(out) >= length:
-                break
-        return out
 
     def close(self) -> None:
         self._killed = True
