@@ -535,6 +535,16 @@ def resolve_type(spec: Any) -> frozenset[int] | None:
     return None
 
 
+def is_regex(v: Any) -> bool:
+    """Whether ``v`` is a BSON regular expression (``bson.Regex`` or a compiled
+    ``re.Pattern``, which bson encodes as one).
+
+        >>> is_regex(Regex("^a")), is_regex(re.compile("a")), is_regex("^a")
+        (True, True, False)
+    """
+    return isinstance(v, (Regex, re.Pattern))
+
+
 def is_number(v: Any) -> bool:
     """Whether ``v`` is a BSON number (int, long, double, decimal; not bool).
 

@@ -46,7 +46,7 @@ from typing import Any, Callable, Iterable
 from bson import Binary, Decimal128, Int64, MaxKey, MinKey, ObjectId, Regex
 
 from . import bsontypes as _bt
-from .bsontypes import MISSING, bson_type_number, is_number, resolve_type
+from .bsontypes import MISSING, bson_type_number, is_number, is_regex, resolve_type
 from .collation import Collation, parse_collation, sort_key_for
 from .pcre import compile_pcre
 from .errors import BAD_VALUE, FAILED_TO_PARSE, TYPE_MISMATCH, ServerError
@@ -148,10 +148,6 @@ def _true_value(value: Any) -> bool:
 def _is_array(v: Any) -> bool:
     t = type(v)
     return t is list or t is tuple
-
-
-def _is_regex(v: Any) -> bool:
-    return isinstance(v, (Regex, re.Pattern))
 
 
 _SCALAR_TYPES = frozenset({int, str, float, bool, type(None), ObjectId, datetime.datetime, list})
@@ -573,7 +569,7 @@ def _in_pred(values: Iterable, ctx: _Ctx) -> Pred:
     for value in values:
         if _is_expression_doc(value, False):
             raise _err("cannot nest $ under $in")
-        if _is_regex(value):
+        if is_regex(value):
             regexes.append(_regex_pred(*_regex_value_parts(value)))
             continue
         keys.add(key(value))
@@ -851,7 +847,7 @@ def _parse_regex_operator(sub: Mapping) -> _Leaf:
         raise _err("$options has to be a string")
     if isinstance(regex, str) and not isinstance(regex, _bt.Code):
         pattern, flags = regex, ""
-    elif _is_regex(regex):
+    elif is_regex(regex):
         pattern, flags = _regex_value_parts(regex)
         if options is not MISSING and flags.replace("u", ""):
             raise _err("options set in both $regex and $options", 51075)
@@ -915,7 +911,7 @@ def _parse_all(path: str, spec: Any, ctx: _Ctx) -> _All:
         return _All(ops)
     ops = []
     for item in spec:
-        if _is_regex(item):
+        if is_regex(item):
             ops.append(_Leaf(_regex_pred(*_regex_value_parts(item))))
         elif isinstance(item, Mapping) and item and next(iter(item)) in _PATH_OPERATORS:
             raise _err("no $ expressions in $all")
@@ -925,7 +921,7 @@ def _parse_all(path: str, spec: Any, ctx: _Ctx) -> _All:
 
 
 def _parse_not(path: str, spec: Any, ctx: _Ctx) -> _Not:
-    if _is_regex(spec):
+    if is_regex(spec):
         return _Not([_Leaf(_regex_pred(*_regex_value_parts(spec)))])
     if not isinstance(spec, Mapping):
         raise _err("$not needs a regex or a document")
@@ -944,12 +940,12 @@ def _parse_operators(path: str, sub: Mapping, ctx: _Ctx) -> list:
         if name == "$eq":
             ops.append(_Leaf(_eq_pred(value, ctx)))
         elif name in _CMP_OPERATORS:
-            if _is_regex(value):
+            if is_regex(value):
                 raise _err(f"Can't have RegEx as arg to predicate over field '{path}'.")
             numeric = type(value) in (int, float) and value == value
             ops.append(_Leaf(_cmp_pred(name, value, ctx), bound=(name, value) if numeric else None))
         elif name == "$ne":
-            if _is_regex(value):
+            if is_regex(value):
                 raise _err("Can't have regex as arg to $ne.")
             ops.append(_Not([_Leaf(_eq_pred(value, ctx))]))
         elif name == "$in" or name == "$nin":
@@ -1003,7 +999,7 @@ def _parse_field(path: str, value: Any, ctx: _Ctx) -> _Node:
         if len(parts) == 1 and len(ops) > 1 and all(isinstance(o, _Leaf) and o.traverse for o in ops):
             node = _Node(_same_field_conjunction(parts[0], ops), node.pos)
         return node
-    if _is_regex(value):
+    if is_regex(value):
         return _path_node(parts, _Leaf(_regex_pred(*_regex_value_parts(value))))
     if len(parts) == 1 and type(value) in _FAST_EQ_TYPES and (type(value) is not str or ctx.collation is None):
         return _top_level_scalar_eq(parts[0], value, ctx)

@@ -69,7 +69,6 @@ from __future__ import annotations
 
 import datetime as _dt
 import itertools
-import re
 from collections.abc import Mapping
 from typing import Any, Iterator
 
@@ -78,6 +77,7 @@ from bson import SON, Decimal128, Int64, MaxKey, MinKey, ObjectId, Regex
 from .bsontypes import (
     MISSING,
     NUMBER_TYPES,
+    is_regex,
     RANK_BOOL,
     RANK_DATE,
     RANK_NUMBER,
@@ -152,10 +152,6 @@ def _point(key: Any, text: Any) -> tuple:
     return (bound, bound)
 
 
-def _is_regex(v: Any) -> bool:
-    return isinstance(v, (Regex, re.Pattern))
-
-
 _SCALAR_TYPES = frozenset({int, float, str, bool, type(None), bytes})
 
 
@@ -184,7 +180,7 @@ def _eq_intervals(value: Any, key: Any = sort_key) -> list | None:
 def _range_interval(op: str, value: Any, key_fn: Any = sort_key) -> list | None:
     """The interval of one range operator within its type bracket, or None."""
     if value is None or value is MISSING or isinstance(value, (list, tuple, MinKey, MaxKey)) \
-            or _is_regex(value):
+            or is_regex(value):
         return None
     key = key_fn(value)
     if key == _NAN_KEY:
@@ -275,7 +271,7 @@ def _in_intervals(values: Any, key: Any = sort_key) -> list | None:
         return None
     found_all: list = []
     for v in values:
-        if _is_regex(v):
+        if is_regex(v):
             if key is not sort_key:
                 return None  # regex bounds are binary string ranges
             found = _regex_intervals(_regex_parts(v))
@@ -377,7 +373,7 @@ def _collect_conjuncts(spec: Mapping, out: list, prefix: str = "") -> None:
                     continue
                 elif op == "$all" and isinstance(operand, (list, tuple)):
                     for item in operand:
-                        if _is_regex(item):
+                        if is_regex(item):
                             out.append((path, "$regex", _regex_parts(item)))
                         elif not _is_operator_doc(item):
                             out.append((path, "$eq", item))
@@ -385,7 +381,7 @@ def _collect_conjuncts(spec: Mapping, out: list, prefix: str = "") -> None:
                     _collect_elem_match(path, operand, out)
                 else:
                     out.append((path, op, operand))
-        elif _is_regex(value):
+        elif is_regex(value):
             out.append((path, "$regex", _regex_parts(value)))
         else:
             out.append((path, "$eq", value))
@@ -394,7 +390,7 @@ def _collect_conjuncts(spec: Mapping, out: list, prefix: str = "") -> None:
 def _collect_regex(path: str, ops: Mapping, out: list) -> None:
     pattern = ops["$regex"]
     options = ops.get("$options", "")
-    if _is_regex(pattern):
+    if is_regex(pattern):
         pattern, flags = _regex_parts(pattern)
         options = flags + (options if isinstance(options, str) else "")
     if not isinstance(pattern, str) or not isinstance(options, str):
@@ -562,12 +558,12 @@ def _implies_one(qop: str, qv: Any, op: str, v: Any) -> bool:
             return qv is not None and not isinstance(qv, (MinKey, MaxKey))
         if qop == "$in":
             return isinstance(qv, (list, tuple)) and bool(qv) and all(
-                x is not None and not _is_regex(x) for x in qv)
+                x is not None and not is_regex(x) for x in qv)
         if qop == "$type":
             types = resolve_type(qv)
             return types is not None and not (types & {6, 10})
         return False
-    if qop == "$in" and isinstance(qv, (list, tuple)) and qv and not any(_is_regex(x) for x in qv):
+    if qop == "$in" and isinstance(qv, (list, tuple)) and qv and not any(is_regex(x) for x in qv):
         return all(_implies_one("$eq", x, op, v) for x in qv)
     if op == "$eq":
         return qop == "$eq" and bson_equal(qv, v)
@@ -1051,7 +1047,7 @@ def _parsed_query(spec: Mapping) -> dict:
         elif _is_operator_doc(value):
             for op, operand in value.items():
                 clauses.append({key: {op: operand}})
-        elif _is_regex(value):
+        elif is_regex(value):
             clauses.append({key: {"$regex": value}})
         else:
             clauses.append({key: {"$eq": value}})
@@ -1196,7 +1192,7 @@ def _id_hack_key(filter_spec: Mapping, collation: Any, id_index: Index) -> Any:
     value = filter_spec["_id"]
     if _is_operator_doc(value) and list(value) == ["$eq"]:
         value = value["$eq"]
-    if _is_operator_doc(value) or _is_regex(value) or isinstance(value, (list, tuple)) or value is MISSING:
+    if _is_operator_doc(value) or is_regex(value) or isinstance(value, (list, tuple)) or value is MISSING:
         return None
     if id_index.spec.collation != collation and _contains_string(value):
         return None  # strings compare by another collation than the index keys

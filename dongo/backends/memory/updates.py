@@ -67,7 +67,7 @@ from bson.objectid import ObjectId
 from bson.timestamp import Timestamp
 
 from . import bsontypes
-from .bsontypes import MISSING
+from .bsontypes import MISSING, is_regex
 from .errors import (
     BAD_VALUE,
     CONFLICTING_UPDATE_OPERATORS,
@@ -2071,10 +2071,6 @@ def upsert_seed(filter_spec: Mapping, *, replacement: bool = False) -> dict:
     return doc
 
 
-def _is_regex(v: Any) -> bool:
-    return isinstance(v, (Regex, re.Pattern))
-
-
 def _collect_equalities(spec: Any, out: list[tuple[str, Any]]) -> None:
     """Append the (path, value) equality predicates of a filter, like the server's
     ``extractEqualityMatches`` over the canonicalized query."""
@@ -2099,16 +2095,16 @@ def _collect_equalities(spec: Any, out: list[tuple[str, Any]]) -> None:
             for op, arg in value.items():
                 if op == "$eq":
                     out.append((key, arg))
-                elif op == "$in" and isinstance(arg, (list, tuple)) and len(arg) == 1 and not _is_regex(arg[0]):
+                elif op == "$in" and isinstance(arg, (list, tuple)) and len(arg) == 1 and not is_regex(arg[0]):
                     out.append((key, arg[0]))
                 elif op == "$all" and isinstance(arg, (list, tuple)):
                     for item in arg:
-                        if _is_regex(item) or (
+                        if is_regex(item) or (
                             isinstance(item, Mapping) and item and next(iter(item)) == "$elemMatch"
                         ):
                             continue
                         out.append((key, item))
-        elif _is_regex(value):
+        elif is_regex(value):
             continue
         else:
             out.append((key, value))
