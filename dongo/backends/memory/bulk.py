@@ -48,6 +48,13 @@ from .wire import new_bulk_result, raise_command_error, write_error_document
 _INSERT, _UPDATE, _DELETE = 0, 1, 2
 
 
+
+def _statement_document(base: dict[str, Any], **options: Any) -> dict[str, Any]:
+    """An update/delete statement as pymongo sends it: ``base`` plus the
+    options that were given (pymongo leaves out the ones that are None)."""
+    base.update((name, value) for name, value in options.items() if value is not None)
+    return base
+
 class BulkRun:
     """Collects write operations, then executes them against one collection."""
 
@@ -74,17 +81,9 @@ class BulkRun:
                    array_filters: Any = None, hint: Any = None, sort: Any = None,
                    **_ignored: Any) -> None:
         common.validate_ok_for_update(update)
-        cmd: dict[str, Any] = {"q": selector, "u": update, "multi": multi}
-        if upsert is not None:
-            cmd["upsert"] = upsert
-        if collation is not None:
-            cmd["collation"] = collation
-        if array_filters is not None:
-            cmd["arrayFilters"] = array_filters
-        if hint is not None:
-            cmd["hint"] = hint
-        if sort is not None:
-            cmd["sort"] = sort
+        cmd = _statement_document({"q": selector, "u": update, "multi": multi}, upsert=upsert,
+                                  collation=collation, arrayFilters=array_filters, hint=hint,
+                                  sort=sort)
         stmt = Statement(selector, update, multi=multi, upsert=bool(upsert),
                          collation=collation, array_filters=array_filters,
                          hint=normalize_hint(hint), sort=sort)
@@ -94,26 +93,15 @@ class BulkRun:
                     upsert: Optional[bool] = None, collation: Any = None, hint: Any = None,
                     sort: Any = None, **_ignored: Any) -> None:
         common.validate_ok_for_replace(replacement)
-        cmd: dict[str, Any] = {"q": selector, "u": replacement}
-        if upsert is not None:
-            cmd["upsert"] = upsert
-        if collation is not None:
-            cmd["collation"] = collation
-        if hint is not None:
-            cmd["hint"] = hint
-        if sort is not None:
-            cmd["sort"] = sort
+        cmd = _statement_document({"q": selector, "u": replacement}, upsert=upsert,
+                                  collation=collation, hint=hint, sort=sort)
         stmt = Statement(selector, replacement, upsert=bool(upsert), is_replace=True,
                          collation=collation, hint=normalize_hint(hint), sort=sort)
         self.ops.append((_UPDATE, cmd, stmt))
 
     def add_delete(self, selector: Mapping[str, Any], limit: int, collation: Any = None,
                    hint: Any = None, **_ignored: Any) -> None:
-        cmd: dict[str, Any] = {"q": selector, "limit": limit}
-        if collation is not None:
-            cmd["collation"] = collation
-        if hint is not None:
-            cmd["hint"] = hint
+        cmd = _statement_document({"q": selector, "limit": limit}, collation=collation, hint=hint)
         stmt = Statement(selector, multi=not limit, collation=collation,
                          hint=normalize_hint(hint))
         self.ops.append((_DELETE, cmd, stmt))
