@@ -48,7 +48,6 @@ from .wire import new_bulk_result, raise_command_error, write_error_document
 _INSERT, _UPDATE, _DELETE = 0, 1, 2
 
 
-
 def _statement_document(base: dict[str, Any], **options: Any) -> dict[str, Any]:
     """An update/delete statement as pymongo sends it: ``base`` plus the
     options that were given (pymongo leaves out the ones that are None)."""
